@@ -1,0 +1,3 @@
+DROP TABLE channel_members;
+DROP TABLE channels;
+DROP TABLE users;

@@ -1,0 +1,2 @@
+DROP TABLE task_linked_records;
+DROP TABLE tasks;

@@ -1,0 +1,158 @@
+//! The one place every setting is declared: each is a flag and a `DOCKET_*` (or `DATABASE_URL`)
+//! environment variable with its default. `docket serve --help` prints this list; the README's
+//! configuration table mirrors it.
+
+use std::{net::SocketAddr, time::Duration};
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// The command line of the `docket` binary.
+#[derive(Debug, Parser)]
+#[command(
+    name = "docket",
+    version,
+    about = "Docket: a gRPC task and assignment service"
+)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// `docket` without a subcommand serves, with these settings.
+    #[command(flatten)]
+    pub serve: ServeConfig,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the database if missing, apply migrations, then serve gRPC (the default).
+    Serve(ServeConfig),
+    /// Create the database if missing, apply pending migrations, and exit.
+    Migrate(MigrateConfig),
+}
+
+impl Cli {
+    /// The subcommand to run, `serve` when none was given.
+    pub fn into_command(self) -> Command {
+        self.command.unwrap_or(Command::Serve(self.serve))
+    }
+}
+
+/// Settings for `docket serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeConfig {
+    #[command(flatten)]
+    pub database: DatabaseConfig,
+
+    /// Address the gRPC server listens on.
+    #[arg(long, env = "DOCKET_LISTEN", default_value = "0.0.0.0:50051")]
+    pub listen: SocketAddr,
+
+    /// How often the readiness check asks the database whether it answers.
+    #[arg(long, env = "DOCKET_HEALTH_INTERVAL", default_value = "2s", value_parser = humantime::parse_duration)]
+    pub health_interval: Duration,
+
+    /// How long in-flight calls and streams may run after SIGTERM/SIGINT before they are cut.
+    #[arg(long, env = "DOCKET_SHUTDOWN_GRACE", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub shutdown_grace: Duration,
+
+    #[command(flatten)]
+    pub log: LogConfig,
+}
+
+/// Settings for `docket migrate`.
+#[derive(Debug, Clone, Args)]
+pub struct MigrateConfig {
+    #[command(flatten)]
+    pub database: DatabaseConfig,
+
+    #[command(flatten)]
+    pub log: LogConfig,
+}
+
+/// How to reach PostgreSQL.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseConfig {
+    /// PostgreSQL URL of Docket's database; it is created if missing.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/docket",
+        hide_env_values = true
+    )]
+    pub database_url: String,
+
+    /// Database on the same server used to create Docket's database when it is missing.
+    #[arg(long, env = "DOCKET_MAINTENANCE_DB", default_value = "postgres")]
+    pub maintenance_db: String,
+
+    /// Maximum number of pooled database connections.
+    #[arg(long, env = "DOCKET_DB_POOL_SIZE", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub pool_size: u32,
+
+    /// Longest a single SQL statement may run before PostgreSQL cancels it.
+    #[arg(long, env = "DOCKET_DB_STATEMENT_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub statement_timeout: Duration,
+
+    /// Longest a new database connection may take to establish.
+    #[arg(long, env = "DOCKET_DB_CONNECT_TIMEOUT", default_value = "5s", value_parser = humantime::parse_duration)]
+    pub connect_timeout: Duration,
+}
+
+/// Log output.
+#[derive(Debug, Clone, Args)]
+pub struct LogConfig {
+    /// Log line format.
+    #[arg(long, env = "DOCKET_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
+    pub log_format: LogFormat,
+
+    /// Which logs to keep, as a tracing filter (e.g. `info`, `docket=debug,info`).
+    #[arg(long, env = "DOCKET_LOG", default_value = "info")]
+    pub log_filter: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines, for a terminal.
+    Pretty,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn no_subcommand_means_serve_with_defaults() {
+        let cli = Cli::try_parse_from(["docket", "--listen", "127.0.0.1:0"]).expect("parses");
+        match cli.into_command() {
+            Command::Serve(config) => {
+                assert_eq!(config.listen, "127.0.0.1:0".parse().expect("addr"));
+                assert_eq!(config.shutdown_grace, Duration::from_secs(30));
+            }
+            other => panic!("expected serve, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn durations_take_units() {
+        let cli = Cli::try_parse_from(["docket", "migrate", "--statement-timeout", "1500ms"])
+            .expect("parses");
+        match cli.into_command() {
+            Command::Migrate(config) => {
+                assert_eq!(
+                    config.database.statement_timeout,
+                    Duration::from_millis(1500)
+                );
+            }
+            other => panic!("expected migrate, got {other:?}"),
+        }
+    }
+}

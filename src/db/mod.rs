@@ -1,0 +1,118 @@
+//! PostgreSQL: connecting, creating Docket's database when it is missing, applying the embedded
+//! migrations, and the connection pool that handlers borrow from. Queries live in per-entity modules
+//! beside this one and take `&mut AsyncPgConnection`.
+
+pub mod connection;
+pub mod error;
+pub mod migrations;
+pub mod schema;
+
+use diesel_async::{
+    AsyncPgConnection,
+    pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, deadpool},
+};
+use futures_util::FutureExt;
+use tokio_postgres::error::SqlState;
+
+pub use connection::{ConnectError, ConnectOptions};
+pub use error::DbError;
+
+use crate::config::DatabaseConfig;
+
+/// The pool handlers borrow connections from.
+pub type PgPool = deadpool::Pool<AsyncPgConnection>;
+
+/// Why the database could not be made ready at startup.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    #[error("cannot create database {database:?}: {reason}")]
+    CreateDatabase { database: String, reason: String },
+    #[error(transparent)]
+    Migrate(#[from] migrations::MigrationError),
+    #[error("cannot build the connection pool: {0}")]
+    Pool(String),
+}
+
+/// Makes the configured database ready to serve: connects once directly (so a bad URL or a dead
+/// server is reported with PostgreSQL's own reason, at once), creates the database if the server
+/// says it does not exist, and applies pending migrations. Returns the names of the migrations
+/// applied.
+pub async fn prepare(config: &DatabaseConfig) -> Result<Vec<String>, SetupError> {
+    let options = ConnectOptions::new(config, "docket-migrate")?;
+    let conn = match options.connect().await {
+        Ok(conn) => conn,
+        Err(e) if e.is_missing_database() => {
+            create_database(&options, &config.maintenance_db).await?;
+            options.connect().await?
+        }
+        Err(e) => return Err(e.into()),
+    };
+    Ok(migrations::run_pending(conn).await?)
+}
+
+/// Creates the database `options` points at, through the maintenance database of the same server.
+/// Losing a race with another instance creating it is success.
+async fn create_database(options: &ConnectOptions, maintenance_db: &str) -> Result<(), SetupError> {
+    let database = options.database_name().to_owned();
+    let client = options.for_database(maintenance_db).connect_raw().await?;
+    let statement = format!("CREATE DATABASE {}", quote_identifier(&database));
+    match client.batch_execute(&statement).await {
+        Ok(()) => {
+            tracing::info!(database, "created database");
+            Ok(())
+        }
+        Err(e) if e.code() == Some(&SqlState::DUPLICATE_DATABASE) => Ok(()),
+        Err(e) => Err(SetupError::CreateDatabase {
+            database,
+            reason: e
+                .as_db_error()
+                .map_or_else(|| e.to_string(), |db| db.message().to_owned()),
+        }),
+    }
+}
+
+/// Quotes an SQL identifier (CREATE DATABASE cannot take a bind parameter).
+pub fn quote_identifier(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Builds the pool. Connections are opened lazily, each with the same timeouts as the first one,
+/// and a borrower waits at most the connect timeout for a free one before getting UNAVAILABLE.
+pub fn pool(config: &DatabaseConfig) -> Result<PgPool, SetupError> {
+    let options = ConnectOptions::new(config, "docket")?;
+    let mut manager_config = ManagerConfig::<AsyncPgConnection>::default();
+    manager_config.custom_setup = Box::new(move |_url| {
+        let options = options.clone();
+        async move {
+            options
+                .connect()
+                .await
+                .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))
+        }
+        .boxed()
+    });
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(
+        config.database_url.clone(),
+        manager_config,
+    );
+    deadpool::Pool::builder(manager)
+        .max_size(config.pool_size as usize)
+        .wait_timeout(Some(config.connect_timeout))
+        .create_timeout(Some(config.connect_timeout))
+        .runtime(::deadpool::Runtime::Tokio1)
+        .build()
+        .map_err(|e| SetupError::Pool(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quote_identifier;
+
+    #[test]
+    fn quotes_identifiers() {
+        assert_eq!(quote_identifier("docket"), "\"docket\"");
+        assert_eq!(quote_identifier("we\"ird"), "\"we\"\"ird\"");
+    }
+}

@@ -1,0 +1,279 @@
+//! A tower layer in front of every gRPC service (Docket's, health, reflection) that gives each call
+//! a request id and writes exactly one log line when the call ends.
+//!
+//! - The id is the caller's `x-request-id` when it sent a usable one, else a new UUID. It is put in
+//!   the request's extensions as [`RequestId`], echoed in the response headers, and recorded on the
+//!   call's tracing span, so every event logged while handling the call carries it.
+//! - The log line is written when the response body ends, because a gRPC status normally travels
+//!   in the trailers after the last message; a stream the client abandons is logged as CANCELLED.
+//! - The span has an empty `actor` field; authentication records it with
+//!   `tracing::Span::current().record("actor", ...)` once it knows who is calling.
+
+use std::{
+    pin::Pin,
+    task::{Context, Poll},
+    time::Instant,
+};
+
+use futures_util::future::BoxFuture;
+use http::{HeaderMap, HeaderValue};
+use http_body::{Body, Frame};
+use tonic::Code;
+use tower::{Layer, Service};
+use tracing::{Instrument, Span, field::Empty};
+
+/// The header carrying the request id, both ways.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// Longest caller-supplied request id that is echoed rather than replaced.
+const MAX_REQUEST_ID_LEN: usize = 128;
+
+/// The id of the call being served, available from request extensions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestId(HeaderValue);
+
+impl RequestId {
+    fn from_headers(headers: &HeaderMap) -> Option<Self> {
+        let value = headers.get(REQUEST_ID_HEADER)?;
+        let usable = !value.is_empty()
+            && value.len() <= MAX_REQUEST_ID_LEN
+            && value.as_bytes().iter().all(|b| b.is_ascii_graphic());
+        usable.then(|| Self(value.clone()))
+    }
+
+    fn generate() -> Self {
+        let id = uuid::Uuid::new_v4().to_string();
+        Self(HeaderValue::from_str(&id).expect("a UUID is a valid header value"))
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Only visible ASCII gets in (checked above, or a UUID).
+        self.0.to_str().unwrap_or_default()
+    }
+}
+
+impl std::fmt::Display for RequestId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RequestContextLayer;
+
+impl<S> Layer<S> for RequestContextLayer {
+    type Service = RequestContextService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        RequestContextService { inner }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RequestContextService<S> {
+    inner: S,
+}
+
+impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for RequestContextService<S>
+where
+    S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    ReqBody: Send + 'static,
+    ResBody: Body,
+{
+    type Response = http::Response<LoggedBody<ResBody>>;
+    type Error = S::Error;
+    type Future = BoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: http::Request<ReqBody>) -> Self::Future {
+        let started = Instant::now();
+        let request_id =
+            RequestId::from_headers(request.headers()).unwrap_or_else(RequestId::generate);
+        let span = tracing::info_span!(
+            "rpc",
+            method = %request.uri().path(),
+            request_id = %request_id,
+            actor = Empty,
+        );
+        request.extensions_mut().insert(request_id.clone());
+
+        // The clone that was polled ready is the one that must be called.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        Box::pin(async move {
+            let mut response = inner.call(request).instrument(span.clone()).await?;
+            response
+                .headers_mut()
+                .insert(REQUEST_ID_HEADER, request_id.0);
+            // A "trailers-only" response (the usual shape of an error) has its status in headers.
+            let header_code = grpc_code(response.headers());
+            Ok(response.map(|body| LoggedBody {
+                inner: body,
+                log: Some(CallLog {
+                    span,
+                    started,
+                    header_code,
+                }),
+            }))
+        })
+    }
+}
+
+/// What is needed to write the call's log line once its outcome is known.
+struct CallLog {
+    span: Span,
+    started: Instant,
+    header_code: Option<Code>,
+}
+
+impl CallLog {
+    fn write(self, code: Code) {
+        let duration_ms = self.started.elapsed().as_micros() as f64 / 1000.0;
+        let _entered = self.span.enter();
+        let code_name = code_name(code);
+        match code {
+            Code::Internal | Code::Unknown | Code::DataLoss | Code::Unavailable => {
+                tracing::warn!(code = code_name, duration_ms, "rpc finished")
+            }
+            _ => tracing::info!(code = code_name, duration_ms, "rpc finished"),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A response body that logs the call when it ends (or is dropped unfinished).
+    pub struct LoggedBody<B> {
+        #[pin]
+        inner: B,
+        log: Option<CallLog>,
+    }
+
+    impl<B> PinnedDrop for LoggedBody<B> {
+        fn drop(this: Pin<&mut Self>) {
+            if let Some(log) = this.project().log.take() {
+                let code = log.header_code.unwrap_or(Code::Cancelled);
+                log.write(code);
+            }
+        }
+    }
+}
+
+impl<B: Body> Body for LoggedBody<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let this = self.project();
+        let polled = this.inner.poll_frame(cx);
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(trailers) = frame.trailers_ref() {
+                    if let Some(log) = this.log.take() {
+                        let code = grpc_code(trailers)
+                            .or(log.header_code)
+                            .unwrap_or(Code::Unknown);
+                        log.write(code);
+                    }
+                }
+            }
+            Poll::Ready(Some(Err(_))) => {
+                if let Some(log) = this.log.take() {
+                    log.write(Code::Internal);
+                }
+            }
+            Poll::Ready(None) => {
+                if let Some(log) = this.log.take() {
+                    let code = log.header_code.unwrap_or(Code::Unknown);
+                    log.write(code);
+                }
+            }
+            Poll::Pending => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+fn grpc_code(headers: &HeaderMap) -> Option<Code> {
+    let value = headers
+        .get("grpc-status")?
+        .to_str()
+        .ok()?
+        .parse::<i32>()
+        .ok()?;
+    Some(Code::from_i32(value))
+}
+
+/// The canonical upper-case name of a gRPC code, as grpcurl and the gRPC docs print it.
+fn code_name(code: Code) -> &'static str {
+    match code {
+        Code::Ok => "OK",
+        Code::Cancelled => "CANCELLED",
+        Code::Unknown => "UNKNOWN",
+        Code::InvalidArgument => "INVALID_ARGUMENT",
+        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
+        Code::NotFound => "NOT_FOUND",
+        Code::AlreadyExists => "ALREADY_EXISTS",
+        Code::PermissionDenied => "PERMISSION_DENIED",
+        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
+        Code::FailedPrecondition => "FAILED_PRECONDITION",
+        Code::Aborted => "ABORTED",
+        Code::OutOfRange => "OUT_OF_RANGE",
+        Code::Unimplemented => "UNIMPLEMENTED",
+        Code::Internal => "INTERNAL",
+        Code::Unavailable => "UNAVAILABLE",
+        Code::DataLoss => "DATA_LOSS",
+        Code::Unauthenticated => "UNAUTHENTICATED",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(value: &[u8]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        map.insert(
+            REQUEST_ID_HEADER,
+            HeaderValue::from_bytes(value).expect("header"),
+        );
+        map
+    }
+
+    #[test]
+    fn keeps_a_usable_caller_id() {
+        let id = RequestId::from_headers(&headers(b"req-42_abc")).expect("usable");
+        assert_eq!(id.as_str(), "req-42_abc");
+    }
+
+    #[test]
+    fn replaces_unusable_ids() {
+        assert!(RequestId::from_headers(&headers(b"has space")).is_none());
+        assert!(RequestId::from_headers(&headers(&[b'a'; 129])).is_none());
+        assert!(RequestId::from_headers(&HeaderMap::new()).is_none());
+        let generated = RequestId::generate();
+        assert!(uuid::Uuid::parse_str(generated.as_str()).is_ok());
+    }
+
+    #[test]
+    fn reads_grpc_status() {
+        let mut map = HeaderMap::new();
+        map.insert("grpc-status", HeaderValue::from_static("5"));
+        assert_eq!(grpc_code(&map), Some(Code::NotFound));
+        assert_eq!(code_name(Code::NotFound), "NOT_FOUND");
+    }
+}

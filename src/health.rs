@@ -1,0 +1,185 @@
+//! Readiness as the standard gRPC health service reports it: NOT_SERVING until PostgreSQL answers,
+//! NOT_SERVING while it does not, SERVING again when it does, and NOT_SERVING for good once shutdown
+//! begins. The overall service "" and every registered Docket service report the same status, since
+//! they all stand or fall with the database.
+//!
+//! Watch streams end once shutdown has begun and they have delivered NOT_SERVING: gRPC clients that
+//! health-check with Watch keep one open per connection, and would otherwise hold a draining server
+//! open for the whole grace period.
+//!
+//! The probe uses its own connection rather than one from the pool: a pool busy with slow queries
+//! must not make Kubernetes think the pod is dead, and a probe connection that PostgreSQL kills
+//! must be noticed (it reports NOT_SERVING, then reconnects on the next tick).
+
+use std::{pin::Pin, sync::Arc, time::Duration};
+
+use futures_util::{Stream, StreamExt};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tonic::{Request, Response, Status};
+use tonic_health::{
+    ServingStatus,
+    pb::{
+        HealthCheckRequest, HealthCheckResponse,
+        health_check_response::ServingStatus as WireStatus,
+        health_server::{Health, HealthServer},
+    },
+    server::{HealthReporter, HealthService},
+};
+
+use crate::db::ConnectOptions;
+
+/// Sets the health status of the overall server and of each registered service together.
+#[derive(Clone)]
+pub struct Readiness {
+    reporter: HealthReporter,
+    services: Arc<[String]>,
+}
+
+impl Readiness {
+    /// Starts every service (and "") as NOT_SERVING.
+    pub async fn new(services: Vec<String>) -> Self {
+        let mut all = vec![String::new()];
+        all.extend(services);
+        let readiness = Self {
+            reporter: HealthReporter::new(),
+            services: all.into(),
+        };
+        readiness.set(false).await;
+        readiness
+    }
+
+    /// The `grpc.health.v1.Health` service reporting this readiness. Its Watch streams end after
+    /// `draining` is cancelled (and NOT_SERVING was sent); cancel it only after `set(false)`.
+    pub fn service(&self, draining: CancellationToken) -> HealthServer<DrainingHealth> {
+        HealthServer::new(DrainingHealth {
+            inner: HealthService::from_health_reporter(self.reporter.clone()),
+            draining,
+        })
+    }
+
+    pub async fn set(&self, serving: bool) {
+        let status = if serving {
+            ServingStatus::Serving
+        } else {
+            ServingStatus::NotServing
+        };
+        for service in self.services.iter() {
+            self.reporter.set_service_status(service, status).await;
+        }
+    }
+
+    /// Runs the database probe every `interval` until `stop` is cancelled. The caller must wait for
+    /// the returned task before reporting NOT_SERVING at shutdown, so a last probe cannot flip the
+    /// status back.
+    pub fn spawn_database_probe(
+        &self,
+        options: ConnectOptions,
+        interval: Duration,
+        timeout: Duration,
+        stop: CancellationToken,
+    ) -> JoinHandle<()> {
+        let readiness = self.clone();
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(interval);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut client: Option<tokio_postgres::Client> = None;
+            let mut reported: Option<bool> = None;
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => break,
+                    _ = ticker.tick() => {}
+                }
+                let outcome = tokio::select! {
+                    _ = stop.cancelled() => break,
+                    outcome = probe(&options, &mut client, timeout) => outcome,
+                };
+                let serving = outcome.is_ok();
+                if reported != Some(serving) {
+                    match &outcome {
+                        Ok(()) => tracing::info!("database answers: SERVING"),
+                        Err(reason) => {
+                            tracing::warn!(%reason, "database check failed: NOT_SERVING")
+                        }
+                    }
+                    readiness.set(serving).await;
+                    reported = Some(serving);
+                }
+            }
+        })
+    }
+}
+
+/// One check: (re)connect if needed and run `SELECT 1`, all within `timeout`. A failed connection is
+/// dropped so the next check starts afresh.
+async fn probe(
+    options: &ConnectOptions,
+    client: &mut Option<tokio_postgres::Client>,
+    timeout: Duration,
+) -> Result<(), String> {
+    let check = async {
+        let connected = match client {
+            // PostgreSQL closed it (terminated, restarted, failed over): that is an outage to
+            // report, even if a new connection would succeed; the next check reconnects.
+            Some(connected) if connected.is_closed() => {
+                return Err("the database closed the connection".to_owned());
+            }
+            Some(connected) => connected,
+            None => client.insert(options.connect_raw().await.map_err(|e| e.to_string())?),
+        };
+        connected
+            .simple_query("SELECT 1")
+            .await
+            .map(drop)
+            .map_err(|e| e.to_string())
+    };
+    let outcome = match tokio::time::timeout(timeout, check).await {
+        Ok(outcome) => outcome,
+        Err(_) => Err(format!("no answer within {timeout:?}")),
+    };
+    if outcome.is_err() {
+        *client = None;
+    }
+    outcome
+}
+
+/// tonic-health's service, with Watch streams that end during shutdown (see the module docs).
+pub struct DrainingHealth {
+    inner: HealthService,
+    draining: CancellationToken,
+}
+
+type WatchStream = Pin<Box<dyn Stream<Item = Result<HealthCheckResponse, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl Health for DrainingHealth {
+    async fn check(
+        &self,
+        request: Request<HealthCheckRequest>,
+    ) -> Result<Response<HealthCheckResponse>, Status> {
+        self.inner.check(request).await
+    }
+
+    type WatchStream = WatchStream;
+
+    async fn watch(
+        &self,
+        request: Request<HealthCheckRequest>,
+    ) -> Result<Response<Self::WatchStream>, Status> {
+        let statuses = self.inner.watch(request).await?.into_inner();
+        let state = (statuses, self.draining.clone(), false);
+        let stream = futures_util::stream::unfold(
+            state,
+            |(mut statuses, draining, sent_not_serving)| async move {
+                let item = tokio::select! {
+                    biased;
+                    _ = draining.cancelled(), if sent_not_serving => return None,
+                    item = statuses.next() => item?,
+                };
+                let not_serving = matches!(&item, Ok(response) if response.status == WireStatus::NotServing as i32);
+                Some((item, (statuses, draining, not_serving)))
+            },
+        );
+        Ok(Response::new(Box::pin(stream)))
+    }
+}

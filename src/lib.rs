@@ -1,0 +1,12 @@
+//! Docket: a gRPC task and assignment service on PostgreSQL. The library holds everything; the
+//! `docket` binary only parses the command line and calls into it, so tests drive the same code.
+
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod grpc;
+pub mod health;
+pub mod server;
+pub mod telemetry;
+
+pub use server::{Application, ServerError};

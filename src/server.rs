@@ -1,0 +1,163 @@
+//! Assembling and running the gRPC server. `Application::build` does everything that can fail at
+//! startup (database, migrations, binding the port) so that `main` and the tests share one path and
+//! a misconfiguration is reported before anything is served.
+
+use std::{future::Future, net::SocketAddr};
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tonic::transport::{Server, server::TcpIncoming};
+
+use crate::{
+    config::ServeConfig,
+    db::{self, ConnectOptions, PgPool},
+    grpc::{pb, request_context::RequestContextLayer},
+    health::Readiness,
+};
+
+/// Why the server could not start, or stopped other than by a shutdown signal.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error(transparent)]
+    Database(#[from] db::SetupError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot build the reflection service: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    #[error("the gRPC server failed: {0}")]
+    Serve(#[from] tonic::transport::Error),
+}
+
+/// Full names of the Docket services this server registers. Each service added in
+/// [`Application::run_until_stopped`] is listed here too, so health reports it.
+const DOCKET_SERVICES: &[&str] = &[];
+
+/// A ready-to-run server: database migrated, port bound.
+pub struct Application {
+    config: ServeConfig,
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    pool: PgPool,
+}
+
+impl Application {
+    pub async fn build(config: ServeConfig) -> Result<Self, ServerError> {
+        db::prepare(&config.database).await?;
+        let pool = db::pool(&config.database)?;
+        let bind_error = |source| ServerError::Bind {
+            addr: config.listen,
+            source,
+        };
+        let listener = TcpListener::bind(config.listen).await.map_err(bind_error)?;
+        let local_addr = listener.local_addr().map_err(bind_error)?;
+        Ok(Self {
+            config,
+            listener,
+            local_addr,
+            pool,
+        })
+    }
+
+    /// The address actually bound (differs from the configured one when it asked for port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The database pool the services use.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Serves until `shutdown` completes, then reports NOT_SERVING, stops accepting, and lets
+    /// in-flight calls and streams finish for up to the configured grace period.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServerError> {
+        let Self {
+            config,
+            listener,
+            local_addr,
+            pool: _pool,
+        } = self;
+
+        let readiness =
+            Readiness::new(DOCKET_SERVICES.iter().map(|s| s.to_string()).collect()).await;
+        let draining = CancellationToken::new();
+        let health_service = readiness.service(draining.clone());
+        let stop_probe = CancellationToken::new();
+        let probe = readiness.spawn_database_probe(
+            ConnectOptions::new(&config.database, "docket-health").map_err(db::SetupError::from)?,
+            config.health_interval,
+            config.database.connect_timeout,
+            stop_probe.clone(),
+        );
+
+        let (draining_tx, draining_rx) = tokio::sync::oneshot::channel::<()>();
+        let signal = {
+            let readiness = readiness.clone();
+            let stop_probe = stop_probe.clone();
+            let grace = config.shutdown_grace;
+            async move {
+                shutdown.await;
+                stop_probe.cancel();
+                let _ = probe.await;
+                readiness.set(false).await;
+                draining.cancel();
+                tracing::info!(
+                    ?grace,
+                    "shutting down: NOT_SERVING, draining in-flight calls"
+                );
+                let _ = draining_tx.send(());
+            }
+        };
+
+        let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+        let serve = Server::builder()
+            .layer(RequestContextLayer)
+            .add_service(health_service)
+            .add_service(reflection().build_v1()?)
+            .add_service(reflection().build_v1alpha()?)
+            .serve_with_incoming_shutdown(incoming, signal);
+        tracing::info!(addr = %local_addr, "listening");
+
+        tokio::pin!(serve);
+        let result = tokio::select! {
+            biased;
+            result = &mut serve => result,
+            Ok(()) = draining_rx => {
+                match tokio::time::timeout(config.shutdown_grace, &mut serve).await {
+                    Ok(result) => result,
+                    Err(_) => {
+                        tracing::warn!("grace period over: cutting the calls still running");
+                        Ok(())
+                    }
+                }
+            }
+        };
+        stop_probe.cancel();
+        match result {
+            Ok(()) => {
+                tracing::info!("stopped");
+                Ok(())
+            }
+            Err(e) => Err(ServerError::Serve(e)),
+        }
+    }
+}
+
+/// Reflection over Docket's protos, the health protocol and the google.rpc error details, so
+/// grpcurl can describe every service and decode error details.
+fn reflection() -> tonic_reflection::server::Builder<'static> {
+    tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
+        // Each builder only adds its own version's descriptor; with both, either version lists
+        // both reflection services (grpcurl 1.8 speaks only v1alpha).
+        .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET)
+}
