@@ -6,9 +6,12 @@ use std::{env, fs, path::PathBuf};
 
 use prost::Message;
 
-/// Well-known types some served descriptor depends on (google.rpc details import Duration and Any).
-/// Shipping them lets grpcurl resolve every import through reflection alone.
-const WELL_KNOWN: &[&str] = &[
+/// Files served by reflection besides Docket's own: the google.rpc error details (vendored under
+/// their canonical paths, so clients resolve them like anywhere else) and the well-known types
+/// they and Docket import, so grpcurl resolves every import through reflection alone.
+const SERVED_DEPENDENCIES: &[&str] = &[
+    "google/rpc/status.proto",
+    "google/rpc/error_details.proto",
     "google/protobuf/any.proto",
     "google/protobuf/duration.proto",
     "google/protobuf/empty.proto",
@@ -27,13 +30,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let mut compiler = protox::Compiler::new(["proto"])?;
     compiler.include_imports(true).include_source_info(true);
-    compiler.open_files(WELL_KNOWN)?;
+    compiler.open_files(SERVED_DEPENDENCIES)?;
     compiler.open_files(&protos)?;
-    let fds = compiler.file_descriptor_set();
+    let mut fds = compiler.file_descriptor_set();
 
     let out_dir = PathBuf::from(env::var("OUT_DIR")?);
     fs::write(out_dir.join("docket_descriptor.bin"), fds.encode_to_vec())?;
 
+    // Rust types only for Docket's package: google.rpc comes from tonic-types, google.protobuf
+    // from prost-types.
+    fds.file.retain(|file| file.package() == "docket.v1");
     tonic_prost_build::configure()
         .build_server(true)
         .build_client(true)

@@ -8,7 +8,8 @@ pub mod pb {
     #![allow(clippy::all, missing_docs)]
     tonic::include_proto!("docket.v1");
 
-    /// Descriptors of Docket's protos and the well-known types they import, for reflection.
+    /// Descriptors of Docket's protos, google.rpc error details and the well-known types they
+    /// import, for reflection.
     pub const FILE_DESCRIPTOR_SET: &[u8] =
         include_bytes!(concat!(env!("OUT_DIR"), "/docket_descriptor.bin"));
 }

@@ -172,29 +172,18 @@ impl<B: Body> Body for LoggedBody<B> {
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
         let this = self.project();
         let polled = this.inner.poll_frame(cx);
-        match &polled {
-            Poll::Ready(Some(Ok(frame))) => {
-                if let Some(trailers) = frame.trailers_ref() {
-                    if let Some(log) = this.log.take() {
-                        let code = grpc_code(trailers)
-                            .or(log.header_code)
-                            .unwrap_or(Code::Unknown);
-                        log.write(code);
-                    }
-                }
-            }
-            Poll::Ready(Some(Err(_))) => {
-                if let Some(log) = this.log.take() {
-                    log.write(Code::Internal);
-                }
-            }
-            Poll::Ready(None) => {
-                if let Some(log) = this.log.take() {
-                    let code = log.header_code.unwrap_or(Code::Unknown);
-                    log.write(code);
-                }
-            }
-            Poll::Pending => {}
+        // Some(code) once the call has ended; the code is None when only the headers had it.
+        let ended = match &polled {
+            Poll::Ready(Some(Ok(frame))) => frame.trailers_ref().map(grpc_code),
+            Poll::Ready(Some(Err(_))) => Some(Some(Code::Internal)),
+            Poll::Ready(None) => Some(None),
+            Poll::Pending => None,
+        };
+        if let Some(code) = ended
+            && let Some(log) = this.log.take()
+        {
+            let code = code.or(log.header_code).unwrap_or(Code::Unknown);
+            log.write(code);
         }
         polled
     }

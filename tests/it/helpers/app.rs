@@ -1,0 +1,135 @@
+//! A Docket server running in the test process on 127.0.0.1:0, built by the same
+//! `Application::build` as `main`, and gRPC clients for it.
+
+use std::{net::SocketAddr, time::Duration};
+
+use docket::{
+    Application, ServerError,
+    config::{LogConfig, LogFormat, ServeConfig},
+};
+use tokio::{sync::oneshot, task::JoinHandle};
+use tonic::transport::{Channel, Endpoint};
+use tonic_health::pb::{
+    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+};
+
+use super::database::{TestDb, database_config};
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub db: TestDb,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: JoinHandle<Result<(), ServerError>>,
+}
+
+impl TestApp {
+    /// A server on a fresh migrated database.
+    pub async fn spawn() -> Self {
+        let db = TestDb::migrated().await;
+        let url = db.url();
+        Self::spawn_on(db, url).await
+    }
+
+    /// A server for `db`, reaching PostgreSQL through `url` (which may be a proxy to it).
+    pub async fn spawn_on(db: TestDb, url: String) -> Self {
+        init_test_logging();
+        let config = ServeConfig {
+            database: database_config(url),
+            listen: "127.0.0.1:0".parse().expect("addr"),
+            health_interval: Duration::from_millis(200),
+            shutdown_grace: Duration::from_secs(5),
+            log: LogConfig {
+                log_format: LogFormat::Pretty,
+                log_filter: "info".into(),
+            },
+        };
+        let app = Application::build(config)
+            .await
+            .expect("application builds");
+        let addr = app.local_addr();
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(app.run_until_stopped(async move {
+            let _ = stopped.await;
+        }));
+        Self {
+            addr,
+            db,
+            shutdown: Some(shutdown),
+            server,
+        }
+    }
+
+    pub async fn channel(&self) -> Channel {
+        channel(self.addr).await
+    }
+
+    pub async fn health(&self) -> HealthClient<Channel> {
+        HealthClient::new(self.channel().await)
+    }
+
+    /// Stops the server as a signal would and waits for it to finish.
+    pub async fn stop(mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        (&mut self.server)
+            .await
+            .expect("server task")
+            .expect("server stops cleanly");
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+pub async fn channel(addr: SocketAddr) -> Channel {
+    Endpoint::from_shared(format!("http://{addr}"))
+        .expect("endpoint")
+        .connect_timeout(Duration::from_secs(5))
+        .connect()
+        .await
+        .expect("connect to the test server")
+}
+
+pub async fn check(health: &mut HealthClient<Channel>, service: &str) -> ServingStatus {
+    let response = health
+        .check(HealthCheckRequest {
+            service: service.into(),
+        })
+        .await
+        .expect("health check answers")
+        .into_inner();
+    ServingStatus::try_from(response.status).expect("known status")
+}
+
+/// Polls Check until it reports `expected`, failing after `within`.
+pub async fn wait_for_status(
+    health: &mut HealthClient<Channel>,
+    service: &str,
+    expected: ServingStatus,
+    within: Duration,
+) {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let status = check(health, service).await;
+        if status == expected {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "health of {service:?} still {status:?} after {within:?}, expected {expected:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Logs from the server under test go to the test harness's captured output.
+fn init_test_logging() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter("docket=debug,info")
+        .with_test_writer()
+        .try_init();
+}

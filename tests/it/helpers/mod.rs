@@ -1,0 +1,6 @@
+//! Shared test scaffolding: databases, in-process servers, the real binary, a cuttable proxy.
+
+pub mod app;
+pub mod database;
+pub mod process;
+pub mod proxy;

@@ -1,0 +1,11 @@
+//! Docket's integration tests: one binary, a real server and a real PostgreSQL (a fresh database
+//! per test, cloned from a migrated template). `DOCKET_TEST_DATABASE_URL` picks the server
+//! (default `postgres://postgres@127.0.0.1:5432/postgres`).
+
+mod health;
+mod helpers;
+mod reflection;
+mod request_id;
+mod schema;
+mod shutdown;
+mod startup;

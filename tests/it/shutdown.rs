@@ -1,0 +1,157 @@
+//! SIGTERM: health turns NOT_SERVING, new connections are refused, in-flight streams finish
+//! within the grace period, and the process exits 0.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use nix::sys::signal::Signal;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::transport::Endpoint;
+use tonic_health::pb::{
+    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+};
+use tonic_reflection::pb::v1alpha::{
+    ServerReflectionRequest, server_reflection_client::ServerReflectionClient,
+    server_reflection_request::MessageRequest,
+};
+
+use crate::helpers::{
+    app::{channel, wait_for_status},
+    database::TestDb,
+    process::DocketProcess,
+};
+
+fn list_services() -> ServerReflectionRequest {
+    ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_drains_an_in_flight_stream_then_exits_zero() {
+    let db = TestDb::migrated().await;
+    let url = db.url();
+    let mut docket =
+        DocketProcess::start(&[("DATABASE_URL", &url), ("DOCKET_SHUTDOWN_GRACE", "20s")]).await;
+    let mut health = HealthClient::new(channel(docket.addr).await);
+    wait_for_status(
+        &mut health,
+        "",
+        ServingStatus::Serving,
+        Duration::from_secs(10),
+    )
+    .await;
+
+    // A Watch (as client-side health checking keeps open) and a bidirectional stream in flight.
+    let mut watch = health
+        .watch(HealthCheckRequest {
+            service: String::new(),
+        })
+        .await
+        .expect("watch")
+        .into_inner();
+    let mut reflection = ServerReflectionClient::new(channel(docket.addr).await);
+    let (requests, rx) = tokio::sync::mpsc::channel(4);
+    requests.send(list_services()).await.expect("queue");
+    let mut responses = reflection
+        .server_reflection_info(ReceiverStream::new(rx))
+        .await
+        .expect("stream")
+        .into_inner();
+    responses
+        .message()
+        .await
+        .expect("first answer")
+        .expect("a message");
+
+    docket.signal(Signal::SIGTERM);
+
+    // Watchers learn the server is going away, and their stream then ends so it cannot hold
+    // shutdown open.
+    let mut seen = Vec::new();
+    while let Some(message) = tokio::time::timeout(Duration::from_secs(5), watch.next())
+        .await
+        .expect("the watch stream ends promptly after SIGTERM")
+    {
+        seen.push(ServingStatus::try_from(message.expect("status").status).expect("known"));
+    }
+    assert_eq!(
+        seen.last(),
+        Some(&ServingStatus::NotServing),
+        "statuses seen: {seen:?}"
+    );
+
+    // New connections are refused once shutdown has begun.
+    let endpoint = Endpoint::from_shared(format!("http://{}", docket.addr)).expect("endpoint");
+    let mut refused = false;
+    for _ in 0..40 {
+        if endpoint.connect().await.is_err() {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(refused, "new connections still accepted after SIGTERM");
+
+    // The stream that was in flight is still served...
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    requests.send(list_services()).await.expect("queue");
+    responses
+        .message()
+        .await
+        .expect("answer after SIGTERM")
+        .expect("a message");
+    assert!(
+        !docket.has_exited(),
+        "exited while a stream was still in flight"
+    );
+
+    // ...and when the client finishes it, the server exits 0.
+    drop(requests);
+    assert!(responses.message().await.expect("clean end").is_none());
+    let status = docket.exit_status(Duration::from_secs(10)).await;
+    assert!(
+        status.success(),
+        "exit status {status:?}; logs: {:?}",
+        docket.logs()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stream_outliving_the_grace_period_is_cut_and_the_exit_is_still_clean() {
+    let db = TestDb::migrated().await;
+    let url = db.url();
+    let mut docket =
+        DocketProcess::start(&[("DATABASE_URL", &url), ("DOCKET_SHUTDOWN_GRACE", "1s")]).await;
+    let mut reflection = ServerReflectionClient::new(channel(docket.addr).await);
+    let (requests, rx) = tokio::sync::mpsc::channel(4);
+    requests.send(list_services()).await.expect("queue");
+    let mut responses = reflection
+        .server_reflection_info(ReceiverStream::new(rx))
+        .await
+        .expect("stream")
+        .into_inner();
+    responses
+        .message()
+        .await
+        .expect("first answer")
+        .expect("a message");
+
+    docket.signal(Signal::SIGINT);
+    let status = docket.exit_status(Duration::from_secs(5)).await;
+    assert!(
+        status.success(),
+        "exit status {status:?}; logs: {:?}",
+        docket.logs()
+    );
+    assert!(
+        docket
+            .logs()
+            .iter()
+            .any(|line| line.contains("grace period over")),
+        "the cut is logged: {:?}",
+        docket.logs()
+    );
+    drop(requests);
+}

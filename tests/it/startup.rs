@@ -1,0 +1,153 @@
+//! Starting the real binary: it creates a missing database and migrates it, and a bad
+//! DATABASE_URL fails at once with one line naming the real reason.
+
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+use tonic_health::pb::{health_check_response::ServingStatus, health_client::HealthClient};
+
+use crate::helpers::{
+    app::{channel, wait_for_status},
+    database::{TestDb, connect, server_url},
+    process::{DocketProcess, docket},
+};
+
+fn migration_count() -> i64 {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    std::fs::read_dir(dir)
+        .expect("migrations dir")
+        .filter(|e| e.as_ref().is_ok_and(|e| e.path().is_dir()))
+        .count() as i64
+}
+
+async fn applied_migrations(db: &TestDb) -> i64 {
+    connect(&db.url())
+        .await
+        .query_one("SELECT count(*) FROM __diesel_schema_migrations", &[])
+        .await
+        .expect("migrations table")
+        .get(0)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_creates_the_missing_database_migrates_and_serves() {
+    let db = TestDb::unique_name();
+    assert!(!db.exists().await);
+    let url = db.url();
+    let mut docket = DocketProcess::start(&[("DATABASE_URL", &url)]).await;
+
+    let mut health = HealthClient::new(channel(docket.addr).await);
+    wait_for_status(
+        &mut health,
+        "",
+        ServingStatus::Serving,
+        Duration::from_secs(10),
+    )
+    .await;
+    assert!(db.exists().await, "serve created the database");
+    assert_eq!(applied_migrations(&db).await, migration_count());
+
+    docket.signal(Signal::SIGTERM);
+    assert!(docket.exit_status(Duration::from_secs(10)).await.success());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn migrate_creates_the_database_and_is_idempotent() {
+    let db = TestDb::unique_name();
+    let url = db.url();
+    for run in 1..=2 {
+        let output = docket(&["migrate"], &[("DATABASE_URL", &url)])
+            .output()
+            .await
+            .expect("run");
+        assert!(
+            output.status.success(),
+            "run {run}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_eq!(
+            applied_migrations(&db).await,
+            migration_count(),
+            "run {run}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bad_database_url_fails_fast_with_one_clear_line() {
+    let closed_port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.local_addr().expect("addr").port()
+    };
+    let dead = format!("postgres://postgres@127.0.0.1:{closed_port}/docket");
+    let unknown_role =
+        server_url().replacen("postgres://postgres@", "postgres://no_such_role_x@", 1);
+    assert_ne!(
+        unknown_role,
+        server_url(),
+        "test server URL must name the postgres user"
+    );
+
+    let cases: &[(&str, &str, &[&str])] = &[
+        (
+            "garbage",
+            "not a url at all",
+            &["DATABASE_URL is not a valid PostgreSQL URL"],
+        ),
+        (
+            "wrong scheme",
+            "mysql://root@127.0.0.1/docket",
+            &["postgres://"],
+        ),
+        (
+            "dead port",
+            &dead,
+            &[
+                "cannot connect to PostgreSQL",
+                &format!("127.0.0.1:{closed_port}"),
+                "refused",
+            ],
+        ),
+        (
+            "unknown role",
+            &unknown_role,
+            &["cannot connect to PostgreSQL", "no_such_role_x"],
+        ),
+    ];
+    for (case, url, expected) in cases {
+        for args in [&[][..], &["migrate"][..]] {
+            let started = Instant::now();
+            let output = tokio::time::timeout(
+                Duration::from_secs(10),
+                docket(
+                    args,
+                    &[("DATABASE_URL", url), ("DOCKET_LISTEN", "127.0.0.1:0")],
+                )
+                .output(),
+            )
+            .await
+            .unwrap_or_else(|_| panic!("{case} {args:?}: still running after 10 s"))
+            .expect("run docket");
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert_eq!(output.status.code(), Some(1), "{case} {args:?}: {stderr}");
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "{case}: took {:?}",
+                started.elapsed()
+            );
+            let lines: Vec<_> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+            assert_eq!(
+                lines.len(),
+                1,
+                "{case} {args:?}: one line expected, got {stderr}"
+            );
+            for needle in *expected {
+                assert!(
+                    lines[0].to_lowercase().contains(&needle.to_lowercase()),
+                    "{case} {args:?}: {needle:?} missing from {:?}",
+                    lines[0]
+                );
+            }
+        }
+    }
+}
