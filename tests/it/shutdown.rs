@@ -7,19 +7,37 @@ use futures_util::StreamExt;
 use nix::sys::signal::Signal;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::Endpoint;
-use tonic_health::pb::{
-    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
-};
+use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus};
 use tonic_reflection::pb::v1alpha::{
-    ServerReflectionRequest, server_reflection_client::ServerReflectionClient,
-    server_reflection_request::MessageRequest,
+    ServerReflectionRequest, ServerReflectionResponse,
+    server_reflection_client::ServerReflectionClient, server_reflection_request::MessageRequest,
 };
 
-use crate::helpers::{
-    app::{channel, wait_for_status},
-    database::TestDb,
-    process::DocketProcess,
-};
+use crate::helpers::{app::channel, database::TestDb, process::DocketProcess};
+
+/// Opens a bidirectional reflection stream and completes one exchange on it; the stream stays open
+/// until the returned sender is dropped.
+async fn reflection_stream_in_flight(
+    docket: &DocketProcess,
+) -> (
+    tokio::sync::mpsc::Sender<ServerReflectionRequest>,
+    tonic::Streaming<ServerReflectionResponse>,
+) {
+    let mut reflection = ServerReflectionClient::new(channel(docket.addr).await);
+    let (requests, rx) = tokio::sync::mpsc::channel(4);
+    requests.send(list_services()).await.expect("queue");
+    let mut responses = reflection
+        .server_reflection_info(ReceiverStream::new(rx))
+        .await
+        .expect("stream")
+        .into_inner();
+    responses
+        .message()
+        .await
+        .expect("first answer")
+        .expect("a message");
+    (requests, responses)
+}
 
 fn list_services() -> ServerReflectionRequest {
     ServerReflectionRequest {
@@ -34,14 +52,7 @@ async fn sigterm_drains_an_in_flight_stream_then_exits_zero() {
     let url = db.url();
     let mut docket =
         DocketProcess::start(&[("DATABASE_URL", &url), ("DOCKET_SHUTDOWN_GRACE", "20s")]).await;
-    let mut health = HealthClient::new(channel(docket.addr).await);
-    wait_for_status(
-        &mut health,
-        "",
-        ServingStatus::Serving,
-        Duration::from_secs(10),
-    )
-    .await;
+    let mut health = docket.wait_until_serving().await;
 
     // A Watch (as client-side health checking keeps open) and a bidirectional stream in flight.
     let mut watch = health
@@ -51,19 +62,7 @@ async fn sigterm_drains_an_in_flight_stream_then_exits_zero() {
         .await
         .expect("watch")
         .into_inner();
-    let mut reflection = ServerReflectionClient::new(channel(docket.addr).await);
-    let (requests, rx) = tokio::sync::mpsc::channel(4);
-    requests.send(list_services()).await.expect("queue");
-    let mut responses = reflection
-        .server_reflection_info(ReceiverStream::new(rx))
-        .await
-        .expect("stream")
-        .into_inner();
-    responses
-        .message()
-        .await
-        .expect("first answer")
-        .expect("a message");
+    let (requests, mut responses) = reflection_stream_in_flight(&docket).await;
 
     docket.signal(Signal::SIGTERM);
 
@@ -124,19 +123,7 @@ async fn a_stream_outliving_the_grace_period_is_cut_and_the_exit_is_still_clean(
     let url = db.url();
     let mut docket =
         DocketProcess::start(&[("DATABASE_URL", &url), ("DOCKET_SHUTDOWN_GRACE", "1s")]).await;
-    let mut reflection = ServerReflectionClient::new(channel(docket.addr).await);
-    let (requests, rx) = tokio::sync::mpsc::channel(4);
-    requests.send(list_services()).await.expect("queue");
-    let mut responses = reflection
-        .server_reflection_info(ReceiverStream::new(rx))
-        .await
-        .expect("stream")
-        .into_inner();
-    responses
-        .message()
-        .await
-        .expect("first answer")
-        .expect("a message");
+    let (requests, mut responses) = reflection_stream_in_flight(&docket).await;
 
     docket.signal(Signal::SIGINT);
     let status = docket.exit_status(Duration::from_secs(5)).await;
@@ -153,5 +140,7 @@ async fn a_stream_outliving_the_grace_period_is_cut_and_the_exit_is_still_clean(
         "the cut is logged: {:?}",
         docket.logs()
     );
+    let cut = responses.message().await;
+    assert!(cut.is_err(), "the stream should have been cut, got {cut:?}");
     drop(requests);
 }

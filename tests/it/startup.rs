@@ -4,10 +4,8 @@
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
-use tonic_health::pb::{health_check_response::ServingStatus, health_client::HealthClient};
 
 use crate::helpers::{
-    app::{channel, wait_for_status},
     database::{TestDb, connect, server_url},
     process::{DocketProcess, docket},
 };
@@ -36,14 +34,7 @@ async fn serve_creates_the_missing_database_migrates_and_serves() {
     let url = db.url();
     let mut docket = DocketProcess::start(&[("DATABASE_URL", &url)]).await;
 
-    let mut health = HealthClient::new(channel(docket.addr).await);
-    wait_for_status(
-        &mut health,
-        "",
-        ServingStatus::Serving,
-        Duration::from_secs(10),
-    )
-    .await;
+    docket.wait_until_serving().await;
     assert!(db.exists().await, "serve created the database");
     assert_eq!(applied_migrations(&db).await, migration_count());
 

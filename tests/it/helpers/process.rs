@@ -9,6 +9,10 @@ use std::{
 };
 
 use nix::{sys::signal::Signal, unistd::Pid};
+use tonic::transport::Channel;
+use tonic_health::pb::{health_check_response::ServingStatus, health_client::HealthClient};
+
+use super::app::{channel, wait_for_status};
 use tokio::{
     io::{AsyncBufReadExt, BufReader},
     process::{Child, Command},
@@ -74,6 +78,19 @@ impl DocketProcess {
             }
         };
         Self { addr, child, logs }
+    }
+
+    /// A health client for this process, once it reports SERVING (within 10 s).
+    pub async fn wait_until_serving(&self) -> HealthClient<Channel> {
+        let mut health = HealthClient::new(channel(self.addr).await);
+        wait_for_status(
+            &mut health,
+            "",
+            ServingStatus::Serving,
+            Duration::from_secs(10),
+        )
+        .await;
+        health
     }
 
     pub fn signal(&self, signal: Signal) {
