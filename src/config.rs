@@ -2,9 +2,11 @@
 //! environment variable with its default. `docket serve --help` prints this list; the README's
 //! configuration table mirrors it.
 
-use std::{net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::auth::Scope;
 
 /// The command line of the `docket` binary.
 #[derive(Debug, Parser)]
@@ -29,6 +31,8 @@ pub enum Command {
     Serve(ServeConfig),
     /// Create the database if missing, apply pending migrations, and exit.
     Migrate(MigrateConfig),
+    /// Operator commands: workspaces and API tokens, straight against the database.
+    Admin(AdminConfig),
 }
 
 impl Cli {
@@ -57,7 +61,35 @@ pub struct ServeConfig {
     pub shutdown_grace: Duration,
 
     #[command(flatten)]
+    pub auth: AuthConfig,
+
+    #[command(flatten)]
     pub log: LogConfig,
+}
+
+/// How callers are authenticated.
+#[derive(Debug, Clone, Args)]
+pub struct AuthConfig {
+    /// Shared secret for HS256 JWTs (at least 32 bytes). Unset: no HS256 JWTs.
+    #[arg(long, env = "DOCKET_JWT_HS256_SECRET", hide_env_values = true)]
+    pub jwt_hs256_secret: Option<String>,
+
+    /// PEM file with the RSA (RS256) or EC P-256 (ES256) public key that verifies JWTs.
+    #[arg(long, env = "DOCKET_JWT_PUBLIC_KEY_FILE")]
+    pub jwt_public_key_file: Option<PathBuf>,
+
+    /// Required `iss` claim of JWTs. Unset: not checked.
+    #[arg(long, env = "DOCKET_JWT_ISSUER")]
+    pub jwt_issuer: Option<String>,
+
+    /// Required `aud` claim of JWTs. Unset: not checked.
+    #[arg(long, env = "DOCKET_JWT_AUDIENCE")]
+    pub jwt_audience: Option<String>,
+
+    /// How long a verified API token or user is trusted before it is looked up again; a revoked
+    /// token or deactivated user stops working within this time.
+    #[arg(long, env = "DOCKET_AUTH_CACHE_TTL", default_value = "5s", value_parser = humantime::parse_duration)]
+    pub auth_cache_ttl: Duration,
 }
 
 /// Settings for `docket migrate`.
@@ -68,6 +100,82 @@ pub struct MigrateConfig {
 
     #[command(flatten)]
     pub log: LogConfig,
+}
+
+/// Settings and action of `docket admin`.
+#[derive(Debug, Clone, Args)]
+pub struct AdminConfig {
+    #[command(flatten)]
+    pub database: DatabaseConfig,
+
+    /// Print one JSON object instead of text, for scripts.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    #[command(subcommand)]
+    pub action: AdminAction,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum AdminAction {
+    /// Manage workspaces.
+    #[command(subcommand)]
+    Workspace(WorkspaceAction),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenAction),
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum WorkspaceAction {
+    /// Create a workspace and print its id and a first token holding every scope.
+    Create {
+        /// The workspace's name.
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum TokenAction {
+    /// Issue an API token; its secret is printed once and never stored.
+    Create {
+        /// Workspace id.
+        #[arg(long)]
+        workspace: uuid::Uuid,
+        /// Act as this user of the workspace.
+        #[arg(long, conflicts_with = "service", required_unless_present = "service")]
+        user: Option<uuid::Uuid>,
+        /// Act as this named service (e.g. billing).
+        #[arg(long)]
+        service: Option<String>,
+        /// Comma-separated scopes: tasks:read, tasks:write, directory:read, directory:write,
+        /// workspace:admin.
+        #[arg(long, value_delimiter = ',', required = true, value_parser = parse_scope)]
+        scopes: Vec<Scope>,
+    },
+    /// Revoke an API token; callers using it are refused within DOCKET_AUTH_CACHE_TTL.
+    Revoke {
+        /// Workspace id.
+        #[arg(long)]
+        workspace: uuid::Uuid,
+        /// Token id (from `token create` or `token list`).
+        #[arg(long)]
+        id: uuid::Uuid,
+    },
+    /// List a workspace's API tokens (never their secrets).
+    List {
+        /// Workspace id.
+        #[arg(long)]
+        workspace: uuid::Uuid,
+    },
+}
+
+fn parse_scope(text: &str) -> Result<Scope, String> {
+    Scope::parse(text.trim()).ok_or_else(|| {
+        let known: Vec<_> = Scope::ALL.iter().map(|s| s.as_str()).collect();
+        format!("unknown scope {text:?}; scopes are {}", known.join(", "))
+    })
 }
 
 /// How to reach PostgreSQL.

@@ -6,7 +6,7 @@
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
-use crate::{db::DbError, grpc::pb::ErrorReason};
+use crate::{auth::AuthError, db::DbError, domain::DomainError, grpc::pb::ErrorReason};
 
 /// The `ErrorInfo.domain` of every Docket error.
 pub const ERROR_DOMAIN: &str = "docket.v1";
@@ -44,7 +44,7 @@ pub enum ApiError {
     },
     /// PostgreSQL cannot be reached; the caller may retry.
     #[error("the database is unavailable")]
-    Unavailable(#[source] DbError),
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// Anything unexpected. The source is logged, never returned.
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -67,10 +67,57 @@ impl ApiError {
 impl From<DbError> for ApiError {
     fn from(error: DbError) -> Self {
         if error.is_unavailable() {
-            ApiError::Unavailable(error)
+            ApiError::Unavailable(Box::new(error))
         } else {
             ApiError::Internal(Box::new(error))
         }
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(error: AuthError) -> Self {
+        match error {
+            AuthError::Unauthenticated => ApiError::rejected(
+                Code::Unauthenticated,
+                ErrorReason::Unauthenticated,
+                "missing or invalid credentials: send `authorization: Bearer <token>`",
+            ),
+            AuthError::MissingScope(scope) => ApiError::rejected(
+                Code::PermissionDenied,
+                ErrorReason::MissingScope,
+                format!("this call needs the {scope} scope"),
+            ),
+            AuthError::Lookup(source) if source.is_unavailable() => {
+                ApiError::Unavailable(Box::new(source))
+            }
+            AuthError::Lookup(source) => ApiError::Internal(Box::new(source)),
+        }
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(error: DomainError) -> Self {
+        let message = error.to_string();
+        match error {
+            DomainError::Invalid(violations) => ApiError::Validation(violations),
+            DomainError::WorkspaceNotFound => {
+                ApiError::rejected(Code::NotFound, ErrorReason::WorkspaceNotFound, message)
+            }
+            DomainError::UnknownUser(_) => {
+                ApiError::rejected(Code::NotFound, ErrorReason::UnknownUserId, message)
+            }
+            DomainError::TokenNotFound(_) => {
+                ApiError::rejected(Code::NotFound, ErrorReason::ApiTokenNotFound, message)
+            }
+            DomainError::Entropy(e) => ApiError::internal(e),
+            DomainError::Db(e) => e.into(),
+        }
+    }
+}
+
+impl From<DomainError> for Status {
+    fn from(error: DomainError) -> Self {
+        ApiError::from(error).into()
     }
 }
 

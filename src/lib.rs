@@ -1,8 +1,11 @@
 //! Docket: a gRPC task and assignment service on PostgreSQL. The library holds everything; the
 //! `docket` binary only parses the command line and calls into it, so tests drive the same code.
 
+pub mod auth;
+pub mod cli;
 pub mod config;
 pub mod db;
+pub mod domain;
 pub mod error;
 pub mod grpc;
 pub mod health;

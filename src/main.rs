@@ -31,6 +31,7 @@ fn main() -> ExitCode {
                 let app = Application::build(config).await?;
                 app.run_until_stopped(shutdown_signal()).await?;
             }
+            Command::Admin(config) => docket::cli::run(config).await?,
             Command::Migrate(config) => {
                 telemetry::init(&config.log);
                 let applied = docket::db::prepare(&config.database).await?;

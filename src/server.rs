@@ -2,16 +2,25 @@
 //! startup (database, migrations, binding the port) so that `main` and the tests share one path and
 //! a misconfiguration is reported before anything is served.
 
-use std::{future::Future, net::SocketAddr};
+use std::{future::Future, net::SocketAddr, sync::Arc};
 
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tonic::transport::{Server, server::TcpIncoming};
+use tonic::{
+    server::NamedService,
+    transport::{Server, server::TcpIncoming},
+};
+use tower::ServiceBuilder;
 
 use crate::{
+    auth::{AuthLayer, Authenticator, JwtConfigError},
     config::ServeConfig,
     db::{self, ConnectOptions, PgPool},
-    grpc::{pb, request_context::RequestContextLayer},
+    grpc::{
+        pb::{self, workspace_service_server::WorkspaceServiceServer},
+        request_context::RequestContextLayer,
+        workspace::WorkspaceApi,
+    },
     health::Readiness,
 };
 
@@ -25,15 +34,17 @@ pub enum ServerError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("invalid JWT configuration: {0}")]
+    Jwt(#[from] JwtConfigError),
     #[error("cannot build the reflection service: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
     #[error("the gRPC server failed: {0}")]
     Serve(#[from] tonic::transport::Error),
 }
 
-/// Full names of the Docket services this server registers. Each service added in
-/// [`Application::run_until_stopped`] is listed here too, so health reports it.
-const DOCKET_SERVICES: &[&str] = &[];
+/// Full names of the Docket services this server registers, so health reports each of them. A test
+/// checks that every service in the protos is here.
+const DOCKET_SERVICES: &[&str] = &[WorkspaceServiceServer::<WorkspaceApi>::NAME];
 
 /// A ready-to-run server: database migrated, port bound.
 pub struct Application {
@@ -41,12 +52,14 @@ pub struct Application {
     listener: TcpListener,
     local_addr: SocketAddr,
     pool: PgPool,
+    authenticator: Arc<Authenticator>,
 }
 
 impl Application {
     pub async fn build(config: ServeConfig) -> Result<Self, ServerError> {
         db::prepare(&config.database).await?;
         let pool = db::pool(&config.database)?;
+        let authenticator = Arc::new(Authenticator::new(pool.clone(), &config.auth)?);
         let bind_error = |source| ServerError::Bind {
             addr: config.listen,
             source,
@@ -58,6 +71,7 @@ impl Application {
             listener,
             local_addr,
             pool,
+            authenticator,
         })
     }
 
@@ -81,7 +95,8 @@ impl Application {
             config,
             listener,
             local_addr,
-            pool: _pool,
+            pool,
+            authenticator,
         } = self;
 
         let readiness =
@@ -116,9 +131,14 @@ impl Application {
         };
 
         let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
-        let serve = Server::builder()
+        // Outermost first: every call gets a request id and its log line, then authentication.
+        let layers = ServiceBuilder::new()
             .layer(RequestContextLayer)
+            .layer(AuthLayer::new(authenticator));
+        let serve = Server::builder()
+            .layer(layers)
             .add_service(health_service)
+            .add_service(WorkspaceServiceServer::new(WorkspaceApi::new(pool.clone())))
             .add_service(reflection().build_v1()?)
             .add_service(reflection().build_v1alpha()?)
             .serve_with_incoming_shutdown(incoming, signal);
@@ -159,4 +179,18 @@ fn reflection() -> tonic_reflection::server::Builder<'static> {
         // both reflection services (grpcurl 1.8 speaks only v1alpha).
         .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_service_in_the_protos_is_served() {
+        let mut served = DOCKET_SERVICES.to_vec();
+        let mut declared = pb::methods::SERVICES.to_vec();
+        served.sort_unstable();
+        declared.sort_unstable();
+        assert_eq!(served, declared);
+    }
 }

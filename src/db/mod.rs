@@ -2,10 +2,13 @@
 //! migrations, and the connection pool that handlers borrow from. Queries live in per-entity modules
 //! beside this one and take `&mut AsyncPgConnection`.
 
+pub mod api_tokens;
 pub mod connection;
 pub mod error;
 pub mod migrations;
 pub mod schema;
+pub mod users;
+pub mod workspaces;
 
 use diesel_async::{
     AsyncPgConnection,

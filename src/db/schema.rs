@@ -108,3 +108,20 @@ diesel::table! {
 diesel::joinable!(users -> workspaces (workspace_id));
 diesel::joinable!(channels -> workspaces (workspace_id));
 diesel::joinable!(tasks -> workspaces (workspace_id));
+
+diesel::table! {
+    api_tokens (workspace_id, id) {
+        workspace_id -> Uuid,
+        id -> Uuid,
+        token_hash -> Bytea,
+        display_prefix -> Text,
+        user_id -> Nullable<Uuid>,
+        service_name -> Nullable<Text>,
+        scopes -> Array<Text>,
+        created_at -> Timestamptz,
+        last_used_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(api_tokens, users);

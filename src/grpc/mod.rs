@@ -2,6 +2,39 @@
 //! adapters that turn proto requests into domain calls live in submodules, one per service.
 
 pub mod request_context;
+pub mod workspace;
+
+use chrono::{DateTime, Utc};
+use diesel_async::{AsyncPgConnection, pooled_connection::deadpool::Object};
+use tonic::{Request, Status};
+
+use crate::{
+    auth::Caller,
+    db::{DbError, PgPool},
+    error::ApiError,
+};
+
+/// The authenticated caller, put in the request by the auth layer.
+fn caller<T>(request: &Request<T>) -> Result<&Caller, Status> {
+    request.extensions().get::<Caller>().ok_or_else(|| {
+        // Only reachable if a Docket service were mounted outside the auth layer.
+        ApiError::internal("request reached a handler without an authenticated caller").into()
+    })
+}
+
+/// A pooled connection; none to be had within the connect timeout is UNAVAILABLE.
+async fn connection(pool: &PgPool) -> Result<Object<AsyncPgConnection>, Status> {
+    pool.get()
+        .await
+        .map_err(|e| ApiError::from(DbError::from(e)).into())
+}
+
+fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: at.timestamp(),
+        nanos: at.timestamp_subsec_nanos() as i32,
+    }
+}
 
 /// Types generated from `proto/docket/v1/`.
 pub mod pb {
@@ -12,4 +45,11 @@ pub mod pb {
     /// import, for reflection.
     pub const FILE_DESCRIPTOR_SET: &[u8] =
         include_bytes!(concat!(env!("OUT_DIR"), "/docket_descriptor.bin"));
+
+    /// `METHOD_SCOPES`: every Docket RPC's gRPC path and the scope it requires, from the
+    /// `required_scope` option in the protos. `SERVICES`: every Docket service's full name.
+    pub mod methods {
+        use super::Scope;
+        include!(concat!(env!("OUT_DIR"), "/method_scopes.rs"));
+    }
 }

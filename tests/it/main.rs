@@ -2,6 +2,8 @@
 //! per test, cloned from a migrated template). `DOCKET_TEST_DATABASE_URL` picks the server
 //! (default `postgres://postgres@127.0.0.1:5432/postgres`).
 
+mod auth;
+mod auth_jwt;
 mod health;
 mod helpers;
 mod reflection;

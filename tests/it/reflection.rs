@@ -7,11 +7,17 @@ use tonic_reflection::pb::{v1, v1alpha};
 
 use crate::helpers::app::TestApp;
 
-const EXPECTED_SERVICES: &[&str] = &[
-    "grpc.health.v1.Health",
-    "grpc.reflection.v1.ServerReflection",
-    "grpc.reflection.v1alpha.ServerReflection",
-];
+/// Every Docket service in the protos, plus health and both reflection versions.
+fn expected_services() -> Vec<&'static str> {
+    let mut names = docket::grpc::pb::methods::SERVICES.to_vec();
+    names.extend([
+        "grpc.health.v1.Health",
+        "grpc.reflection.v1.ServerReflection",
+        "grpc.reflection.v1alpha.ServerReflection",
+    ]);
+    names.sort_unstable();
+    names
+}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn both_versions_list_the_services() {
@@ -29,7 +35,7 @@ async fn both_versions_list_the_services() {
     };
     let mut names: Vec<_> = list.service.into_iter().map(|s| s.name).collect();
     names.sort();
-    assert_eq!(names, EXPECTED_SERVICES);
+    assert_eq!(names, expected_services());
 
     let mut client = v1::server_reflection_client::ServerReflectionClient::new(app.channel().await);
     let request = v1::ServerReflectionRequest {
@@ -55,7 +61,7 @@ async fn both_versions_list_the_services() {
     };
     let mut names: Vec<_> = list.service.into_iter().map(|s| s.name).collect();
     names.sort();
-    assert_eq!(names, EXPECTED_SERVICES);
+    assert_eq!(names, expected_services());
     app.stop().await;
 }
 

@@ -32,7 +32,8 @@ async fn schema_rs_matches_the_migrations() {
         channel_members,
         tasks,
         task_linked_records,
-        assignments
+        assignments,
+        api_tokens,
     );
 }
 

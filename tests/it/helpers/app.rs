@@ -5,7 +5,7 @@ use std::{net::SocketAddr, time::Duration};
 
 use docket::{
     Application, ServerError,
-    config::{LogConfig, LogFormat, ServeConfig},
+    config::{AuthConfig, LogConfig, LogFormat, ServeConfig},
 };
 use tokio::{sync::oneshot, task::JoinHandle};
 use tonic::transport::{Channel, Endpoint};
@@ -32,12 +32,24 @@ impl TestApp {
 
     /// A server for `db`, reaching PostgreSQL through `url` (which may be a proxy to it).
     pub async fn spawn_on(db: TestDb, url: String) -> Self {
+        Self::spawn_with(db, url, auth_config()).await
+    }
+
+    /// A server on a fresh migrated database with this authentication configuration.
+    pub async fn spawn_with_auth(auth: AuthConfig) -> Self {
+        let db = TestDb::migrated().await;
+        let url = db.url();
+        Self::spawn_with(db, url, auth).await
+    }
+
+    async fn spawn_with(db: TestDb, url: String, auth: AuthConfig) -> Self {
         init_test_logging();
         let config = ServeConfig {
             database: database_config(url),
             listen: "127.0.0.1:0".parse().expect("addr"),
             health_interval: Duration::from_millis(200),
             shutdown_grace: Duration::from_secs(5),
+            auth,
             log: LogConfig {
                 log_format: LogFormat::Pretty,
                 log_filter: "info".into(),
@@ -82,6 +94,18 @@ impl TestApp {
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.server.abort();
+    }
+}
+
+/// Authentication as tests configure it by default: API tokens only, cached for 300 ms so
+/// revocation tests run fast.
+pub fn auth_config() -> AuthConfig {
+    AuthConfig {
+        jwt_hs256_secret: None,
+        jwt_public_key_file: None,
+        jwt_issuer: None,
+        jwt_audience: None,
+        auth_cache_ttl: Duration::from_millis(300),
     }
 }
 

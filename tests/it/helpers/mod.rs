@@ -4,3 +4,5 @@ pub mod app;
 pub mod database;
 pub mod process;
 pub mod proxy;
+pub mod raw;
+pub mod seed;

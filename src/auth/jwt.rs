@@ -1,0 +1,115 @@
+//! JWT bearer tokens: HS256 with a shared secret, or RS256/ES256 with a public key, carrying `sub`
+//! (the user id), `workspace_id`, `scope` (space-separated) and `exp`, with optional `iss`/`aud`
+//! checks. Only the configured algorithm is accepted, so `alg: none` and algorithm swaps fail.
+
+use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::caller::{Actor, Caller, Scope};
+use crate::config::AuthConfig;
+
+/// HS256 secrets shorter than this are refused at startup (RFC 7518 §3.2: at least the hash size).
+const MIN_HS256_SECRET_LEN: usize = 32;
+
+#[derive(Debug, thiserror::Error)]
+pub enum JwtConfigError {
+    #[error("set DOCKET_JWT_HS256_SECRET or DOCKET_JWT_PUBLIC_KEY_FILE, not both")]
+    BothKeys,
+    #[error("DOCKET_JWT_HS256_SECRET must be at least {MIN_HS256_SECRET_LEN} bytes")]
+    ShortSecret,
+    #[error("cannot read DOCKET_JWT_PUBLIC_KEY_FILE {path}: {source}")]
+    ReadKey {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(
+        "DOCKET_JWT_PUBLIC_KEY_FILE {path} holds neither an RSA nor an EC public key in PEM form"
+    )]
+    BadKey { path: String },
+}
+
+/// Verifies JWTs against the configured key.
+pub struct JwtVerifier {
+    key: DecodingKey,
+    validation: Validation,
+}
+
+#[derive(Debug, Deserialize)]
+struct Claims {
+    sub: String,
+    workspace_id: String,
+    #[serde(default)]
+    scope: String,
+}
+
+impl JwtVerifier {
+    /// The verifier for the configuration, or `None` when no JWT key is configured (then only API
+    /// tokens are accepted).
+    pub fn from_config(config: &AuthConfig) -> Result<Option<Self>, JwtConfigError> {
+        let (key, algorithm) = match (&config.jwt_hs256_secret, &config.jwt_public_key_file) {
+            (Some(_), Some(_)) => return Err(JwtConfigError::BothKeys),
+            (None, None) => return Ok(None),
+            (Some(secret), None) => {
+                if secret.len() < MIN_HS256_SECRET_LEN {
+                    return Err(JwtConfigError::ShortSecret);
+                }
+                (
+                    DecodingKey::from_secret(secret.as_bytes()),
+                    Algorithm::HS256,
+                )
+            }
+            (None, Some(path)) => {
+                let display = path.display().to_string();
+                let pem = std::fs::read(path).map_err(|source| JwtConfigError::ReadKey {
+                    path: display.clone(),
+                    source,
+                })?;
+                if let Ok(key) = DecodingKey::from_rsa_pem(&pem) {
+                    (key, Algorithm::RS256)
+                } else if let Ok(key) = DecodingKey::from_ec_pem(&pem) {
+                    (key, Algorithm::ES256)
+                } else {
+                    return Err(JwtConfigError::BadKey { path: display });
+                }
+            }
+        };
+        let mut validation = Validation::new(algorithm);
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        validation.leeway = 30;
+        // jsonwebtoken checks `aud`/`iss` only when present unless they are required claims; a
+        // configured check must also refuse tokens that leave the claim out.
+        match &config.jwt_audience {
+            Some(audience) => {
+                validation.set_audience(&[audience]);
+                validation.required_spec_claims.insert("aud".to_owned());
+            }
+            None => validation.validate_aud = false,
+        }
+        if let Some(issuer) = &config.jwt_issuer {
+            validation.set_issuer(&[issuer]);
+            validation.required_spec_claims.insert("iss".to_owned());
+        }
+        Ok(Some(Self { key, validation }))
+    }
+
+    /// The caller a valid token speaks for. Unknown scopes in the claim are ignored (tokens from a
+    /// shared identity provider may carry others). Whether the user exists is checked by the caller.
+    pub fn verify(&self, token: &str) -> Option<Caller> {
+        let claims = decode::<Claims>(token, &self.key, &self.validation)
+            .ok()?
+            .claims;
+        let user_id = Uuid::parse_str(&claims.sub).ok()?;
+        let workspace_id = Uuid::parse_str(&claims.workspace_id).ok()?;
+        let scopes = claims
+            .scope
+            .split_whitespace()
+            .filter_map(Scope::parse)
+            .collect();
+        Some(Caller {
+            workspace_id,
+            actor: Actor::User(user_id),
+            scopes,
+        })
+    }
+}

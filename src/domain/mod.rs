@@ -1,0 +1,36 @@
+//! Docket's rules, apart from gRPC: what may be done, by whom, with which inputs. Functions take a
+//! database connection so callers can compose them in one transaction.
+
+pub mod tokens;
+pub mod workspaces;
+
+use crate::{db::DbError, error::FieldViolation};
+
+/// What a domain operation can fail with. `crate::error` maps each to a gRPC code and reason.
+#[derive(Debug, thiserror::Error)]
+pub enum DomainError {
+    #[error("invalid input")]
+    Invalid(Vec<FieldViolation>),
+    #[error("workspace not found")]
+    WorkspaceNotFound,
+    #[error("user {0} is not an active member of the workspace")]
+    UnknownUser(uuid::Uuid),
+    #[error("no API token {0} in this workspace")]
+    TokenNotFound(uuid::Uuid),
+    #[error("the system's random number source failed: {0}")]
+    Entropy(#[from] getrandom::Error),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for DomainError {
+    fn from(error: diesel::result::Error) -> Self {
+        DomainError::Db(DbError::Query(error))
+    }
+}
+
+impl DomainError {
+    pub fn invalid(field: &str, description: impl Into<String>) -> Self {
+        DomainError::Invalid(vec![FieldViolation::new(field, description)])
+    }
+}

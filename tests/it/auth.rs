@@ -1,0 +1,316 @@
+//! Authentication, scopes and tenancy for every Docket RPC. The RPC list comes from the protos
+//! (`required_scope` options), so a new RPC is covered, or makes `every_rpc_has_a_tenancy_case`
+//! fail until its cross-workspace behaviour is added here.
+
+use std::{collections::HashMap, time::Duration};
+
+use docket::{
+    auth::{Scope, ScopeSet, required_scope},
+    grpc::pb::{self, methods::METHOD_SCOPES, workspace_service_client::WorkspaceServiceClient},
+};
+use tonic::{Code, Request};
+
+use crate::helpers::{
+    app::TestApp,
+    database::connect,
+    raw::{assert_error, call},
+    seed,
+};
+
+/// How an RPC is shown never to reach into another workspace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tenancy {
+    /// Takes no resource ids: it acts on the caller's own workspace, which
+    /// `workspace_rpcs_only_touch_the_callers_workspace` checks.
+    CallersWorkspaceOnly,
+}
+
+const TENANCY: &[(&str, Tenancy)] = &[
+    (
+        "/docket.v1.WorkspaceService/GetWorkspace",
+        Tenancy::CallersWorkspaceOnly,
+    ),
+    (
+        "/docket.v1.WorkspaceService/UpdateWorkspaceSettings",
+        Tenancy::CallersWorkspaceOnly,
+    ),
+];
+
+#[test]
+fn every_rpc_has_a_tenancy_case() {
+    let mut covered: Vec<_> = TENANCY.iter().map(|(path, _)| *path).collect();
+    let mut declared: Vec<_> = METHOD_SCOPES.iter().map(|(path, _)| *path).collect();
+    covered.sort_unstable();
+    declared.sort_unstable();
+    assert_eq!(
+        covered, declared,
+        "add each new RPC's cross-workspace case to TENANCY"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_rpc_refuses_missing_or_invalid_credentials() {
+    let app = TestApp::spawn().await;
+    let (workspace, _) = seed::workspace(&app.db, "acme").await;
+    let (revoked, revoked_id) = seed::service_token(&app.db, workspace.id, &Scope::ALL).await;
+    docket::domain::tokens::revoke(&mut seed::diesel(&app.db).await, workspace.id, revoked_id)
+        .await
+        .expect("revoke");
+    let channel = app.channel().await;
+    let bad_tokens: &[(&str, Option<&str>)] = &[
+        ("no credentials", None),
+        (
+            "unknown API token",
+            Some("dkt_00000000000000000000000000000000"),
+        ),
+        ("revoked API token", Some(revoked.as_str())),
+        ("not a token", Some("hello")),
+        (
+            "a JWT when none is configured",
+            Some("eyJhbGciOiJIUzI1NiJ9.e30.c2ln"),
+        ),
+    ];
+    for (path, _) in METHOD_SCOPES {
+        for (case, token) in bad_tokens {
+            let status = call(channel.clone(), path, *token, Vec::new())
+                .await
+                .expect_err(path);
+            assert_error(
+                &status,
+                Code::Unauthenticated,
+                "UNAUTHENTICATED",
+                &format!("{path}, {case}"),
+            );
+        }
+    }
+    // A header that is not Bearer at all.
+    let mut client = WorkspaceServiceClient::new(channel);
+    let mut request = Request::new(pb::GetWorkspaceRequest {});
+    request.metadata_mut().insert(
+        "authorization",
+        "Basic YWRtaW46YWRtaW4=".parse().expect("ascii"),
+    );
+    let status = client.get_workspace(request).await.expect_err("basic auth");
+    assert_error(
+        &status,
+        Code::Unauthenticated,
+        "UNAUTHENTICATED",
+        "Basic scheme",
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_rpc_requires_its_scope() {
+    let app = TestApp::spawn().await;
+    let (workspace, _) = seed::workspace(&app.db, "acme").await;
+    let channel = app.channel().await;
+    let mut lacking: HashMap<Scope, String> = HashMap::new();
+    for (path, _) in METHOD_SCOPES {
+        let required = required_scope(path).expect("a Docket RPC");
+        let token = match lacking.get(&required) {
+            Some(token) => token.clone(),
+            None => {
+                // Every scope that does not grant the required one.
+                let others: Vec<Scope> = Scope::ALL
+                    .into_iter()
+                    .filter(|s| !std::iter::once(*s).collect::<ScopeSet>().allows(required))
+                    .collect();
+                let (secret, _) = seed::service_token(&app.db, workspace.id, &others).await;
+                lacking.insert(required, secret.clone());
+                secret
+            }
+        };
+        let status = call(channel.clone(), path, Some(&token), Vec::new())
+            .await
+            .expect_err(path);
+        assert_error(&status, Code::PermissionDenied, "MISSING_SCOPE", path);
+        assert!(
+            status.message().contains(required.as_str()),
+            "{path}: {}",
+            status.message()
+        );
+    }
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn workspace_rpcs_only_touch_the_callers_workspace() {
+    let app = TestApp::spawn().await;
+    let (a, _) = seed::workspace(&app.db, "a").await;
+    let (b, b_token) = seed::workspace(&app.db, "b").await;
+    let mut client = WorkspaceServiceClient::new(app.channel().await);
+
+    let seen = client
+        .get_workspace(authorized(pb::GetWorkspaceRequest {}, &b_token))
+        .await
+        .expect("get");
+    let seen = seen.into_inner().workspace.expect("workspace");
+    assert_eq!(seen.id, b.id.to_string());
+    assert_eq!(seen.name, "b");
+
+    let update = pb::UpdateWorkspaceSettingsRequest {
+        settings: Some(pb::WorkspaceSettings {
+            assignments_enabled: false,
+        }),
+        update_mask: None,
+    };
+    let updated = client
+        .update_workspace_settings(authorized(update, &b_token))
+        .await
+        .expect("update");
+    let updated = updated.into_inner().workspace.expect("workspace");
+    assert_eq!(updated.id, b.id.to_string());
+    assert_eq!(
+        updated.settings,
+        Some(pb::WorkspaceSettings {
+            assignments_enabled: false
+        })
+    );
+
+    let a_enabled: bool = connect(&app.db.url())
+        .await
+        .query_one(
+            "SELECT assignments_enabled FROM workspaces WHERE id = $1",
+            &[&a.id],
+        )
+        .await
+        .expect("workspace a")
+        .get(0);
+    assert!(a_enabled, "workspace a must be untouched");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn settings_updates_follow_the_mask_and_reject_unknown_paths() {
+    let app = TestApp::spawn().await;
+    let (_, token) = seed::workspace(&app.db, "acme").await;
+    let mut client = WorkspaceServiceClient::new(app.channel().await);
+    let update = |paths: &[&str], enabled: bool| pb::UpdateWorkspaceSettingsRequest {
+        settings: Some(pb::WorkspaceSettings {
+            assignments_enabled: enabled,
+        }),
+        update_mask: Some(prost_types::FieldMask {
+            paths: paths.iter().map(|p| p.to_string()).collect(),
+        }),
+    };
+    let off = client
+        .update_workspace_settings(authorized(update(&["assignments_enabled"], false), &token))
+        .await
+        .expect("mask with the setting")
+        .into_inner();
+    assert_eq!(
+        off.workspace
+            .and_then(|w| w.settings)
+            .map(|s| s.assignments_enabled),
+        Some(false)
+    );
+
+    let status = client
+        .update_workspace_settings(authorized(
+            update(&["assignments_enabled", "colour"], true),
+            &token,
+        ))
+        .await
+        .expect_err("unknown path");
+    assert_error(
+        &status,
+        Code::InvalidArgument,
+        "VALIDATION_ERROR",
+        "unknown mask path",
+    );
+    let bad = tonic_types::StatusExt::get_details_bad_request(&status).expect("BadRequest");
+    assert_eq!(bad.field_violations[0].field, "update_mask.paths[1]");
+
+    let status = client
+        .update_workspace_settings(authorized(
+            pb::UpdateWorkspaceSettingsRequest::default(),
+            &token,
+        ))
+        .await
+        .expect_err("no settings");
+    assert_error(
+        &status,
+        Code::InvalidArgument,
+        "VALIDATION_ERROR",
+        "missing settings",
+    );
+
+    let still_off = client
+        .get_workspace(authorized(pb::GetWorkspaceRequest {}, &token))
+        .await
+        .expect("get");
+    let settings = still_off.into_inner().workspace.and_then(|w| w.settings);
+    assert_eq!(
+        settings.map(|s| s.assignments_enabled),
+        Some(false),
+        "rejected updates change nothing"
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_revoked_token_stops_working_within_the_cache_ttl() {
+    let app = TestApp::spawn().await;
+    let (workspace, _) = seed::workspace(&app.db, "acme").await;
+    let (token, token_id) =
+        seed::service_token(&app.db, workspace.id, &[Scope::WorkspaceAdmin]).await;
+    let mut client = WorkspaceServiceClient::new(app.channel().await);
+    client
+        .get_workspace(authorized(pb::GetWorkspaceRequest {}, &token))
+        .await
+        .expect("valid token");
+
+    docket::domain::tokens::revoke(&mut seed::diesel(&app.db).await, workspace.id, token_id)
+        .await
+        .expect("revoke");
+    let revoked_at = tokio::time::Instant::now();
+    // The test server caches for 300 ms (DOCKET_AUTH_CACHE_TTL); allow generous slack.
+    loop {
+        match client
+            .get_workspace(authorized(pb::GetWorkspaceRequest {}, &token))
+            .await
+        {
+            Err(status) => {
+                assert_error(&status, Code::Unauthenticated, "UNAUTHENTICATED", "revoked");
+                break;
+            }
+            Ok(_) => assert!(
+                revoked_at.elapsed() < Duration::from_secs(3),
+                "revoked token still accepted after {:?}",
+                revoked_at.elapsed()
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn token_use_is_recorded() {
+    let app = TestApp::spawn().await;
+    let (workspace, token) = seed::workspace(&app.db, "acme").await;
+    let mut client = WorkspaceServiceClient::new(app.channel().await);
+    client
+        .get_workspace(authorized(pb::GetWorkspaceRequest {}, &token))
+        .await
+        .expect("call");
+    let used: i64 = connect(&app.db.url())
+        .await
+        .query_one(
+            "SELECT count(*) FROM api_tokens WHERE workspace_id = $1 AND last_used_at IS NOT NULL",
+            &[&workspace.id],
+        )
+        .await
+        .expect("query")
+        .get(0);
+    assert_eq!(used, 1);
+    app.stop().await;
+}
+
+pub fn authorized<T>(message: T, token: &str) -> Request<T> {
+    let mut request = Request::new(message);
+    let value = format!("Bearer {token}").parse().expect("ascii token");
+    request.metadata_mut().insert("authorization", value);
+    request
+}
