@@ -106,6 +106,12 @@ impl From<DomainError> for ApiError {
             DomainError::UnknownUser(_) => {
                 ApiError::rejected(Code::NotFound, ErrorReason::UnknownUserId, message)
             }
+            DomainError::UserNotFound(_) => {
+                ApiError::rejected(Code::NotFound, ErrorReason::UserNotFound, message)
+            }
+            DomainError::ChannelNotFound(_) => {
+                ApiError::rejected(Code::NotFound, ErrorReason::ChannelNotFound, message)
+            }
             DomainError::TokenNotFound(_) => {
                 ApiError::rejected(Code::NotFound, ErrorReason::ApiTokenNotFound, message)
             }

@@ -17,7 +17,11 @@ use crate::{
     config::ServeConfig,
     db::{self, ConnectOptions, PgPool},
     grpc::{
-        pb::{self, workspace_service_server::WorkspaceServiceServer},
+        directory::DirectoryApi,
+        pb::{
+            self, directory_service_server::DirectoryServiceServer,
+            workspace_service_server::WorkspaceServiceServer,
+        },
         request_context::RequestContextLayer,
         workspace::WorkspaceApi,
     },
@@ -44,7 +48,10 @@ pub enum ServerError {
 
 /// Full names of the Docket services this server registers, so health reports each of them. A test
 /// checks that every service in the protos is here.
-const DOCKET_SERVICES: &[&str] = &[WorkspaceServiceServer::<WorkspaceApi>::NAME];
+const DOCKET_SERVICES: &[&str] = &[
+    DirectoryServiceServer::<DirectoryApi>::NAME,
+    WorkspaceServiceServer::<WorkspaceApi>::NAME,
+];
 
 /// A ready-to-run server: database migrated, port bound.
 pub struct Application {
@@ -138,6 +145,7 @@ impl Application {
         let serve = Server::builder()
             .layer(layers)
             .add_service(health_service)
+            .add_service(DirectoryServiceServer::new(DirectoryApi::new(pool.clone())))
             .add_service(WorkspaceServiceServer::new(WorkspaceApi::new(pool.clone())))
             .add_service(reflection().build_v1()?)
             .add_service(reflection().build_v1alpha()?)

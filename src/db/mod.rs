@@ -3,9 +3,11 @@
 //! beside this one and take `&mut AsyncPgConnection`.
 
 pub mod api_tokens;
+pub mod channels;
 pub mod connection;
 pub mod error;
 pub mod migrations;
+pub mod paging;
 pub mod schema;
 pub mod users;
 pub mod workspaces;

@@ -125,3 +125,4 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(api_tokens, users);
+diesel::allow_tables_to_appear_in_same_query!(channel_members, users);

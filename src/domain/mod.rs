@@ -1,6 +1,8 @@
 //! Docket's rules, apart from gRPC: what may be done, by whom, with which inputs. Functions take a
 //! database connection so callers can compose them in one transaction.
 
+pub mod cursor;
+pub mod directory;
 pub mod tokens;
 pub mod workspaces;
 
@@ -13,8 +15,12 @@ pub enum DomainError {
     Invalid(Vec<FieldViolation>),
     #[error("workspace not found")]
     WorkspaceNotFound,
-    #[error("user {0} is not an active member of the workspace")]
+    #[error("user {0} is unknown to this workspace")]
     UnknownUser(uuid::Uuid),
+    #[error("no user {0} in this workspace")]
+    UserNotFound(uuid::Uuid),
+    #[error("no channel {0} in this workspace")]
+    ChannelNotFound(uuid::Uuid),
     #[error("no API token {0} in this workspace")]
     TokenNotFound(uuid::Uuid),
     #[error("the system's random number source failed: {0}")]

@@ -4,6 +4,7 @@
 
 mod auth;
 mod auth_jwt;
+mod directory;
 mod health;
 mod helpers;
 mod reflection;

@@ -1,0 +1,88 @@
+//! Streaming a keyset-ordered listing in bounded pages. The next page is queried only when the
+//! client has consumed the previous one (tonic polls the stream as HTTP/2 flow control allows), so
+//! a slow client slows the queries down and memory stays bounded by one page. Each page borrows a
+//! pooled connection only for its own query: a slow client never pins a connection, so a few slow
+//! streams cannot exhaust the pool.
+
+use std::{collections::VecDeque, sync::Arc};
+
+use diesel::QueryResult;
+use diesel_async::AsyncPgConnection;
+use futures_util::{Stream, future::BoxFuture, stream};
+
+use super::{DbError, PgPool};
+
+/// Rows fetched per query.
+pub const PAGE_ROWS: u64 = 256;
+
+/// Fetches up to `limit` rows that sort after `after` (from the start when `None`).
+pub type FetchPage<T, K> = Arc<
+    dyn for<'c> Fn(&'c mut AsyncPgConnection, Option<K>, i64) -> BoxFuture<'c, QueryResult<Vec<T>>>
+        + Send
+        + Sync,
+>;
+
+struct State<T, K> {
+    pool: PgPool,
+    fetch: FetchPage<T, K>,
+    key: fn(&T) -> K,
+    after: Option<K>,
+    remaining: Option<u64>,
+    buffer: VecDeque<T>,
+    exhausted: bool,
+}
+
+/// The rows after `after` in key order, at most `limit` of them (`None`: all), fetched page by
+/// page. A database error ends the stream after being yielded.
+pub fn keyset_stream<T, K>(
+    pool: PgPool,
+    after: Option<K>,
+    limit: Option<u64>,
+    key: fn(&T) -> K,
+    fetch: FetchPage<T, K>,
+) -> impl Stream<Item = Result<T, DbError>> + Send + 'static
+where
+    T: Send + 'static,
+    K: Clone + Send + Sync + 'static,
+{
+    let state = State {
+        pool,
+        fetch,
+        key,
+        after,
+        remaining: limit,
+        buffer: VecDeque::new(),
+        exhausted: false,
+    };
+    stream::unfold(state, |mut state| async move {
+        if state.remaining == Some(0) {
+            return None;
+        }
+        if state.buffer.is_empty() && !state.exhausted {
+            let want = state.remaining.map_or(PAGE_ROWS, |r| r.min(PAGE_ROWS));
+            let page = async {
+                let mut conn = state.pool.get().await?;
+                Ok::<_, DbError>((state.fetch)(&mut conn, state.after.clone(), want as i64).await?)
+            }
+            .await;
+            match page {
+                Ok(rows) => {
+                    state.exhausted = (rows.len() as u64) < want;
+                    if let Some(last) = rows.last() {
+                        state.after = Some((state.key)(last));
+                    }
+                    state.buffer.extend(rows);
+                }
+                Err(e) => {
+                    state.exhausted = true;
+                    return Some((Err(e), state));
+                }
+            }
+        }
+        let row = state.buffer.pop_front()?;
+        if let Some(remaining) = &mut state.remaining {
+            *remaining -= 1;
+        }
+        Some((Ok(row), state))
+    })
+}
