@@ -64,7 +64,22 @@ pub struct ServeConfig {
     pub auth: AuthConfig,
 
     #[command(flatten)]
+    pub tls: TlsConfig,
+
+    #[command(flatten)]
     pub log: LogConfig,
+}
+
+/// Serving gRPC over TLS. Unset (the default): plaintext, for in-cluster use behind a mesh.
+#[derive(Debug, Clone, Default, Args)]
+pub struct TlsConfig {
+    /// PEM certificate chain; set together with DOCKET_TLS_KEY to serve TLS.
+    #[arg(long, env = "DOCKET_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key of the certificate.
+    #[arg(long, env = "DOCKET_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// How callers are authenticated.

@@ -8,13 +8,13 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tonic::{
     server::NamedService,
-    transport::{Server, server::TcpIncoming},
+    transport::{Identity, Server, ServerTlsConfig, server::TcpIncoming},
 };
 use tower::ServiceBuilder;
 
 use crate::{
     auth::{AuthLayer, Authenticator, JwtConfigError},
-    config::ServeConfig,
+    config::{ServeConfig, TlsConfig},
     db::{self, ConnectOptions, PgPool},
     grpc::{
         directory::DirectoryApi,
@@ -38,6 +38,13 @@ pub enum ServerError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("cannot read {path}: {source}")]
+    ReadTlsFile {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("invalid TLS certificate or key: {0}")]
+    Tls(#[source] tonic::transport::Error),
     #[error("invalid JWT configuration: {0}")]
     Jwt(#[from] JwtConfigError),
     #[error("cannot build the reflection service: {0}")]
@@ -60,6 +67,7 @@ pub struct Application {
     local_addr: SocketAddr,
     pool: PgPool,
     authenticator: Arc<Authenticator>,
+    tls: Option<ServerTlsConfig>,
 }
 
 impl Application {
@@ -67,6 +75,7 @@ impl Application {
         db::prepare(&config.database).await?;
         let pool = db::pool(&config.database)?;
         let authenticator = Arc::new(Authenticator::new(pool.clone(), &config.auth)?);
+        let tls = tls_config(&config.tls)?;
         let bind_error = |source| ServerError::Bind {
             addr: config.listen,
             source,
@@ -79,6 +88,7 @@ impl Application {
             local_addr,
             pool,
             authenticator,
+            tls,
         })
     }
 
@@ -104,6 +114,7 @@ impl Application {
             local_addr,
             pool,
             authenticator,
+            tls,
         } = self;
 
         let readiness =
@@ -142,7 +153,11 @@ impl Application {
         let layers = ServiceBuilder::new()
             .layer(RequestContextLayer)
             .layer(AuthLayer::new(authenticator));
-        let serve = Server::builder()
+        let mut server = Server::builder();
+        if let Some(tls) = tls {
+            server = server.tls_config(tls).map_err(ServerError::Tls)?;
+        }
+        let serve = server
             .layer(layers)
             .add_service(health_service)
             .add_service(DirectoryServiceServer::new(DirectoryApi::new(pool.clone())))
@@ -150,7 +165,7 @@ impl Application {
             .add_service(reflection().build_v1()?)
             .add_service(reflection().build_v1alpha()?)
             .serve_with_incoming_shutdown(incoming, signal);
-        tracing::info!(addr = %local_addr, "listening");
+        tracing::info!(addr = %local_addr, tls = config.tls.tls_cert.is_some(), "listening");
 
         tokio::pin!(serve);
         let result = tokio::select! {
@@ -175,6 +190,24 @@ impl Application {
             Err(e) => Err(ServerError::Serve(e)),
         }
     }
+}
+
+/// The TLS settings, checked now so a bad certificate or key fails startup, not the first call.
+fn tls_config(config: &TlsConfig) -> Result<Option<ServerTlsConfig>, ServerError> {
+    let (Some(cert), Some(key)) = (&config.tls_cert, &config.tls_key) else {
+        return Ok(None);
+    };
+    let read = |path: &std::path::PathBuf| {
+        std::fs::read(path).map_err(|source| ServerError::ReadTlsFile {
+            path: path.display().to_string(),
+            source,
+        })
+    };
+    let tls = ServerTlsConfig::new().identity(Identity::from_pem(read(cert)?, read(key)?));
+    Server::builder()
+        .tls_config(tls.clone())
+        .map_err(ServerError::Tls)?;
+    Ok(Some(tls))
 }
 
 /// Reflection over Docket's protos, the health protocol and the google.rpc error details, so

@@ -2,6 +2,7 @@
 //! per test, cloned from a migrated template). `DOCKET_TEST_DATABASE_URL` picks the server
 //! (default `postgres://postgres@127.0.0.1:5432/postgres`).
 
+mod admin_cli;
 mod auth;
 mod auth_jwt;
 mod directory;
@@ -12,3 +13,4 @@ mod request_id;
 mod schema;
 mod shutdown;
 mod startup;
+mod tls;

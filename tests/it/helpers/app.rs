@@ -5,7 +5,7 @@ use std::{net::SocketAddr, time::Duration};
 
 use docket::{
     Application, ServerError,
-    config::{AuthConfig, LogConfig, LogFormat, ServeConfig},
+    config::{AuthConfig, LogConfig, LogFormat, ServeConfig, TlsConfig},
 };
 use tokio::{sync::oneshot, task::JoinHandle};
 use tonic::transport::{Channel, Endpoint};
@@ -37,24 +37,25 @@ impl TestApp {
 
     /// A server on a fresh migrated database with this authentication configuration.
     pub async fn spawn_with_auth(auth: AuthConfig) -> Self {
+        Self::spawn_configured(|config| config.auth = auth).await
+    }
+
+    /// A server on a fresh migrated database, with the test configuration edited by `edit`.
+    pub async fn spawn_configured(edit: impl FnOnce(&mut ServeConfig)) -> Self {
         let db = TestDb::migrated().await;
-        let url = db.url();
-        Self::spawn_with(db, url, auth).await
+        let mut config = test_config(db.url());
+        edit(&mut config);
+        Self::start(db, config).await
     }
 
     async fn spawn_with(db: TestDb, url: String, auth: AuthConfig) -> Self {
+        let mut config = test_config(url);
+        config.auth = auth;
+        Self::start(db, config).await
+    }
+
+    async fn start(db: TestDb, config: ServeConfig) -> Self {
         init_test_logging();
-        let config = ServeConfig {
-            database: database_config(url),
-            listen: "127.0.0.1:0".parse().expect("addr"),
-            health_interval: Duration::from_millis(200),
-            shutdown_grace: Duration::from_secs(5),
-            auth,
-            log: LogConfig {
-                log_format: LogFormat::Pretty,
-                log_filter: "info".into(),
-            },
-        };
         let app = Application::build(config)
             .await
             .expect("application builds");
@@ -94,6 +95,22 @@ impl TestApp {
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.server.abort();
+    }
+}
+
+/// The server configuration tests start from: port 0, fast health checks, a short grace period.
+pub fn test_config(url: String) -> ServeConfig {
+    ServeConfig {
+        database: database_config(url),
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        health_interval: Duration::from_millis(200),
+        shutdown_grace: Duration::from_secs(5),
+        auth: auth_config(),
+        tls: TlsConfig::default(),
+        log: LogConfig {
+            log_format: LogFormat::Pretty,
+            log_filter: "info".into(),
+        },
     }
 }
 
