@@ -97,11 +97,6 @@ impl Application {
         self.local_addr
     }
 
-    /// The database pool the services use.
-    pub fn pool(&self) -> &PgPool {
-        &self.pool
-    }
-
     /// Serves until `shutdown` completes, then reports NOT_SERVING, stops accepting, and lets
     /// in-flight calls and streams finish for up to the configured grace period.
     pub async fn run_until_stopped(

@@ -56,16 +56,13 @@ impl Directory {
             page_cursor: cursor.into(),
             page_limit: limit,
         };
-        let mut stream = self
-            .client
-            .list_users(authorized(request, &self.token))
-            .await?
-            .into_inner();
-        let mut items = Vec::new();
-        while let Some(item) = stream.next().await {
-            items.push(item?);
-        }
-        Ok(items)
+        drain(
+            self.client
+                .list_users(authorized(request, &self.token))
+                .await?
+                .into_inner(),
+        )
+        .await
     }
 
     pub async fn upsert_channel(&mut self, id: Uuid, name: &str) -> pb::UpsertChannelResponse {
@@ -113,17 +110,21 @@ impl Directory {
             page_cursor: cursor.into(),
             page_limit: limit,
         };
-        let mut stream = self
+        let stream = self
             .client
             .list_channel_members(authorized(request, &self.token))
-            .await?
-            .into_inner();
-        let mut items = Vec::new();
-        while let Some(item) = stream.next().await {
-            items.push(item?);
-        }
-        Ok(items)
+            .await?;
+        drain(stream.into_inner()).await
     }
+}
+
+/// Every message of a server stream, or its first error.
+pub async fn drain<T>(mut stream: tonic::Streaming<T>) -> Result<Vec<T>, tonic::Status> {
+    let mut items = Vec::new();
+    while let Some(item) = stream.next().await {
+        items.push(item?);
+    }
+    Ok(items)
 }
 
 #[tokio::test(flavor = "multi_thread")]
