@@ -8,6 +8,7 @@ mod auth_jwt;
 mod directory;
 mod health;
 mod helpers;
+mod numbering;
 mod reflection;
 mod request_id;
 mod schema;

@@ -84,6 +84,15 @@ async fn catalog(db: &TestDb) -> String {
                                pg_get_constraintdef(oid))
                    FROM pg_constraint WHERE connamespace = 'public'::regnamespace
                  UNION ALL
+                 SELECT format('function %s', p.oid::regprocedure) FROM pg_proc p
+                  WHERE p.pronamespace = 'public'::regnamespace
+                 UNION ALL
+                 SELECT format('trigger %s on %s', tgname, tgrelid::regclass) FROM pg_trigger
+                  WHERE NOT tgisinternal
+                 UNION ALL
+                 SELECT format('relation %s kind %s', relname, relkind) FROM pg_class
+                  WHERE relnamespace = 'public'::regnamespace AND relkind IN ('S', 'v', 'm')
+                 UNION ALL
                  SELECT format('type %s', typname) FROM pg_type
                   WHERE typnamespace = 'public'::regnamespace AND typtype IN ('e', 'd', 'c')
                     AND typrelid = 0
