@@ -1,6 +1,7 @@
 //! Docket's rules, apart from gRPC: what may be done, by whom, with which inputs. Functions take a
 //! database connection so callers can compose them in one transaction.
 
+pub mod body;
 pub mod cursor;
 pub mod directory;
 pub mod tokens;
