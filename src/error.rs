@@ -112,6 +112,28 @@ impl From<DomainError> for ApiError {
             DomainError::ChannelNotFound(_) => {
                 ApiError::rejected(Code::NotFound, ErrorReason::ChannelNotFound, message)
             }
+            DomainError::TaskNotFound => {
+                ApiError::rejected(Code::NotFound, ErrorReason::TaskNotFound, message)
+            }
+            DomainError::UnknownChannel(_) => {
+                ApiError::rejected(Code::NotFound, ErrorReason::UnknownChannelId, message)
+            }
+            DomainError::NotAdminOfChannel(_) => ApiError::rejected(
+                Code::PermissionDenied,
+                ErrorReason::NotAdminOfChannel,
+                message,
+            ),
+            DomainError::AssignmentsLowerLimit => ApiError::rejected(
+                Code::FailedPrecondition,
+                ErrorReason::TaskAssignmentsLowerLimitViolation,
+                message,
+            ),
+            DomainError::RequestIdReused => {
+                ApiError::rejected(Code::AlreadyExists, ErrorReason::RequestIdReused, message)
+            }
+            DomainError::ExternalIdTaken => {
+                ApiError::rejected(Code::AlreadyExists, ErrorReason::ExternalIdTaken, message)
+            }
             DomainError::TokenNotFound(_) => {
                 ApiError::rejected(Code::NotFound, ErrorReason::ApiTokenNotFound, message)
             }

@@ -20,9 +20,11 @@ use crate::{
         directory::DirectoryApi,
         pb::{
             self, directory_service_server::DirectoryServiceServer,
+            task_service_server::TaskServiceServer,
             workspace_service_server::WorkspaceServiceServer,
         },
         request_context::RequestContextLayer,
+        tasks::TaskApi,
         workspace::WorkspaceApi,
     },
     health::Readiness,
@@ -57,6 +59,7 @@ pub enum ServerError {
 /// checks that every service in the protos is here.
 const DOCKET_SERVICES: &[&str] = &[
     DirectoryServiceServer::<DirectoryApi>::NAME,
+    TaskServiceServer::<TaskApi>::NAME,
     WorkspaceServiceServer::<WorkspaceApi>::NAME,
 ];
 
@@ -156,6 +159,7 @@ impl Application {
             .layer(layers)
             .add_service(health_service)
             .add_service(DirectoryServiceServer::new(DirectoryApi::new(pool.clone())))
+            .add_service(TaskServiceServer::new(TaskApi::new(pool.clone())))
             .add_service(WorkspaceServiceServer::new(WorkspaceApi::new(pool.clone())))
             .add_service(reflection().build_v1()?)
             .add_service(reflection().build_v1alpha()?)

@@ -6,9 +6,12 @@ CREATE TABLE tasks (
     -- Per-workspace, starts at 1, unique and increasing (gaps allowed).
     number bigint NOT NULL CHECK (number > 0),
     title text NOT NULL CHECK (char_length(title) BETWEEN 1 AND 500),
-    -- The body as written (exactly one format); other formats are rendered from it on read.
+    -- The body in the format it was written in and in the other two, all rendered once on write
+    -- (reads far outnumber writes). The 256 KiB limit applies to the written form, in code.
     body_format text NOT NULL DEFAULT 'PLAIN' CHECK (body_format IN ('PLAIN', 'HTML', 'DELTA')),
-    body text NOT NULL DEFAULT '' CHECK (octet_length(body) <= 262144),
+    body_plain text NOT NULL DEFAULT '',
+    body_html text NOT NULL DEFAULT '',
+    body_delta text NOT NULL DEFAULT '{"ops":[]}',
     kind text NOT NULL CHECK (kind ~ '^[A-Z][A-Z0-9_]{0,63}$'),
     priority text NOT NULL DEFAULT 'NORMAL'
         CHECK (priority IN ('URGENT', 'HIGH', 'NORMAL', 'LOW')),

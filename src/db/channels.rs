@@ -209,3 +209,40 @@ pub async fn member_page(
     }
     query.load(conn).await
 }
+
+/// The active members of the channel, by user id.
+pub async fn active_member_ids(
+    conn: &mut AsyncPgConnection,
+    workspace_id: Uuid,
+    channel_id: Uuid,
+) -> QueryResult<Vec<Uuid>> {
+    channel_members::table
+        .inner_join(
+            users::table.on(users::workspace_id
+                .eq(channel_members::workspace_id)
+                .and(users::id.eq(channel_members::user_id))),
+        )
+        .filter(channel_members::workspace_id.eq(workspace_id))
+        .filter(channel_members::channel_id.eq(channel_id))
+        .filter(users::active)
+        .order(channel_members::user_id)
+        .select(channel_members::user_id)
+        .load(conn)
+        .await
+}
+
+/// Whether the user administers the channel.
+pub async fn is_admin(
+    conn: &mut AsyncPgConnection,
+    workspace_id: Uuid,
+    channel_id: Uuid,
+    user_id: Uuid,
+) -> QueryResult<bool> {
+    channel_members::table
+        .find((workspace_id, channel_id, user_id))
+        .select(channel_members::admin)
+        .first(conn)
+        .await
+        .optional()
+        .map(|admin| admin == Some(true))
+}

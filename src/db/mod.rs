@@ -3,12 +3,14 @@
 //! beside this one and take `&mut AsyncPgConnection`.
 
 pub mod api_tokens;
+pub mod assignments;
 pub mod channels;
 pub mod connection;
 pub mod error;
 pub mod migrations;
 pub mod paging;
 pub mod schema;
+pub mod tasks;
 pub mod users;
 pub mod workspaces;
 

@@ -53,7 +53,9 @@ diesel::table! {
         number -> Int8,
         title -> Text,
         body_format -> Text,
-        body -> Text,
+        body_plain -> Text,
+        body_html -> Text,
+        body_delta -> Text,
         kind -> Text,
         priority -> Text,
         status -> Text,
@@ -124,5 +126,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    task_create_requests (workspace_id, actor_type, actor_id, request_id) {
+        workspace_id -> Uuid,
+        actor_type -> Text,
+        actor_id -> Text,
+        request_id -> Text,
+        payload_hash -> Bytea,
+        task_id -> Uuid,
+        created_at -> Timestamptz,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(api_tokens, users);
+diesel::allow_tables_to_appear_in_same_query!(assignments, tasks);
 diesel::allow_tables_to_appear_in_same_query!(channel_members, users);

@@ -162,3 +162,18 @@ pub async fn existing_ids(
         .load(conn)
         .await
 }
+
+/// Which of `ids` are active users of the workspace.
+pub async fn active_ids(
+    conn: &mut AsyncPgConnection,
+    workspace_id: Uuid,
+    ids: &[Uuid],
+) -> QueryResult<Vec<Uuid>> {
+    users::table
+        .filter(users::workspace_id.eq(workspace_id))
+        .filter(users::id.eq_any(ids))
+        .filter(users::active)
+        .select(users::id)
+        .load(conn)
+        .await
+}

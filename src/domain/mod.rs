@@ -4,6 +4,7 @@
 pub mod body;
 pub mod cursor;
 pub mod directory;
+pub mod tasks;
 pub mod tokens;
 pub mod workspaces;
 
@@ -22,6 +23,20 @@ pub enum DomainError {
     UserNotFound(uuid::Uuid),
     #[error("no channel {0} in this workspace")]
     ChannelNotFound(uuid::Uuid),
+    #[error("task not found")]
+    TaskNotFound,
+    #[error("channel {0} is unknown to this workspace")]
+    UnknownChannel(uuid::Uuid),
+    #[error("only admins of channel {0} may distribute tasks to it")]
+    NotAdminOfChannel(uuid::Uuid),
+    #[error(
+        "a distributed task needs at least one recipient, and its channels have no active members"
+    )]
+    AssignmentsLowerLimit,
+    #[error("this request_id was already used for a different request")]
+    RequestIdReused,
+    #[error("another task of the workspace has this external_id")]
+    ExternalIdTaken,
     #[error("no API token {0} in this workspace")]
     TokenNotFound(uuid::Uuid),
     #[error("the system's random number source failed: {0}")]

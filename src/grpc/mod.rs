@@ -3,6 +3,7 @@
 
 pub mod directory;
 pub mod request_context;
+pub mod tasks;
 pub mod workspace;
 
 use chrono::{DateTime, Utc};

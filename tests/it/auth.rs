@@ -29,7 +29,8 @@ enum Tenancy {
     /// `workspace_rpcs_only_touch_the_callers_workspace` checks.
     CallersWorkspaceOnly,
     /// Another workspace's ids are not found (or, for upserts, name a new resource of the caller's
-    /// own): `directory_ids_of_another_workspace_do_not_exist` checks.
+    /// own): `directory_ids_of_another_workspace_do_not_exist` and
+    /// `task_ids_of_another_workspace_do_not_exist` check.
     ForeignIdsDoNotExist,
 }
 
@@ -68,6 +69,18 @@ const TENANCY: &[(&str, Tenancy)] = &[
     ),
     (
         "/docket.v1.DirectoryService/ListChannelMembers",
+        Tenancy::ForeignIdsDoNotExist,
+    ),
+    (
+        "/docket.v1.TaskService/CreateTask",
+        Tenancy::ForeignIdsDoNotExist,
+    ),
+    (
+        "/docket.v1.TaskService/GetTask",
+        Tenancy::ForeignIdsDoNotExist,
+    ),
+    (
+        "/docket.v1.TaskService/DeleteTask",
         Tenancy::ForeignIdsDoNotExist,
     ),
     (
@@ -354,6 +367,67 @@ async fn directory_ids_of_another_workspace_do_not_exist() {
         "A's channel"
     );
     app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn task_ids_of_another_workspace_do_not_exist() {
+    let team = crate::tasks::Team::new().await;
+    let request = pb::CreateTaskRequest {
+        recipient_user_ids: vec![team.alice.0.to_string()],
+        ..crate::tasks::titled("A's task")
+    };
+    let task = team
+        .create(&team.author.1, request)
+        .await
+        .expect("a's task");
+    let (_, b_token) = seed::workspace(&team.app.db, "b").await;
+
+    let status = team.get(&b_token, &task.id).await.expect_err("GetTask");
+    assert_error(&status, Code::NotFound, "TASK_NOT_FOUND", "GetTask");
+    let mut client = team.client().await;
+    let status = client
+        .delete_task(authorized(
+            pb::DeleteTaskRequest {
+                task_id: task.id.clone(),
+            },
+            &b_token,
+        ))
+        .await
+        .expect_err("DeleteTask");
+    assert_error(&status, Code::NotFound, "TASK_NOT_FOUND", "DeleteTask");
+    team.get(&team.author.1, &task.id)
+        .await
+        .expect("A's task is untouched");
+
+    let to_a_user = pb::CreateTaskRequest {
+        recipient_user_ids: vec![team.alice.0.to_string()],
+        ..crate::tasks::titled("x")
+    };
+    let status = team
+        .create(&b_token, to_a_user)
+        .await
+        .expect_err("CreateTask, A's user");
+    assert_error(
+        &status,
+        Code::NotFound,
+        "UNKNOWN_USER_ID",
+        "CreateTask, A's user",
+    );
+    let to_a_channel = pb::CreateTaskRequest {
+        recipient_channel_ids: vec![team.channel.to_string()],
+        ..crate::tasks::titled("x")
+    };
+    let status = team
+        .create(&b_token, to_a_channel)
+        .await
+        .expect_err("CreateTask, A's channel");
+    assert_error(
+        &status,
+        Code::NotFound,
+        "UNKNOWN_CHANNEL_ID",
+        "CreateTask, A's channel",
+    );
+    team.app.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -14,4 +14,5 @@ mod request_id;
 mod schema;
 mod shutdown;
 mod startup;
+mod tasks;
 mod tls;

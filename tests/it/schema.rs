@@ -34,6 +34,7 @@ async fn schema_rs_matches_the_migrations() {
         task_linked_records,
         assignments,
         api_tokens,
+        task_create_requests,
     );
 }
 

@@ -1,0 +1,199 @@
+//! Queries on `tasks`, `task_linked_records` and `task_create_requests`.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::{prelude::*, sql_types};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::schema::{task_create_requests, task_linked_records, tasks};
+
+diesel::define_sql_function! {
+    /// The next task number of the workspace (see the task_numbers migration).
+    fn next_task_number(workspace_id: sql_types::Uuid) -> sql_types::BigInt;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = tasks, check_for_backend(diesel::pg::Pg))]
+pub struct TaskRow {
+    pub workspace_id: Uuid,
+    pub id: Uuid,
+    pub number: i64,
+    pub title: String,
+    pub body_format: String,
+    pub body_plain: String,
+    pub body_html: String,
+    pub body_delta: String,
+    pub kind: String,
+    pub priority: String,
+    pub status: String,
+    pub due_date: Option<NaiveDate>,
+    pub due_at: Option<DateTime<Utc>>,
+    pub tags: Vec<String>,
+    pub external_id: Option<String>,
+    pub correlation_id: Option<String>,
+    pub sequence_id: Option<Uuid>,
+    pub completion_policy: String,
+    pub distributed: bool,
+    pub created_by_type: String,
+    pub created_by_id: String,
+    pub outcome_disposition: Option<String>,
+    pub outcome_note: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub first_started_at: Option<DateTime<Utc>>,
+    pub first_terminated_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub skipped_at: Option<DateTime<Utc>>,
+    pub cancelled_at: Option<DateTime<Utc>>,
+    pub reopened_at: Option<DateTime<Utc>>,
+    pub reopen_reason: Option<String>,
+    pub version: i64,
+}
+
+/// A task to insert; its number is drawn from the workspace's sequence.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = tasks)]
+pub struct NewTaskRow<'a> {
+    pub workspace_id: Uuid,
+    pub id: Uuid,
+    pub title: &'a str,
+    pub body_format: &'a str,
+    pub body_plain: &'a str,
+    pub body_html: &'a str,
+    pub body_delta: &'a str,
+    pub kind: &'a str,
+    pub priority: &'a str,
+    pub due_date: Option<NaiveDate>,
+    pub due_at: Option<DateTime<Utc>>,
+    pub tags: &'a [String],
+    pub external_id: Option<&'a str>,
+    pub correlation_id: Option<&'a str>,
+    pub sequence_id: Option<Uuid>,
+    pub completion_policy: &'a str,
+    pub distributed: bool,
+    pub created_by_type: &'a str,
+    pub created_by_id: &'a str,
+}
+
+pub async fn insert(conn: &mut AsyncPgConnection, task: NewTaskRow<'_>) -> QueryResult<TaskRow> {
+    let number = next_task_number(task.workspace_id);
+    diesel::insert_into(tasks::table)
+        .values((task, tasks::number.eq(number)))
+        .returning(TaskRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+pub async fn find(
+    conn: &mut AsyncPgConnection,
+    workspace_id: Uuid,
+    id: Uuid,
+) -> QueryResult<Option<TaskRow>> {
+    tasks::table
+        .find((workspace_id, id))
+        .select(TaskRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Deletes the task (assignments and links go with it); whether it existed.
+pub async fn delete(
+    conn: &mut AsyncPgConnection,
+    workspace_id: Uuid,
+    id: Uuid,
+) -> QueryResult<bool> {
+    Ok(diesel::delete(tasks::table.find((workspace_id, id)))
+        .execute(conn)
+        .await?
+        > 0)
+}
+
+pub async fn insert_linked_records(
+    conn: &mut AsyncPgConnection,
+    workspace_id: Uuid,
+    task_id: Uuid,
+    records: &[(String, String)],
+) -> QueryResult<()> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<_> = records
+        .iter()
+        .map(|(object, record_id)| {
+            (
+                task_linked_records::workspace_id.eq(workspace_id),
+                task_linked_records::task_id.eq(task_id),
+                task_linked_records::object.eq(object),
+                task_linked_records::record_id.eq(record_id),
+            )
+        })
+        .collect();
+    diesel::insert_into(task_linked_records::table)
+        .values(rows)
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+pub async fn linked_records(
+    conn: &mut AsyncPgConnection,
+    workspace_id: Uuid,
+    task_id: Uuid,
+) -> QueryResult<Vec<(String, String)>> {
+    task_linked_records::table
+        .filter(task_linked_records::workspace_id.eq(workspace_id))
+        .filter(task_linked_records::task_id.eq(task_id))
+        .order((task_linked_records::object, task_linked_records::record_id))
+        .select((task_linked_records::object, task_linked_records::record_id))
+        .load(conn)
+        .await
+}
+
+/// Who asked for a create, and under which request id.
+pub struct CreateRequestKey<'a> {
+    pub workspace_id: Uuid,
+    pub actor_type: &'a str,
+    pub actor_id: &'a str,
+    pub request_id: &'a str,
+}
+
+/// Records a create request; if the key is taken (by an earlier or concurrent request, which this
+/// waits for), returns that request's payload hash and task id instead.
+pub async fn claim_create_request(
+    conn: &mut AsyncPgConnection,
+    key: &CreateRequestKey<'_>,
+    payload_hash: &[u8],
+    task_id: Uuid,
+) -> QueryResult<Option<(Vec<u8>, Uuid)>> {
+    let inserted = diesel::insert_into(task_create_requests::table)
+        .values((
+            task_create_requests::workspace_id.eq(key.workspace_id),
+            task_create_requests::actor_type.eq(key.actor_type),
+            task_create_requests::actor_id.eq(key.actor_id),
+            task_create_requests::request_id.eq(key.request_id),
+            task_create_requests::payload_hash.eq(payload_hash),
+            task_create_requests::task_id.eq(task_id),
+        ))
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await?;
+    if inserted == 1 {
+        return Ok(None);
+    }
+    task_create_requests::table
+        .find((
+            key.workspace_id,
+            key.actor_type,
+            key.actor_id,
+            key.request_id,
+        ))
+        .select((
+            task_create_requests::payload_hash,
+            task_create_requests::task_id,
+        ))
+        .first(conn)
+        .await
+        .map(Some)
+}

@@ -1,0 +1,276 @@
+//! Tasks: creating one (with its recipients' assignments, atomically, and idempotently under a
+//! request id), reading one as the caller may see it, deleting one.
+//!
+//! Visibility: the author, the recipients, and callers with workspace:admin see a task. For
+//! everyone else (and for author-only operations, everyone but the author) the task does not exist.
+
+pub mod input;
+pub mod model;
+
+use std::collections::HashSet;
+
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use uuid::Uuid;
+
+pub use input::{NewTask, TaskDraft};
+pub use model::{CompletionPolicy, Disposition, DistributionKind, Due, Priority, Status, TaskView};
+
+use super::DomainError;
+use crate::{
+    auth::{Actor, Caller},
+    db::{
+        assignments::{self, Recipient},
+        channels,
+        tasks::{self, CreateRequestKey, NewTaskRow, TaskRow},
+        users,
+    },
+};
+
+/// A create's idempotency key and the hash of what it asked for.
+pub struct CreateRequest<'a> {
+    pub request_id: &'a str,
+    pub payload_hash: [u8; 32],
+}
+
+/// How the caller relates to a task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Relation {
+    Author,
+    Recipient,
+    /// Neither, but sees every task of the workspace.
+    Admin,
+    Stranger,
+}
+
+pub async fn create(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    task: NewTask,
+    request: Option<CreateRequest<'_>>,
+) -> Result<TaskView, DomainError> {
+    let task_id = Uuid::now_v7();
+    let (actor_type, actor_id) = (caller.actor.kind(), caller.actor.id());
+    conn.transaction(async |conn| {
+        if let Some(request) = &request {
+            let key = CreateRequestKey {
+                workspace_id: caller.workspace_id,
+                actor_type,
+                actor_id: &actor_id,
+                request_id: request.request_id,
+            };
+            if let Some((hash, first)) =
+                tasks::claim_create_request(conn, &key, &request.payload_hash, task_id).await?
+            {
+                if hash != request.payload_hash {
+                    return Err(DomainError::RequestIdReused);
+                }
+                let row = tasks::find(conn, caller.workspace_id, first)
+                    .await?
+                    .ok_or(DomainError::TaskNotFound)?;
+                return view(conn, caller, row, Relation::Author).await;
+            }
+        }
+        let recipients = resolve_recipients(conn, caller, &task).await?;
+        if task.is_distributed() && recipients.is_empty() {
+            return Err(DomainError::AssignmentsLowerLimit);
+        }
+        let (due_date, due_at) = match task.due {
+            Some(Due::Date(date)) => (Some(date), None),
+            Some(Due::At(at)) => (None, Some(at)),
+            None => (None, None),
+        };
+        let row = NewTaskRow {
+            workspace_id: caller.workspace_id,
+            id: task_id,
+            title: &task.title,
+            body_format: task.body.written_as.as_str(),
+            body_plain: &task.body.plain,
+            body_html: &task.body.html,
+            body_delta: &task.body.delta,
+            kind: &task.kind,
+            priority: task.priority.as_str(),
+            due_date,
+            due_at,
+            tags: &task.tags,
+            external_id: task.external_id.as_deref(),
+            correlation_id: task.correlation_id.as_deref(),
+            sequence_id: task.sequence_id,
+            completion_policy: task.completion_policy.as_str(),
+            distributed: task.is_distributed(),
+            created_by_type: actor_type,
+            created_by_id: &actor_id,
+        };
+        let row = match tasks::insert(conn, row).await {
+            Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info))
+                if info.constraint_name() == Some("tasks_external_id_key") =>
+            {
+                return Err(DomainError::ExternalIdTaken);
+            }
+            other => other?,
+        };
+        tasks::insert_linked_records(conn, caller.workspace_id, task_id, &task.linked_records)
+            .await?;
+        if task.is_distributed() {
+            assignments::insert_many(conn, caller.workspace_id, task_id, &recipients, "NEW")
+                .await?;
+        } else if let Actor::User(author) = caller.actor {
+            // A personal task is assigned to its author, who has seen it by writing it.
+            let own = [Recipient {
+                user_id: author,
+                via_channel_id: None,
+            }];
+            assignments::insert_many(conn, caller.workspace_id, task_id, &own, "OPEN").await?;
+        }
+        view(conn, caller, row, Relation::Author).await
+    })
+    .await
+}
+
+/// The task as the caller sees it. A recipient reading it marks their assignment seen.
+pub async fn get(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    task_id: Uuid,
+) -> Result<TaskView, DomainError> {
+    let row = tasks::find(conn, caller.workspace_id, task_id)
+        .await?
+        .ok_or(DomainError::TaskNotFound)?;
+    let relation = relation(conn, caller, &row).await?;
+    match relation {
+        Relation::Stranger => return Err(DomainError::TaskNotFound),
+        Relation::Recipient => {
+            if let Some(user) = caller.actor.user_id() {
+                assignments::mark_seen(conn, caller.workspace_id, task_id, user).await?;
+            }
+        }
+        Relation::Author | Relation::Admin => {}
+    }
+    view(conn, caller, row, relation).await
+}
+
+/// Deletes the task with its assignments; only its author may.
+pub async fn delete(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    task_id: Uuid,
+) -> Result<(), DomainError> {
+    let row = tasks::find(conn, caller.workspace_id, task_id)
+        .await?
+        .ok_or(DomainError::TaskNotFound)?;
+    if !is_author(caller, &row) || !tasks::delete(conn, caller.workspace_id, task_id).await? {
+        return Err(DomainError::TaskNotFound);
+    }
+    Ok(())
+}
+
+fn is_author(caller: &Caller, row: &TaskRow) -> bool {
+    row.created_by_type == caller.actor.kind() && row.created_by_id == caller.actor.id()
+}
+
+async fn relation(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    row: &TaskRow,
+) -> Result<Relation, DomainError> {
+    if is_author(caller, row) {
+        return Ok(Relation::Author);
+    }
+    if let Some(user) = caller.actor.user_id()
+        && assignments::for_user(conn, caller.workspace_id, row.id, user)
+            .await?
+            .is_some()
+    {
+        return Ok(Relation::Recipient);
+    }
+    Ok(if caller.is_workspace_admin() {
+        Relation::Admin
+    } else {
+        Relation::Stranger
+    })
+}
+
+async fn view(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    task: TaskRow,
+    relation: Relation,
+) -> Result<TaskView, DomainError> {
+    let own_kind = if task.distributed {
+        DistributionKind::Distributed
+    } else {
+        DistributionKind::Personal
+    };
+    let (distribution_kind, assignment_summary) = match relation {
+        Relation::Author => (
+            own_kind,
+            Some(assignments::counts(conn, caller.workspace_id, task.id).await?),
+        ),
+        Relation::Recipient => (DistributionKind::Received, None),
+        Relation::Admin | Relation::Stranger => (own_kind, None),
+    };
+    let linked_records = tasks::linked_records(conn, caller.workspace_id, task.id).await?;
+    Ok(TaskView {
+        task,
+        linked_records,
+        distribution_kind,
+        assignment_summary,
+    })
+}
+
+/// The users a new task is assigned to: its user recipients (who must be active), then the active
+/// members of its channels (which the caller must administer) other than the author, each user
+/// once.
+async fn resolve_recipients(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    task: &NewTask,
+) -> Result<Vec<Recipient>, DomainError> {
+    let workspace_id = caller.workspace_id;
+    let active: HashSet<Uuid> = users::active_ids(conn, workspace_id, &task.recipient_user_ids)
+        .await?
+        .into_iter()
+        .collect();
+    if let Some(unknown) = task
+        .recipient_user_ids
+        .iter()
+        .find(|id| !active.contains(id))
+    {
+        return Err(DomainError::UnknownUser(*unknown));
+    }
+    let mut recipients: Vec<Recipient> = task
+        .recipient_user_ids
+        .iter()
+        .map(|&user_id| Recipient {
+            user_id,
+            via_channel_id: None,
+        })
+        .collect();
+    let mut assigned: HashSet<Uuid> = task.recipient_user_ids.iter().copied().collect();
+    for &channel_id in &task.recipient_channel_ids {
+        if channels::find(conn, workspace_id, channel_id)
+            .await?
+            .is_none()
+        {
+            return Err(DomainError::UnknownChannel(channel_id));
+        }
+        let may_distribute = match &caller.actor {
+            Actor::User(user) => channels::is_admin(conn, workspace_id, channel_id, *user).await?,
+            // Services are not channel members; workspace admins may distribute anywhere.
+            Actor::ApiToken(_) | Actor::System => caller.is_workspace_admin(),
+        };
+        if !may_distribute {
+            return Err(DomainError::NotAdminOfChannel(channel_id));
+        }
+        for user_id in channels::active_member_ids(conn, workspace_id, channel_id).await? {
+            // Distributing to one's own channel reaches the others, not oneself.
+            if Some(user_id) != caller.actor.user_id() && assigned.insert(user_id) {
+                recipients.push(Recipient {
+                    user_id,
+                    via_channel_id: Some(channel_id),
+                });
+            }
+        }
+    }
+    Ok(recipients)
+}
