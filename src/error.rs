@@ -115,6 +115,16 @@ impl From<DomainError> for ApiError {
             DomainError::TaskNotFound => {
                 ApiError::rejected(Code::NotFound, ErrorReason::TaskNotFound, message)
             }
+            DomainError::InvalidTransition { .. } => ApiError::rejected(
+                Code::FailedPrecondition,
+                ErrorReason::InvalidStatusTransition,
+                message,
+            ),
+            DomainError::NotTaskParticipant => ApiError::rejected(
+                Code::PermissionDenied,
+                ErrorReason::NotTaskParticipant,
+                message,
+            ),
             DomainError::UnknownChannel(_) => {
                 ApiError::rejected(Code::NotFound, ErrorReason::UnknownChannelId, message)
             }

@@ -12,7 +12,7 @@ diesel::define_sql_function! {
     fn next_task_number(workspace_id: sql_types::Uuid) -> sql_types::BigInt;
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = tasks, check_for_backend(diesel::pg::Pg))]
 pub struct TaskRow {
     pub workspace_id: Uuid,
@@ -95,6 +95,72 @@ pub async fn find(
         .first(conn)
         .await
         .optional()
+}
+
+/// The task, locked until the transaction ends so a read-check-write cannot race another.
+pub async fn lock(
+    conn: &mut AsyncPgConnection,
+    workspace_id: Uuid,
+    id: Uuid,
+) -> QueryResult<Option<TaskRow>> {
+    tasks::table
+        .find((workspace_id, id))
+        .select(TaskRow::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// A status change and what it records besides.
+pub struct StatusChange<'a> {
+    pub status: &'a str,
+    /// The task leaves NEW/OPEN for work: set `first_started_at` if it never was.
+    pub starts_work: bool,
+    /// For COMPLETED: the completion response.
+    pub outcome: Option<(Option<&'a str>, &'a str)>,
+    /// For a reopen (to OPEN): why.
+    pub reopen_reason: Option<&'a str>,
+}
+
+/// Applies a status change with timestamps from the database clock; bumps version and updated_at.
+pub async fn change_status(
+    conn: &mut AsyncPgConnection,
+    workspace_id: Uuid,
+    id: Uuid,
+    change: &StatusChange<'_>,
+) -> QueryResult<TaskRow> {
+    let (disposition, note) = match change.outcome {
+        Some((disposition, note)) => (disposition, Some(note)),
+        None => (None, None),
+    };
+    diesel::sql_query(
+        "UPDATE tasks SET
+             status = $3,
+             version = version + 1,
+             updated_at = now(),
+             first_started_at = CASE WHEN $4 THEN coalesce(first_started_at, now()) ELSE first_started_at END,
+             first_terminated_at = CASE WHEN $3 = 'COMPLETED' THEN coalesce(first_terminated_at, now())
+                                        ELSE first_terminated_at END,
+             completed_at = CASE $3 WHEN 'COMPLETED' THEN now() WHEN 'OPEN' THEN NULL ELSE completed_at END,
+             skipped_at = CASE $3 WHEN 'SKIPPED' THEN now() WHEN 'OPEN' THEN NULL ELSE skipped_at END,
+             cancelled_at = CASE $3 WHEN 'CANCELLED' THEN now() WHEN 'OPEN' THEN NULL ELSE cancelled_at END,
+             reopened_at = CASE WHEN $3 = 'OPEN' THEN now() ELSE reopened_at END,
+             reopen_reason = CASE WHEN $3 = 'OPEN' THEN $5 ELSE reopen_reason END,
+             outcome_disposition = CASE WHEN $3 = 'COMPLETED' THEN $6 ELSE outcome_disposition END,
+             outcome_note = CASE WHEN $3 = 'COMPLETED' THEN $7 ELSE outcome_note END
+         WHERE workspace_id = $1 AND id = $2
+         RETURNING *",
+    )
+    .bind::<sql_types::Uuid, _>(workspace_id)
+    .bind::<sql_types::Uuid, _>(id)
+    .bind::<sql_types::Text, _>(change.status)
+    .bind::<sql_types::Bool, _>(change.starts_work)
+    .bind::<sql_types::Nullable<sql_types::Text>, _>(change.reopen_reason)
+    .bind::<sql_types::Nullable<sql_types::Text>, _>(disposition)
+    .bind::<sql_types::Nullable<sql_types::Text>, _>(note)
+    .get_result(conn)
+    .await
 }
 
 /// Deletes the task (assignments and links go with it); whether it existed.

@@ -25,6 +25,13 @@ pub enum DomainError {
     ChannelNotFound(uuid::Uuid),
     #[error("task not found")]
     TaskNotFound,
+    #[error("cannot {action} a task that is {status}")]
+    InvalidTransition {
+        action: &'static str,
+        status: &'static str,
+    },
+    #[error("only the task's author or a recipient may do this")]
+    NotTaskParticipant,
     #[error("channel {0} is unknown to this workspace")]
     UnknownChannel(uuid::Uuid),
     #[error("only admins of channel {0} may distribute tasks to it")]

@@ -84,6 +84,30 @@ const TENANCY: &[(&str, Tenancy)] = &[
         Tenancy::ForeignIdsDoNotExist,
     ),
     (
+        "/docket.v1.TaskService/StartTask",
+        Tenancy::ForeignIdsDoNotExist,
+    ),
+    (
+        "/docket.v1.TaskService/SubmitTaskForReview",
+        Tenancy::ForeignIdsDoNotExist,
+    ),
+    (
+        "/docket.v1.TaskService/CompleteTask",
+        Tenancy::ForeignIdsDoNotExist,
+    ),
+    (
+        "/docket.v1.TaskService/SkipTask",
+        Tenancy::ForeignIdsDoNotExist,
+    ),
+    (
+        "/docket.v1.TaskService/CancelTask",
+        Tenancy::ForeignIdsDoNotExist,
+    ),
+    (
+        "/docket.v1.TaskService/ReopenTask",
+        Tenancy::ForeignIdsDoNotExist,
+    ),
+    (
         "/docket.v1.WorkspaceService/GetWorkspace",
         Tenancy::CallersWorkspaceOnly,
     ),
@@ -395,9 +419,35 @@ async fn task_ids_of_another_workspace_do_not_exist() {
         .await
         .expect_err("DeleteTask");
     assert_error(&status, Code::NotFound, "TASK_NOT_FOUND", "DeleteTask");
-    team.get(&team.author.1, &task.id)
+    // Every lifecycle request has task_id as field 1, so one encoded message serves them all.
+    let by_id = prost::Message::encode_to_vec(&pb::StartTaskRequest {
+        task_id: task.id.clone(),
+        body_formats: vec![],
+    });
+    for rpc in [
+        "StartTask",
+        "SubmitTaskForReview",
+        "CompleteTask",
+        "SkipTask",
+        "CancelTask",
+        "ReopenTask",
+    ] {
+        let path = format!("/docket.v1.TaskService/{rpc}");
+        let status = call(
+            team.app.channel().await,
+            &path,
+            Some(&b_token),
+            by_id.clone(),
+        )
+        .await
+        .expect_err(rpc);
+        assert_error(&status, Code::NotFound, "TASK_NOT_FOUND", rpc);
+    }
+    let untouched = team
+        .get(&team.author.1, &task.id)
         .await
         .expect("A's task is untouched");
+    assert_eq!(untouched.etag, task.etag);
 
     let to_a_user = pb::CreateTaskRequest {
         recipient_user_ids: vec![team.alice.0.to_string()],

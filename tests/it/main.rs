@@ -8,6 +8,7 @@ mod auth_jwt;
 mod directory;
 mod health;
 mod helpers;
+mod lifecycle;
 mod numbering;
 mod reflection;
 mod request_id;

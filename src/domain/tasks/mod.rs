@@ -5,6 +5,7 @@
 //! everyone else (and for author-only operations, everyone but the author) the task does not exist.
 
 pub mod input;
+pub mod lifecycle;
 pub mod model;
 
 use std::collections::HashSet;
@@ -14,6 +15,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use uuid::Uuid;
 
 pub use input::{NewTask, TaskDraft};
+pub use lifecycle::Move;
 pub use model::{CompletionPolicy, Disposition, DistributionKind, Due, Priority, Status, TaskView};
 
 use super::DomainError;
@@ -22,7 +24,7 @@ use crate::{
     db::{
         assignments::{self, Recipient},
         channels,
-        tasks::{self, CreateRequestKey, NewTaskRow, TaskRow},
+        tasks::{self, CreateRequestKey, NewTaskRow, StatusChange, TaskRow},
         users,
     },
 };
@@ -147,6 +149,60 @@ pub async fn get(
         Relation::Author | Relation::Admin => {}
     }
     view(conn, caller, row, relation).await
+}
+
+/// Longest completion note and reopen reason.
+pub const MAX_NOTE_CHARS: usize = 10_000;
+pub const MAX_REASON_CHARS: usize = 1_000;
+
+/// What a lifecycle move records besides the status: the completion response (Complete) or the
+/// reason (Reopen).
+#[derive(Debug, Clone, Default)]
+pub struct MoveDetails {
+    pub disposition: Option<Disposition>,
+    pub note: String,
+    pub reopen_reason: String,
+}
+
+/// Moves the task through its lifecycle. The author or a recipient may; anyone else who can see
+/// the task (a workspace admin) is refused, and anyone else does not see it.
+pub async fn transition(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    task_id: Uuid,
+    action: Move,
+    details: MoveDetails,
+) -> Result<TaskView, DomainError> {
+    conn.transaction(async |conn| {
+        let row = tasks::lock(conn, caller.workspace_id, task_id)
+            .await?
+            .ok_or(DomainError::TaskNotFound)?;
+        let relation = relation(conn, caller, &row).await?;
+        match relation {
+            Relation::Stranger => return Err(DomainError::TaskNotFound),
+            Relation::Admin => return Err(DomainError::NotTaskParticipant),
+            Relation::Author | Relation::Recipient => {}
+        }
+        let from = Status::parse(&row.status).unwrap_or(Status::New);
+        let to = lifecycle::next_status(from, action).ok_or(DomainError::InvalidTransition {
+            action: action.name(),
+            status: from.as_str(),
+        })?;
+        let change = StatusChange {
+            status: to.as_str(),
+            starts_work: lifecycle::starts_work(from, to),
+            outcome: (to == Status::Completed).then(|| {
+                (
+                    details.disposition.map(Disposition::as_str),
+                    details.note.as_str(),
+                )
+            }),
+            reopen_reason: (action == Move::Reopen).then_some(details.reopen_reason.as_str()),
+        };
+        let row = tasks::change_status(conn, caller.workspace_id, task_id, &change).await?;
+        view(conn, caller, row, relation).await
+    })
+    .await
 }
 
 /// Deletes the task with its assignments; only its author may.

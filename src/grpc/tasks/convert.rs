@@ -1,110 +1,73 @@
-//! `docket.v1.TaskService`: proto ↔ domain for tasks.
+//! Turning task requests into domain values (collecting every violation) and domain views into
+//! proto tasks.
 
 use chrono::{DateTime, NaiveDate};
 use prost::Message;
 use sha2::{Digest, Sha256};
-use tonic::{Request, Response, Status};
+use tonic::Status;
 use uuid::Uuid;
 
-use super::{caller, connection, parse_id, pb, timestamp};
 use crate::{
-    db::PgPool,
     domain::{
         body::{BodyFormat, BodyInput},
         tasks::{
-            self, CompletionPolicy, CreateRequest, DistributionKind, Due, NewTask, Priority,
-            Status as TaskStatus, TaskDraft, TaskView,
+            CompletionPolicy, Disposition, DistributionKind, Due, MAX_NOTE_CHARS, MoveDetails,
+            Priority, Status as TaskStatus, TaskDraft, TaskView,
         },
     },
     error::{ApiError, FieldViolation},
+    grpc::{parse_id, pb, timestamp},
 };
 
-const MAX_REQUEST_ID_CHARS: usize = 200;
-
-pub struct TaskApi {
-    pool: PgPool,
-}
-
-impl TaskApi {
-    pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+/// The task id and body formats of a request, or every violation among them and `violations`.
+pub(super) fn task_and_formats(
+    task_id: &str,
+    formats: &[i32],
+    mut violations: Vec<FieldViolation>,
+) -> Result<(Uuid, Vec<BodyFormat>), Status> {
+    let id = parse_id("task_id", task_id).map_err(|v| violations.push(v));
+    let formats = body_formats(formats).map_err(|v| violations.push(v));
+    match (id, formats) {
+        (Ok(id), Ok(formats)) if violations.is_empty() => Ok((id, formats)),
+        _ => Err(ApiError::Validation(violations).into()),
     }
 }
 
-#[tonic::async_trait]
-impl pb::task_service_server::TaskService for TaskApi {
-    async fn create_task(
-        &self,
-        request: Request<pb::CreateTaskRequest>,
-    ) -> Result<Response<pb::CreateTaskResponse>, Status> {
-        let caller = caller(&request)?;
-        let body = request.get_ref();
-        let (draft, mut violations) = draft(body);
-        let formats = body_formats(&body.body_formats).map_err(|v| violations.push(v));
-        if body.request_id.chars().count() > MAX_REQUEST_ID_CHARS {
-            violations.push(FieldViolation::new(
-                "request_id",
-                format!("at most {MAX_REQUEST_ID_CHARS} characters"),
-            ));
-        }
-        let task = NewTask::check(draft).map_err(|more| violations.extend(more));
-        let (Ok(task), Ok(formats), true) = (task, formats, violations.is_empty()) else {
-            return Err(ApiError::Validation(violations).into());
-        };
-        let idempotency = (!body.request_id.is_empty()).then(|| CreateRequest {
-            request_id: &body.request_id,
-            payload_hash: payload_hash(body),
-        });
-        let view = tasks::create(
-            &mut *connection(&self.pool).await?,
-            caller,
-            task,
-            idempotency,
-        )
-        .await?;
-        Ok(Response::new(pb::CreateTaskResponse {
-            task: Some(task_to_proto(view, &formats)),
-        }))
+/// A completion response as the domain records it.
+pub(super) fn outcome(
+    outcome: Option<&pb::TaskOutcome>,
+) -> Result<MoveDetails, Vec<FieldViolation>> {
+    let Some(outcome) = outcome else {
+        return Ok(MoveDetails::default());
+    };
+    let mut violations = Vec::new();
+    let disposition = match pb::CallDisposition::try_from(outcome.disposition) {
+        Ok(pb::CallDisposition::Unspecified) => None,
+        Ok(pb::CallDisposition::Answered) => Some(Disposition::Answered),
+        Ok(pb::CallDisposition::VoicemailLeft) => Some(Disposition::VoicemailLeft),
+        Ok(pb::CallDisposition::NoAnswer) => Some(Disposition::NoAnswer),
+        Err(_) => unknown_enum(&mut violations, "outcome.disposition", outcome.disposition),
+    };
+    let note = outcome.note.trim();
+    if note.chars().count() > MAX_NOTE_CHARS {
+        violations.push(FieldViolation::new(
+            "outcome.note",
+            format!("at most {MAX_NOTE_CHARS} characters"),
+        ));
     }
-
-    async fn get_task(
-        &self,
-        request: Request<pb::GetTaskRequest>,
-    ) -> Result<Response<pb::GetTaskResponse>, Status> {
-        let caller = caller(&request)?;
-        let body = request.get_ref();
-        let (id, formats) = match (
-            parse_id("task_id", &body.task_id),
-            body_formats(&body.body_formats),
-        ) {
-            (Ok(id), Ok(formats)) => (id, formats),
-            (id, formats) => {
-                return Err(ApiError::Validation(
-                    id.err().into_iter().chain(formats.err()).collect(),
-                )
-                .into());
-            }
-        };
-        let view = tasks::get(&mut *connection(&self.pool).await?, caller, id).await?;
-        Ok(Response::new(pb::GetTaskResponse {
-            task: Some(task_to_proto(view, &formats)),
-        }))
-    }
-
-    async fn delete_task(
-        &self,
-        request: Request<pb::DeleteTaskRequest>,
-    ) -> Result<Response<pb::DeleteTaskResponse>, Status> {
-        let caller = caller(&request)?;
-        let id = parse_id("task_id", &request.get_ref().task_id)
-            .map_err(|v| Status::from(ApiError::Validation(vec![v])))?;
-        tasks::delete(&mut *connection(&self.pool).await?, caller, id).await?;
-        Ok(Response::new(pb::DeleteTaskResponse {}))
+    if violations.is_empty() {
+        Ok(MoveDetails {
+            disposition,
+            note: note.to_owned(),
+            ..Default::default()
+        })
+    } else {
+        Err(violations)
     }
 }
 
 /// The request as a domain draft, with the violations found turning proto values into domain ones.
-fn draft(request: &pb::CreateTaskRequest) -> (TaskDraft<'_>, Vec<FieldViolation>) {
+pub(super) fn draft(request: &pb::CreateTaskRequest) -> (TaskDraft<'_>, Vec<FieldViolation>) {
     let mut violations = Vec::new();
     let mut ids = |field: &str, values: &[String]| -> Vec<Uuid> {
         values
@@ -204,7 +167,7 @@ fn unknown_enum<T>(violations: &mut Vec<FieldViolation>, field: &str, value: i32
 }
 
 /// The formats a read asks for; none means all three.
-fn body_formats(requested: &[i32]) -> Result<Vec<BodyFormat>, FieldViolation> {
+pub(super) fn body_formats(requested: &[i32]) -> Result<Vec<BodyFormat>, FieldViolation> {
     if requested.is_empty() {
         return Ok(vec![BodyFormat::Plain, BodyFormat::Html, BodyFormat::Delta]);
     }
@@ -225,14 +188,14 @@ fn body_formats(requested: &[i32]) -> Result<Vec<BodyFormat>, FieldViolation> {
 
 /// What identifies a create's payload: the request without its request id and the formats it
 /// wants back, which do not change what is created.
-fn payload_hash(request: &pb::CreateTaskRequest) -> [u8; 32] {
+pub(super) fn payload_hash(request: &pb::CreateTaskRequest) -> [u8; 32] {
     let mut canonical = request.clone();
     canonical.request_id.clear();
     canonical.body_formats.clear();
     Sha256::digest(canonical.encode_to_vec()).into()
 }
 
-fn task_to_proto(view: TaskView, formats: &[BodyFormat]) -> pb::Task {
+pub(super) fn task_to_proto(view: TaskView, formats: &[BodyFormat]) -> pb::Task {
     let due = view.due().map(|due| pb::Due {
         value: Some(match due {
             Due::Date(date) => pb::due::Value::Date(pb::CalendarDate {

@@ -1,0 +1,121 @@
+//! The task lifecycle: NEW → OPEN → IN_PROGRESS → IN_REVIEW → COMPLETED, with SKIPPED and
+//! CANCELLED also terminal, and Reopen bringing a terminal task back to OPEN. This module only
+//! decides which moves are legal; `super::transition` applies them.
+
+use super::model::Status;
+
+/// A lifecycle RPC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Move {
+    Start,
+    SubmitForReview,
+    Complete,
+    Skip,
+    Cancel,
+    Reopen,
+}
+
+impl Move {
+    pub fn name(self) -> &'static str {
+        match self {
+            Move::Start => "start",
+            Move::SubmitForReview => "submit for review",
+            Move::Complete => "complete",
+            Move::Skip => "skip",
+            Move::Cancel => "cancel",
+            Move::Reopen => "reopen",
+        }
+    }
+}
+
+impl Status {
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            Status::Completed | Status::Skipped | Status::Cancelled
+        )
+    }
+}
+
+/// The status `action` leads to from `from`, or `None` if the move is not allowed there.
+pub fn next_status(from: Status, action: Move) -> Option<Status> {
+    use Status::*;
+    match (action, from) {
+        // Work starts from NEW or OPEN, or resumes when a review sends it back.
+        (Move::Start, New | Open | InReview) => Some(InProgress),
+        (Move::SubmitForReview, InProgress) => Some(InReview),
+        (Move::Complete, New | Open | InProgress | InReview) => Some(Completed),
+        (Move::Skip, New | Open | InProgress | InReview) => Some(Skipped),
+        (Move::Cancel, New | Open | InProgress | InReview) => Some(Cancelled),
+        (Move::Reopen, Completed | Skipped | Cancelled) => Some(Open),
+        _ => None,
+    }
+}
+
+/// Whether entering `to` from `from` is the task leaving NEW/OPEN for work (which sets
+/// `first_started_at`, once).
+pub fn starts_work(from: Status, to: Status) -> bool {
+    matches!(from, Status::New | Status::Open)
+        && matches!(
+            to,
+            Status::InProgress | Status::InReview | Status::Completed
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ALL: [Status; 7] = [
+        Status::New,
+        Status::Open,
+        Status::InProgress,
+        Status::InReview,
+        Status::Completed,
+        Status::Skipped,
+        Status::Cancelled,
+    ];
+
+    #[test]
+    fn terminal_tasks_only_reopen_and_live_tasks_never_do() {
+        for from in ALL {
+            for action in [
+                Move::Start,
+                Move::SubmitForReview,
+                Move::Complete,
+                Move::Skip,
+                Move::Cancel,
+            ] {
+                if from.is_terminal() {
+                    assert_eq!(next_status(from, action), None, "{from:?} {action:?}");
+                }
+            }
+            assert_eq!(
+                next_status(from, Move::Reopen).is_some(),
+                from.is_terminal(),
+                "{from:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn review_follows_work() {
+        assert_eq!(next_status(Status::New, Move::SubmitForReview), None);
+        assert_eq!(
+            next_status(Status::InProgress, Move::SubmitForReview),
+            Some(Status::InReview)
+        );
+        assert_eq!(
+            next_status(Status::InReview, Move::Start),
+            Some(Status::InProgress)
+        );
+        assert_eq!(
+            next_status(Status::InProgress, Move::Start),
+            None,
+            "already started"
+        );
+        assert!(starts_work(Status::Open, Status::Completed));
+        assert!(!starts_work(Status::InReview, Status::InProgress));
+        assert!(!starts_work(Status::New, Status::Skipped));
+    }
+}
