@@ -120,6 +120,9 @@ impl From<DomainError> for ApiError {
                 ErrorReason::InvalidStatusTransition,
                 message,
             ),
+            DomainError::TaskChangeConflict => {
+                ApiError::rejected(Code::Aborted, ErrorReason::TaskChangeConflict, message)
+            }
             DomainError::NotTaskParticipant => ApiError::rejected(
                 Code::PermissionDenied,
                 ErrorReason::NotTaskParticipant,

@@ -1,7 +1,7 @@
 //! Queries on `tasks`, `task_linked_records` and `task_create_requests`.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use diesel::{prelude::*, sql_types};
+use diesel::{dsl::now, prelude::*, sql_types};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
@@ -95,6 +95,61 @@ pub async fn find(
         .first(conn)
         .await
         .optional()
+}
+
+/// Field changes of an update; `None` leaves a column as it is (`Some(None)` sets NULL).
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = tasks)]
+pub struct TaskChangeset<'a> {
+    pub title: Option<&'a str>,
+    pub body_format: Option<&'a str>,
+    pub body_plain: Option<&'a str>,
+    pub body_html: Option<&'a str>,
+    pub body_delta: Option<&'a str>,
+    pub kind: Option<&'a str>,
+    pub priority: Option<&'a str>,
+    pub due_date: Option<Option<NaiveDate>>,
+    pub due_at: Option<Option<DateTime<Utc>>>,
+    pub tags: Option<&'a [String]>,
+    pub external_id: Option<Option<&'a str>>,
+    pub correlation_id: Option<Option<&'a str>>,
+    pub sequence_id: Option<Option<Uuid>>,
+    pub completion_policy: Option<&'a str>,
+}
+
+/// Applies the changes; bumps version and updated_at.
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    workspace_id: Uuid,
+    id: Uuid,
+    changes: TaskChangeset<'_>,
+) -> QueryResult<TaskRow> {
+    diesel::update(tasks::table.find((workspace_id, id)))
+        .set((
+            changes,
+            tasks::version.eq(tasks::version + 1),
+            tasks::updated_at.eq(now),
+        ))
+        .returning(TaskRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// Replaces the task's linked records.
+pub async fn replace_linked_records(
+    conn: &mut AsyncPgConnection,
+    workspace_id: Uuid,
+    task_id: Uuid,
+    records: &[(String, String)],
+) -> QueryResult<()> {
+    diesel::delete(
+        task_linked_records::table
+            .filter(task_linked_records::workspace_id.eq(workspace_id))
+            .filter(task_linked_records::task_id.eq(task_id)),
+    )
+    .execute(conn)
+    .await?;
+    insert_linked_records(conn, workspace_id, task_id, records).await
 }
 
 /// The task, locked until the transaction ends so a read-check-write cannot race another.

@@ -30,6 +30,8 @@ pub enum DomainError {
         action: &'static str,
         status: &'static str,
     },
+    #[error("the task changed since the etag given; read it again and retry")]
+    TaskChangeConflict,
     #[error("only the task's author or a recipient may do this")]
     NotTaskParticipant,
     #[error("channel {0} is unknown to this workspace")]

@@ -108,6 +108,10 @@ const TENANCY: &[(&str, Tenancy)] = &[
         Tenancy::ForeignIdsDoNotExist,
     ),
     (
+        "/docket.v1.TaskService/UpdateTask",
+        Tenancy::ForeignIdsDoNotExist,
+    ),
+    (
         "/docket.v1.WorkspaceService/GetWorkspace",
         Tenancy::CallersWorkspaceOnly,
     ),
@@ -443,6 +447,22 @@ async fn task_ids_of_another_workspace_do_not_exist() {
         .expect_err(rpc);
         assert_error(&status, Code::NotFound, "TASK_NOT_FOUND", rpc);
     }
+    let rename = pb::UpdateTaskRequest {
+        task_id: task.id.clone(),
+        task: Some(pb::TaskPatch {
+            title: "B was here".into(),
+            ..Default::default()
+        }),
+        update_mask: Some(prost_types::FieldMask {
+            paths: vec!["title".into()],
+        }),
+        ..Default::default()
+    };
+    let status = client
+        .update_task(authorized(rename, &b_token))
+        .await
+        .expect_err("UpdateTask");
+    assert_error(&status, Code::NotFound, "TASK_NOT_FOUND", "UpdateTask");
     let untouched = team
         .get(&team.author.1, &task.id)
         .await

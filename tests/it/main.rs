@@ -16,4 +16,5 @@ mod schema;
 mod shutdown;
 mod startup;
 mod tasks;
+mod tasks_update;
 mod tls;

@@ -61,97 +61,27 @@ impl NewTask {
     }
 
     pub fn check(draft: TaskDraft<'_>) -> Result<Self, Vec<FieldViolation>> {
-        let mut violations = Vec::new();
-        let mut bad = |field: String, description: String| {
-            violations.push(FieldViolation::new(field, description))
-        };
-
-        let title = draft.title.trim();
-        if title.is_empty() || title.chars().count() > MAX_TITLE_CHARS {
-            bad(
-                "title".into(),
-                format!("must be 1 to {MAX_TITLE_CHARS} characters"),
-            );
-        }
-        let body = match draft.body.map(Body::from_input).transpose() {
-            Ok(body) => body.unwrap_or_else(Body::empty),
-            Err(e @ BodyError::TooLarge) | Err(e @ BodyError::InvalidDelta(_)) => {
-                bad("body".into(), e.to_string());
-                Body::empty()
-            }
-        };
-        let kind = if draft.kind.is_empty() {
-            DEFAULT_KIND
-        } else {
-            draft.kind
-        };
-        if !valid_kind(kind) {
-            bad(
-                "kind".into(),
-                "an upper-case key of letters, digits and _ (up to 64), e.g. CALL".into(),
-            );
-        }
-        let mut tags: Vec<String> = Vec::new();
-        for (index, tag) in draft.tags.iter().enumerate() {
-            let tag = tag.trim();
-            if tag.is_empty() || tag.chars().count() > MAX_TAG_CHARS {
-                bad(
-                    format!("tags[{index}]"),
-                    format!("must be 1 to {MAX_TAG_CHARS} characters"),
-                );
-            } else if !tags.iter().any(|t| t == tag) {
-                tags.push(tag.to_owned());
-            }
-        }
-        if tags.len() > MAX_TAGS {
-            bad("tags".into(), format!("at most {MAX_TAGS} tags"));
-        }
-        if draft.linked_records.len() > MAX_LINKED_RECORDS {
-            bad(
-                "linked_records".into(),
-                format!("at most {MAX_LINKED_RECORDS} records"),
-            );
-        }
-        let mut linked_records = Vec::new();
-        for (index, (object, record_id)) in draft.linked_records.iter().enumerate() {
-            if !valid_object(object) {
-                bad(
-                    format!("linked_records[{index}].object"),
-                    "a lowercase key such as people or companies".into(),
-                );
-            }
-            if record_id.trim().is_empty() || record_id.chars().count() > MAX_ID_CHARS {
-                bad(
-                    format!("linked_records[{index}].record_id"),
-                    format!("must be 1 to {MAX_ID_CHARS} characters"),
-                );
-            }
-            linked_records.push((object.to_string(), record_id.trim().to_owned()));
-        }
-        let optional_id = |field: &str, value: &str, bad: &mut dyn FnMut(String, String)| {
-            let value = value.trim();
-            if value.chars().count() > MAX_ID_CHARS {
-                bad(field.into(), format!("at most {MAX_ID_CHARS} characters"));
-            }
-            (!value.is_empty()).then(|| value.to_owned())
-        };
-        let external_id = optional_id("external_id", draft.external_id, &mut bad);
-        let correlation_id = optional_id("correlation_id", draft.correlation_id, &mut bad);
+        let mut checks = FieldChecks::default();
+        let title = checks.title(draft.title);
+        let body = checks.body(draft.body);
+        let kind = checks.kind(draft.kind);
+        let tags = checks.tags(draft.tags);
+        let linked_records = checks.linked_records(&draft.linked_records);
+        let external_id = checks.optional_id("external_id", draft.external_id);
+        let correlation_id = checks.optional_id("correlation_id", draft.correlation_id);
         let recipients = draft.recipient_user_ids.len() + draft.recipient_channel_ids.len();
         if recipients > MAX_RECIPIENTS {
-            bad(
-                "recipient_user_ids".into(),
+            checks.bad(
+                "recipient_user_ids",
                 format!("at most {MAX_RECIPIENTS} recipients"),
             );
         }
         let distributed = recipients > 0;
-        if !violations.is_empty() {
-            return Err(violations);
-        }
+        checks.finish()?;
         Ok(Self {
-            title: title.to_owned(),
+            title,
             body,
-            kind: kind.to_owned(),
+            kind,
             priority: draft.priority.unwrap_or(Priority::Normal),
             due: draft.due,
             tags,
@@ -167,6 +97,223 @@ impl NewTask {
             recipient_user_ids: dedup(draft.recipient_user_ids),
             recipient_channel_ids: dedup(draft.recipient_channel_ids),
         })
+    }
+}
+
+/// The checks of single task fields, shared by create and update; collects every violation.
+#[derive(Debug, Default)]
+pub struct FieldChecks {
+    violations: Vec<FieldViolation>,
+}
+
+impl FieldChecks {
+    pub fn bad(&mut self, field: impl Into<String>, description: impl Into<String>) {
+        self.violations
+            .push(FieldViolation::new(field, description));
+    }
+
+    /// `Ok` when every check passed, else all the violations.
+    pub fn finish(self) -> Result<(), Vec<FieldViolation>> {
+        if self.violations.is_empty() {
+            Ok(())
+        } else {
+            Err(self.violations)
+        }
+    }
+
+    pub fn title(&mut self, title: &str) -> String {
+        let title = title.trim();
+        if title.is_empty() || title.chars().count() > MAX_TITLE_CHARS {
+            self.bad(
+                "title",
+                format!("must be 1 to {MAX_TITLE_CHARS} characters"),
+            );
+        }
+        title.to_owned()
+    }
+
+    pub fn body(&mut self, body: Option<BodyInput<'_>>) -> Body {
+        match body.map(Body::from_input).transpose() {
+            Ok(body) => body.unwrap_or_else(Body::empty),
+            Err(e @ (BodyError::TooLarge | BodyError::InvalidDelta(_))) => {
+                self.bad("body", e.to_string());
+                Body::empty()
+            }
+        }
+    }
+
+    pub fn kind(&mut self, kind: &str) -> String {
+        let kind = if kind.is_empty() { DEFAULT_KIND } else { kind };
+        if !valid_kind(kind) {
+            self.bad(
+                "kind",
+                "an upper-case key of letters, digits and _ (up to 64), e.g. CALL",
+            );
+        }
+        kind.to_owned()
+    }
+
+    /// Trimmed, without duplicates.
+    pub fn tags(&mut self, raw: &[String]) -> Vec<String> {
+        let mut tags: Vec<String> = Vec::new();
+        for (index, tag) in raw.iter().enumerate() {
+            let tag = tag.trim();
+            if tag.is_empty() || tag.chars().count() > MAX_TAG_CHARS {
+                self.bad(
+                    format!("tags[{index}]"),
+                    format!("must be 1 to {MAX_TAG_CHARS} characters"),
+                );
+            } else if !tags.iter().any(|t| t == tag) {
+                tags.push(tag.to_owned());
+            }
+        }
+        if tags.len() > MAX_TAGS {
+            self.bad("tags", format!("at most {MAX_TAGS} tags"));
+        }
+        tags
+    }
+
+    pub fn linked_records(&mut self, records: &[(&str, &str)]) -> Vec<(String, String)> {
+        if records.len() > MAX_LINKED_RECORDS {
+            self.bad(
+                "linked_records",
+                format!("at most {MAX_LINKED_RECORDS} records"),
+            );
+        }
+        let mut checked = Vec::new();
+        for (index, (object, record_id)) in records.iter().enumerate() {
+            if !valid_object(object) {
+                self.bad(
+                    format!("linked_records[{index}].object"),
+                    "a lowercase key such as people or companies",
+                );
+            }
+            if record_id.trim().is_empty() || record_id.chars().count() > MAX_ID_CHARS {
+                self.bad(
+                    format!("linked_records[{index}].record_id"),
+                    format!("must be 1 to {MAX_ID_CHARS} characters"),
+                );
+            }
+            checked.push((object.to_string(), record_id.trim().to_owned()));
+        }
+        checked
+    }
+
+    /// An optional external key; empty means none.
+    pub fn optional_id(&mut self, field: &str, value: &str) -> Option<String> {
+        let value = value.trim();
+        if value.chars().count() > MAX_ID_CHARS {
+            self.bad(field, format!("at most {MAX_ID_CHARS} characters"));
+        }
+        (!value.is_empty()).then(|| value.to_owned())
+    }
+}
+
+/// A field of a task that UpdateTask may change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskField {
+    Title,
+    Body,
+    Kind,
+    Priority,
+    Due,
+    Tags,
+    LinkedRecords,
+    ExternalId,
+    CorrelationId,
+    SequenceId,
+    CompletionPolicy,
+}
+
+impl TaskField {
+    pub const ALL: [TaskField; 11] = [
+        TaskField::Title,
+        TaskField::Body,
+        TaskField::Kind,
+        TaskField::Priority,
+        TaskField::Due,
+        TaskField::Tags,
+        TaskField::LinkedRecords,
+        TaskField::ExternalId,
+        TaskField::CorrelationId,
+        TaskField::SequenceId,
+        TaskField::CompletionPolicy,
+    ];
+
+    /// The field's name in update masks (and in field violations).
+    pub fn path(self) -> &'static str {
+        match self {
+            TaskField::Title => "title",
+            TaskField::Body => "body",
+            TaskField::Kind => "kind",
+            TaskField::Priority => "priority",
+            TaskField::Due => "due",
+            TaskField::Tags => "tags",
+            TaskField::LinkedRecords => "linked_records",
+            TaskField::ExternalId => "external_id",
+            TaskField::CorrelationId => "correlation_id",
+            TaskField::SequenceId => "sequence_id",
+            TaskField::CompletionPolicy => "completion_policy",
+        }
+    }
+
+    pub fn parse(path: &str) -> Option<Self> {
+        TaskField::ALL
+            .into_iter()
+            .find(|field| field.path() == path)
+    }
+}
+
+/// Checked changes to a task: `None` leaves a field alone; for optional fields `Some(None)` clears.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TaskChanges {
+    pub title: Option<String>,
+    pub body: Option<Body>,
+    pub kind: Option<String>,
+    pub priority: Option<Priority>,
+    pub due: Option<Option<Due>>,
+    pub tags: Option<Vec<String>>,
+    pub linked_records: Option<Vec<(String, String)>>,
+    pub external_id: Option<Option<String>>,
+    pub correlation_id: Option<Option<String>>,
+    pub sequence_id: Option<Option<Uuid>>,
+    /// `Some(None)`: back to the default for the task's distribution.
+    pub completion_policy: Option<Option<CompletionPolicy>>,
+}
+
+impl TaskChanges {
+    /// The changes to the `fields` a draft carries, each checked as on create.
+    pub fn check(draft: TaskDraft<'_>, fields: &[TaskField]) -> Result<Self, Vec<FieldViolation>> {
+        let mut checks = FieldChecks::default();
+        let mut changes = TaskChanges::default();
+        for field in fields {
+            match field {
+                TaskField::Title => changes.title = Some(checks.title(draft.title)),
+                TaskField::Body => changes.body = Some(checks.body(draft.body)),
+                TaskField::Kind => changes.kind = Some(checks.kind(draft.kind)),
+                TaskField::Priority => {
+                    changes.priority = Some(draft.priority.unwrap_or(Priority::Normal))
+                }
+                TaskField::Due => changes.due = Some(draft.due),
+                TaskField::Tags => changes.tags = Some(checks.tags(draft.tags)),
+                TaskField::LinkedRecords => {
+                    changes.linked_records = Some(checks.linked_records(&draft.linked_records))
+                }
+                TaskField::ExternalId => {
+                    changes.external_id = Some(checks.optional_id("external_id", draft.external_id))
+                }
+                TaskField::CorrelationId => {
+                    changes.correlation_id =
+                        Some(checks.optional_id("correlation_id", draft.correlation_id))
+                }
+                TaskField::SequenceId => changes.sequence_id = Some(draft.sequence_id),
+                TaskField::CompletionPolicy => {
+                    changes.completion_policy = Some(draft.completion_policy)
+                }
+            }
+        }
+        checks.finish()?;
+        Ok(changes)
     }
 }
 

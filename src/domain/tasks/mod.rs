@@ -14,7 +14,7 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use uuid::Uuid;
 
-pub use input::{NewTask, TaskDraft};
+pub use input::{NewTask, TaskChanges, TaskDraft, TaskField};
 pub use lifecycle::Move;
 pub use model::{CompletionPolicy, Disposition, DistributionKind, Due, Priority, Status, TaskView};
 
@@ -24,7 +24,7 @@ use crate::{
     db::{
         assignments::{self, Recipient},
         channels,
-        tasks::{self, CreateRequestKey, NewTaskRow, StatusChange, TaskRow},
+        tasks::{self, CreateRequestKey, NewTaskRow, StatusChange, TaskChangeset, TaskRow},
         users,
     },
 };
@@ -149,6 +149,70 @@ pub async fn get(
         Relation::Author | Relation::Admin => {}
     }
     view(conn, caller, row, relation).await
+}
+
+/// Applies an author's changes, if the task still has `expected_etag` (when given).
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    task_id: Uuid,
+    changes: TaskChanges,
+    expected_etag: Option<&str>,
+) -> Result<TaskView, DomainError> {
+    conn.transaction(async |conn| {
+        let row = tasks::lock(conn, caller.workspace_id, task_id)
+            .await?
+            .ok_or(DomainError::TaskNotFound)?;
+        if !is_author(caller, &row) {
+            return Err(DomainError::TaskNotFound);
+        }
+        if expected_etag.is_some_and(|etag| etag != model::etag(&row)) {
+            return Err(DomainError::TaskChangeConflict);
+        }
+        let default_policy = if row.distributed {
+            CompletionPolicy::All
+        } else {
+            CompletionPolicy::Any
+        };
+        let (due_date, due_at) = match changes.due {
+            None => (None, None),
+            Some(None) => (Some(None), Some(None)),
+            Some(Some(Due::Date(date))) => (Some(Some(date)), Some(None)),
+            Some(Some(Due::At(at))) => (Some(None), Some(Some(at))),
+        };
+        let body = changes.body.as_ref();
+        let changeset = TaskChangeset {
+            title: changes.title.as_deref(),
+            body_format: body.map(|b| b.written_as.as_str()),
+            body_plain: body.map(|b| b.plain.as_str()),
+            body_html: body.map(|b| b.html.as_str()),
+            body_delta: body.map(|b| b.delta.as_str()),
+            kind: changes.kind.as_deref(),
+            priority: changes.priority.map(Priority::as_str),
+            due_date,
+            due_at,
+            tags: changes.tags.as_deref(),
+            external_id: changes.external_id.as_ref().map(Option::as_deref),
+            correlation_id: changes.correlation_id.as_ref().map(Option::as_deref),
+            sequence_id: changes.sequence_id,
+            completion_policy: changes
+                .completion_policy
+                .map(|p| p.unwrap_or(default_policy).as_str()),
+        };
+        let row = match tasks::update(conn, caller.workspace_id, task_id, changeset).await {
+            Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info))
+                if info.constraint_name() == Some("tasks_external_id_key") =>
+            {
+                return Err(DomainError::ExternalIdTaken);
+            }
+            other => other?,
+        };
+        if let Some(records) = &changes.linked_records {
+            tasks::replace_linked_records(conn, caller.workspace_id, task_id, records).await?;
+        }
+        view(conn, caller, row, Relation::Author).await
+    })
+    .await
 }
 
 /// Longest completion note and reopen reason.

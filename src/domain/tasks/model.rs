@@ -66,8 +66,12 @@ impl TaskView {
         }
     }
 
-    /// Changes whenever the task does (every change bumps its version).
     pub fn etag(&self) -> String {
-        format!("W/\"{}\"", self.task.version)
+        etag(&self.task)
     }
+}
+
+/// The task's etag: it changes whenever the task does (every change bumps its version).
+pub fn etag(task: &TaskRow) -> String {
+    format!("W/\"{}\"", task.version)
 }

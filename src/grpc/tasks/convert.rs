@@ -303,3 +303,21 @@ pub(super) fn task_to_proto(view: TaskView, formats: &[BodyFormat]) -> pb::Task 
         etag,
     }
 }
+
+/// A patch read as a create request: the two share field names and rules, so one parser serves.
+pub(super) fn patch_as_create(patch: &pb::TaskPatch) -> pb::CreateTaskRequest {
+    pb::CreateTaskRequest {
+        title: patch.title.clone(),
+        body: patch.body.clone(),
+        kind: patch.kind.clone(),
+        priority: patch.priority,
+        due: patch.due,
+        tags: patch.tags.clone(),
+        linked_records: patch.linked_records.clone(),
+        external_id: patch.external_id.clone(),
+        correlation_id: patch.correlation_id.clone(),
+        sequence_id: patch.sequence_id.clone(),
+        completion_policy: patch.completion_policy,
+        ..Default::default()
+    }
+}

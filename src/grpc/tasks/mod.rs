@@ -4,13 +4,17 @@ mod convert;
 
 use tonic::{Request, Response, Status};
 
-use convert::{body_formats, draft, outcome, payload_hash, task_and_formats, task_to_proto};
+use convert::{
+    body_formats, draft, outcome, patch_as_create, payload_hash, task_and_formats, task_to_proto,
+};
 
 use super::{caller, connection, parse_id, pb};
 use crate::{
     auth::Caller,
     db::PgPool,
-    domain::tasks::{self, CreateRequest, MAX_REASON_CHARS, Move, MoveDetails, NewTask},
+    domain::tasks::{
+        self, CreateRequest, MAX_REASON_CHARS, Move, MoveDetails, NewTask, TaskChanges, TaskField,
+    },
     error::{ApiError, FieldViolation},
 };
 
@@ -71,6 +75,64 @@ impl pb::task_service_server::TaskService for TaskApi {
         let (id, formats) = task_and_formats(&body.task_id, &body.body_formats, Vec::new())?;
         let view = tasks::get(&mut *connection(&self.pool).await?, caller, id).await?;
         Ok(Response::new(pb::GetTaskResponse {
+            task: Some(task_to_proto(view, &formats)),
+        }))
+    }
+
+    async fn update_task(
+        &self,
+        request: Request<pb::UpdateTaskRequest>,
+    ) -> Result<Response<pb::UpdateTaskResponse>, Status> {
+        let caller = caller(&request)?;
+        let body = request.get_ref();
+        let mut violations = Vec::new();
+        let paths = body
+            .update_mask
+            .as_ref()
+            .map(|mask| mask.paths.as_slice())
+            .unwrap_or_default();
+        if paths.is_empty() {
+            violations.push(FieldViolation::new(
+                "update_mask",
+                "name the fields to change, e.g. title",
+            ));
+        }
+        let mut fields = Vec::new();
+        for (index, path) in paths.iter().enumerate() {
+            match TaskField::parse(path) {
+                Some(field) => fields.push(field),
+                None => violations.push(FieldViolation::new(
+                    format!("update_mask.paths[{index}]"),
+                    format!("{path:?} is not a field of TaskPatch"),
+                )),
+            }
+        }
+        let patch = patch_as_create(&body.task.clone().unwrap_or_default());
+        let (draft, draft_violations) = draft(&patch);
+        // Only the fields being changed need to be valid.
+        let names_changed = |violation: &FieldViolation| {
+            fields.iter().any(|field| {
+                let path = field.path();
+                violation.field == path
+                    || violation.field.starts_with(&format!("{path}."))
+                    || violation.field.starts_with(&format!("{path}["))
+            })
+        };
+        violations.extend(draft_violations.into_iter().filter(names_changed));
+        let changes = TaskChanges::check(draft, &fields).map_err(|more| violations.extend(more));
+        let (id, formats) = task_and_formats(&body.task_id, &body.body_formats, violations)?;
+        let changes =
+            changes.map_err(|()| Status::from(ApiError::internal("unreported violations")))?;
+        let etag = (!body.etag.is_empty()).then_some(body.etag.as_str());
+        let view = tasks::update(
+            &mut *connection(&self.pool).await?,
+            caller,
+            id,
+            changes,
+            etag,
+        )
+        .await?;
+        Ok(Response::new(pb::UpdateTaskResponse {
             task: Some(task_to_proto(view, &formats)),
         }))
     }
