@@ -28,8 +28,9 @@ fn main() -> ExitCode {
         match command {
             Command::Serve(config) => {
                 telemetry::init(&config.log);
+                let shutdown = shutdown_signal()?;
                 let app = Application::build(config).await?;
-                app.run_until_stopped(shutdown_signal()).await?;
+                app.run_until_stopped(shutdown).await?;
             }
             Command::Admin(config) => docket::cli::run(config).await?,
             Command::Migrate(config) => {
@@ -49,19 +50,18 @@ fn main() -> ExitCode {
     }
 }
 
-/// Completes on SIGTERM (Kubernetes stopping the pod) or SIGINT (Ctrl-C).
-async fn shutdown_signal() {
+/// Completes on SIGTERM (Kubernetes stopping the pod) or SIGINT (Ctrl-C). The handlers are
+/// registered here, before the server says it is listening, not when the future is first polled:
+/// otherwise a signal arriving in between would find no handler and kill the process outright,
+/// skipping the drain.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()> + Send + 'static> {
     use tokio::signal::unix::{SignalKind, signal};
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(term) => term,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot listen for SIGTERM; only SIGINT will stop the server");
-            let _ = tokio::signal::ctrl_c().await;
-            return;
+    let mut term = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM received"),
+            _ = interrupt.recv() => tracing::info!("SIGINT received"),
         }
-    };
-    tokio::select! {
-        _ = term.recv() => tracing::info!("SIGTERM received"),
-        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received"),
-    }
+    })
 }

@@ -140,3 +140,28 @@ pub async fn mark_seen(
     .await?;
     Ok(changed > 0)
 }
+
+/// Makes `user_id` the task's only recipient, keeping their assignment (and progress) if they
+/// had one.
+pub async fn replace_with(
+    conn: &mut AsyncPgConnection,
+    workspace_id: Uuid,
+    task_id: Uuid,
+    user_id: Uuid,
+) -> QueryResult<()> {
+    diesel::delete(
+        assignments::table
+            .filter(assignments::workspace_id.eq(workspace_id))
+            .filter(assignments::task_id.eq(task_id))
+            .filter(assignments::user_id.ne(user_id)),
+    )
+    .execute(conn)
+    .await?;
+    let only = [Recipient {
+        user_id,
+        via_channel_id: None,
+    }];
+    insert_many(conn, workspace_id, task_id, &only, "NEW")
+        .await
+        .map(drop)
+}

@@ -218,6 +218,51 @@ pub async fn change_status(
     .await
 }
 
+/// The non-terminal tasks of a sequence, optionally only one author's, locked in id order (a
+/// fixed order, so concurrent sequence reassignments cannot deadlock).
+pub async fn lock_open_sequence(
+    conn: &mut AsyncPgConnection,
+    workspace_id: Uuid,
+    sequence_id: Uuid,
+    author: Option<(&str, &str)>,
+) -> QueryResult<Vec<TaskRow>> {
+    let open = tasks::table
+        .filter(tasks::workspace_id.eq(workspace_id))
+        .filter(tasks::sequence_id.eq(sequence_id))
+        .filter(tasks::status.ne_all(["COMPLETED", "SKIPPED", "CANCELLED"]))
+        .select(TaskRow::as_select())
+        .order(tasks::id)
+        .for_update();
+    match author {
+        Some((actor_type, actor_id)) => {
+            open.filter(tasks::created_by_type.eq(actor_type))
+                .filter(tasks::created_by_id.eq(actor_id))
+                .load(conn)
+                .await
+        }
+        None => open.load(conn).await,
+    }
+}
+
+/// Records that the task's recipients changed: whether it is now distributed; bumps version and
+/// updated_at.
+pub async fn set_distributed(
+    conn: &mut AsyncPgConnection,
+    workspace_id: Uuid,
+    id: Uuid,
+    distributed: bool,
+) -> QueryResult<TaskRow> {
+    diesel::update(tasks::table.find((workspace_id, id)))
+        .set((
+            tasks::distributed.eq(distributed),
+            tasks::version.eq(tasks::version + 1),
+            tasks::updated_at.eq(now),
+        ))
+        .returning(TaskRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
 /// Deletes the task (assignments and links go with it); whether it existed.
 pub async fn delete(
     conn: &mut AsyncPgConnection,

@@ -112,6 +112,10 @@ const TENANCY: &[(&str, Tenancy)] = &[
         Tenancy::ForeignIdsDoNotExist,
     ),
     (
+        "/docket.v1.TaskService/ReassignTask",
+        Tenancy::ForeignIdsDoNotExist,
+    ),
+    (
         "/docket.v1.WorkspaceService/GetWorkspace",
         Tenancy::CallersWorkspaceOnly,
     ),
@@ -399,10 +403,10 @@ async fn directory_ids_of_another_workspace_do_not_exist() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn task_ids_of_another_workspace_do_not_exist() {
-    let team = crate::tasks::Team::new().await;
+    let team = crate::helpers::team::Team::new().await;
     let request = pb::CreateTaskRequest {
         recipient_user_ids: vec![team.alice.0.to_string()],
-        ..crate::tasks::titled("A's task")
+        ..crate::helpers::team::titled("A's task")
     };
     let task = team
         .create(&team.author.1, request)
@@ -458,6 +462,16 @@ async fn task_ids_of_another_workspace_do_not_exist() {
         }),
         ..Default::default()
     };
+    let takeover = pb::ReassignTaskRequest {
+        task_id: task.id.clone(),
+        assignee_user_id: team.alice.0.to_string(),
+        ..Default::default()
+    };
+    let status = client
+        .reassign_task(authorized(takeover, &b_token))
+        .await
+        .expect_err("ReassignTask");
+    assert_error(&status, Code::NotFound, "TASK_NOT_FOUND", "ReassignTask");
     let status = client
         .update_task(authorized(rename, &b_token))
         .await
@@ -471,7 +485,7 @@ async fn task_ids_of_another_workspace_do_not_exist() {
 
     let to_a_user = pb::CreateTaskRequest {
         recipient_user_ids: vec![team.alice.0.to_string()],
-        ..crate::tasks::titled("x")
+        ..crate::helpers::team::titled("x")
     };
     let status = team
         .create(&b_token, to_a_user)
@@ -485,7 +499,7 @@ async fn task_ids_of_another_workspace_do_not_exist() {
     );
     let to_a_channel = pb::CreateTaskRequest {
         recipient_channel_ids: vec![team.channel.to_string()],
-        ..crate::tasks::titled("x")
+        ..crate::helpers::team::titled("x")
     };
     let status = team
         .create(&b_token, to_a_channel)

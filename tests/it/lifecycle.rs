@@ -7,7 +7,7 @@ use tonic::{Code, Status, transport::Channel};
 use crate::{
     auth::authorized,
     helpers::raw::assert_error,
-    tasks::{Team, titled},
+    helpers::team::{Team, titled},
 };
 
 #[derive(Debug, Clone, Copy)]

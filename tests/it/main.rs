@@ -16,5 +16,6 @@ mod schema;
 mod shutdown;
 mod startup;
 mod tasks;
+mod tasks_reassign;
 mod tasks_update;
 mod tls;

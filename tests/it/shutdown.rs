@@ -144,3 +144,21 @@ async fn a_stream_outliving_the_grace_period_is_cut_and_the_exit_is_still_clean(
     assert!(cut.is_err(), "the stream should have been cut, got {cut:?}");
     drop(requests);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_signal_right_after_listening_is_still_a_graceful_exit() {
+    // The handlers must exist before the server says it listens, not only once the shutdown
+    // future is first polled; otherwise this signal would kill the process.
+    let db = TestDb::migrated().await;
+    let url = db.url();
+    for _ in 0..5 {
+        let mut docket = DocketProcess::start(&[("DATABASE_URL", &url)]).await;
+        docket.signal(Signal::SIGTERM);
+        let status = docket.exit_status(Duration::from_secs(10)).await;
+        assert!(
+            status.success(),
+            "exit status {status:?}; logs: {:?}",
+            docket.logs()
+        );
+    }
+}

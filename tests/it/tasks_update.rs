@@ -7,7 +7,7 @@ use tonic::{Code, Status};
 use crate::{
     auth::authorized,
     helpers::raw::assert_error,
-    tasks::{Team, titled},
+    helpers::team::{Team, titled},
 };
 
 fn mask(paths: &[&str]) -> Option<prost_types::FieldMask> {

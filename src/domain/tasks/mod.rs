@@ -215,6 +215,66 @@ pub async fn update(
     .await
 }
 
+/// Which tasks a reassignment changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReassignScope {
+    Task,
+    Sequence,
+}
+
+/// Makes `assignee` the only recipient of the task, or of every open task of its sequence.
+pub async fn reassign(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    task_id: Uuid,
+    assignee: Uuid,
+    scope: ReassignScope,
+) -> Result<Vec<TaskView>, DomainError> {
+    let workspace_id = caller.workspace_id;
+    conn.transaction(async |conn| {
+        let row = tasks::lock(conn, workspace_id, task_id)
+            .await?
+            .ok_or(DomainError::TaskNotFound)?;
+        if !is_author(caller, &row) && !caller.is_workspace_admin() {
+            return Err(DomainError::TaskNotFound);
+        }
+        if users::active_ids(conn, workspace_id, &[assignee])
+            .await?
+            .is_empty()
+        {
+            return Err(DomainError::UnknownUser(assignee));
+        }
+        let targets = match scope {
+            ReassignScope::Task => vec![row],
+            ReassignScope::Sequence => {
+                let sequence = row.sequence_id.ok_or_else(|| {
+                    DomainError::invalid(
+                        "scope",
+                        "SEQUENCE needs a task that belongs to a sequence",
+                    )
+                })?;
+                // Admins reassign the whole sequence; an author, the tasks they wrote.
+                let actor_id = caller.actor.id();
+                let author = (!caller.is_workspace_admin())
+                    .then_some((caller.actor.kind(), actor_id.as_str()));
+                tasks::lock_open_sequence(conn, workspace_id, sequence, author).await?
+            }
+        };
+        let mut changed = Vec::with_capacity(targets.len());
+        for task in targets {
+            assignments::replace_with(conn, workspace_id, task.id, assignee).await?;
+            // Assigned to its own author, a task is personal again; to anyone else, distributed.
+            let to_author =
+                task.created_by_type == "USER" && task.created_by_id == assignee.to_string();
+            let task = tasks::set_distributed(conn, workspace_id, task.id, !to_author).await?;
+            let relation = relation(conn, caller, &task).await?;
+            changed.push(view(conn, caller, task, relation).await?);
+        }
+        Ok(changed)
+    })
+    .await
+}
+
 /// Longest completion note and reopen reason.
 pub const MAX_NOTE_CHARS: usize = 10_000;
 pub const MAX_REASON_CHARS: usize = 1_000;

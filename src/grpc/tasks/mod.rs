@@ -13,7 +13,8 @@ use crate::{
     auth::Caller,
     db::PgPool,
     domain::tasks::{
-        self, CreateRequest, MAX_REASON_CHARS, Move, MoveDetails, NewTask, TaskChanges, TaskField,
+        self, CreateRequest, MAX_REASON_CHARS, Move, MoveDetails, NewTask, ReassignScope,
+        TaskChanges, TaskField,
     },
     error::{ApiError, FieldViolation},
 };
@@ -135,6 +136,45 @@ impl pb::task_service_server::TaskService for TaskApi {
         Ok(Response::new(pb::UpdateTaskResponse {
             task: Some(task_to_proto(view, &formats)),
         }))
+    }
+
+    async fn reassign_task(
+        &self,
+        request: Request<pb::ReassignTaskRequest>,
+    ) -> Result<Response<pb::ReassignTaskResponse>, Status> {
+        let caller = caller(&request)?;
+        let body = request.get_ref();
+        let mut violations = Vec::new();
+        let assignee =
+            parse_id("assignee_user_id", &body.assignee_user_id).map_err(|v| violations.push(v));
+        let scope = match pb::ReassignScope::try_from(body.scope) {
+            Ok(pb::ReassignScope::Unspecified | pb::ReassignScope::Task) => Ok(ReassignScope::Task),
+            Ok(pb::ReassignScope::Sequence) => Ok(ReassignScope::Sequence),
+            Err(_) => {
+                violations.push(FieldViolation::new(
+                    "scope",
+                    format!("unknown value {}", body.scope),
+                ));
+                Err(())
+            }
+        };
+        let (id, formats) = task_and_formats(&body.task_id, &body.body_formats, violations)?;
+        let (Ok(assignee), Ok(scope)) = (assignee, scope) else {
+            return Err(ApiError::internal("unreported violations").into());
+        };
+        let changed = tasks::reassign(
+            &mut *connection(&self.pool).await?,
+            caller,
+            id,
+            assignee,
+            scope,
+        )
+        .await?;
+        let tasks = changed
+            .into_iter()
+            .map(|view| task_to_proto(view, &formats))
+            .collect();
+        Ok(Response::new(pb::ReassignTaskResponse { tasks }))
     }
 
     async fn delete_task(

@@ -6,3 +6,4 @@ pub mod process;
 pub mod proxy;
 pub mod raw;
 pub mod seed;
+pub mod team;
