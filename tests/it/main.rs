@@ -18,4 +18,5 @@ mod startup;
 mod tasks;
 mod tasks_reassign;
 mod tasks_update;
+mod tenancy;
 mod tls;
