@@ -115,6 +115,7 @@ pub struct TaskChangeset<'a> {
     pub correlation_id: Option<Option<&'a str>>,
     pub sequence_id: Option<Option<Uuid>>,
     pub completion_policy: Option<&'a str>,
+    pub distributed: Option<bool>,
 }
 
 /// Applies the changes; bumps version and updated_at.
@@ -242,25 +243,6 @@ pub async fn lock_open_sequence(
         }
         None => open.load(conn).await,
     }
-}
-
-/// Records that the task's recipients changed: whether it is now distributed; bumps version and
-/// updated_at.
-pub async fn set_distributed(
-    conn: &mut AsyncPgConnection,
-    workspace_id: Uuid,
-    id: Uuid,
-    distributed: bool,
-) -> QueryResult<TaskRow> {
-    diesel::update(tasks::table.find((workspace_id, id)))
-        .set((
-            tasks::distributed.eq(distributed),
-            tasks::version.eq(tasks::version + 1),
-            tasks::updated_at.eq(now),
-        ))
-        .returning(TaskRow::as_returning())
-        .get_result(conn)
-        .await
 }
 
 /// Deletes the task (assignments and links go with it); whether it existed.

@@ -149,31 +149,20 @@ pub async fn page(
     query.load(conn).await
 }
 
-/// Which of `ids` are users of the workspace.
+/// Which of `ids` are users of the workspace (only the active ones if `active_only`).
 pub async fn existing_ids(
     conn: &mut AsyncPgConnection,
     workspace_id: Uuid,
     ids: &[Uuid],
+    active_only: bool,
 ) -> QueryResult<Vec<Uuid>> {
-    users::table
+    let mut query = users::table
         .filter(users::workspace_id.eq(workspace_id))
         .filter(users::id.eq_any(ids))
         .select(users::id)
-        .load(conn)
-        .await
-}
-
-/// Which of `ids` are active users of the workspace.
-pub async fn active_ids(
-    conn: &mut AsyncPgConnection,
-    workspace_id: Uuid,
-    ids: &[Uuid],
-) -> QueryResult<Vec<Uuid>> {
-    users::table
-        .filter(users::workspace_id.eq(workspace_id))
-        .filter(users::id.eq_any(ids))
-        .filter(users::active)
-        .select(users::id)
-        .load(conn)
-        .await
+        .into_boxed();
+    if active_only {
+        query = query.filter(users::active);
+    }
+    query.load(conn).await
 }

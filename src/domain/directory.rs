@@ -204,7 +204,7 @@ pub async fn add_members(
             .await?
             .ok_or(DomainError::ChannelNotFound(channel_id))?;
         let ids: Vec<Uuid> = members.iter().map(|(id, _)| *id).collect();
-        let known: HashSet<Uuid> = users::existing_ids(conn, workspace_id, &ids)
+        let known: HashSet<Uuid> = users::existing_ids(conn, workspace_id, &ids, false)
             .await?
             .into_iter()
             .collect();

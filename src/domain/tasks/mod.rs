@@ -198,6 +198,7 @@ pub async fn update(
             completion_policy: changes
                 .completion_policy
                 .map(|p| p.unwrap_or(default_policy).as_str()),
+            distributed: None,
         };
         let row = match tasks::update(conn, caller.workspace_id, task_id, changeset).await {
             Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info))
@@ -238,7 +239,7 @@ pub async fn reassign(
         if !is_author(caller, &row) && !caller.is_workspace_admin() {
             return Err(DomainError::TaskNotFound);
         }
-        if users::active_ids(conn, workspace_id, &[assignee])
+        if users::existing_ids(conn, workspace_id, &[assignee], true)
             .await?
             .is_empty()
         {
@@ -266,7 +267,11 @@ pub async fn reassign(
             // Assigned to its own author, a task is personal again; to anyone else, distributed.
             let to_author =
                 task.created_by_type == "USER" && task.created_by_id == assignee.to_string();
-            let task = tasks::set_distributed(conn, workspace_id, task.id, !to_author).await?;
+            let distributed = TaskChangeset {
+                distributed: Some(!to_author),
+                ..Default::default()
+            };
+            let task = tasks::update(conn, workspace_id, task.id, distributed).await?;
             let relation = relation(conn, caller, &task).await?;
             changed.push(view(conn, caller, task, relation).await?);
         }
@@ -407,10 +412,11 @@ async fn resolve_recipients(
     task: &NewTask,
 ) -> Result<Vec<Recipient>, DomainError> {
     let workspace_id = caller.workspace_id;
-    let active: HashSet<Uuid> = users::active_ids(conn, workspace_id, &task.recipient_user_ids)
-        .await?
-        .into_iter()
-        .collect();
+    let active: HashSet<Uuid> =
+        users::existing_ids(conn, workspace_id, &task.recipient_user_ids, true)
+            .await?
+            .into_iter()
+            .collect();
     if let Some(unknown) = task
         .recipient_user_ids
         .iter()
