@@ -1,5 +1,7 @@
 //! Queries on `assignments`.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use diesel::{dsl::now, prelude::*};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -83,22 +85,55 @@ pub async fn counts(
     workspace_id: Uuid,
     task_id: Uuid,
 ) -> QueryResult<ProgressCounts> {
-    let rows: Vec<(String, i64)> = assignments::table
+    Ok(counts_of(conn, workspace_id, &[task_id])
+        .await?
+        .remove(&task_id)
+        .unwrap_or_default())
+}
+
+/// Progress counts of several tasks; a task without assignments is absent.
+pub async fn counts_of(
+    conn: &mut AsyncPgConnection,
+    workspace_id: Uuid,
+    task_ids: &[Uuid],
+) -> QueryResult<HashMap<Uuid, ProgressCounts>> {
+    let rows: Vec<(Uuid, String, i64)> = assignments::table
         .filter(assignments::workspace_id.eq(workspace_id))
-        .filter(assignments::task_id.eq(task_id))
-        .group_by(assignments::progress_status)
-        .select((assignments::progress_status, diesel::dsl::count_star()))
+        .filter(assignments::task_id.eq_any(task_ids))
+        .group_by((assignments::task_id, assignments::progress_status))
+        .select((
+            assignments::task_id,
+            assignments::progress_status,
+            diesel::dsl::count_star(),
+        ))
         .load(conn)
         .await?;
-    let mut counts = ProgressCounts::default();
-    for (status, count) in rows {
+    let mut all: HashMap<Uuid, ProgressCounts> = HashMap::new();
+    for (task_id, status, count) in rows {
+        let counts = all.entry(task_id).or_default();
         match status.as_str() {
             "NEW" => counts.new = count,
             "OPEN" => counts.open = count,
             _ => counts.finished = count,
         }
     }
-    Ok(counts)
+    Ok(all)
+}
+
+/// Which of `task_ids` are assigned to the user.
+pub async fn assigned_among(
+    conn: &mut AsyncPgConnection,
+    workspace_id: Uuid,
+    user_id: Uuid,
+    task_ids: &[Uuid],
+) -> QueryResult<Vec<Uuid>> {
+    assignments::table
+        .filter(assignments::workspace_id.eq(workspace_id))
+        .filter(assignments::user_id.eq(user_id))
+        .filter(assignments::task_id.eq_any(task_ids))
+        .select(assignments::task_id)
+        .load(conn)
+        .await
 }
 
 /// The user's assignment to the task, if any.

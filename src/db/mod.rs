@@ -10,6 +10,7 @@ pub mod error;
 pub mod migrations;
 pub mod paging;
 pub mod schema;
+pub mod task_list;
 pub mod tasks;
 pub mod users;
 pub mod workspaces;

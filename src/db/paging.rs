@@ -22,10 +22,10 @@ pub type FetchPage<T, K> = Arc<
         + Sync,
 >;
 
-struct State<T, K> {
+struct State<T, K, F> {
     pool: PgPool,
     fetch: FetchPage<T, K>,
-    key: fn(&T) -> K,
+    key: F,
     after: Option<K>,
     remaining: Option<u64>,
     buffer: VecDeque<T>,
@@ -34,16 +34,17 @@ struct State<T, K> {
 
 /// The rows after `after` in key order, at most `limit` of them (`None`: all), fetched page by
 /// page. A database error ends the stream after being yielded.
-pub fn keyset_stream<T, K>(
+pub fn keyset_stream<T, K, F>(
     pool: PgPool,
     after: Option<K>,
     limit: Option<u64>,
-    key: fn(&T) -> K,
+    key: F,
     fetch: FetchPage<T, K>,
 ) -> impl Stream<Item = Result<T, DbError>> + Send + 'static
 where
     T: Send + 'static,
     K: Clone + Send + Sync + 'static,
+    F: Fn(&T) -> K + Send + 'static,
 {
     let state = State {
         pool,

@@ -345,3 +345,26 @@ pub async fn claim_create_request(
         .await
         .map(Some)
 }
+
+/// The linked records of several tasks, as `(task_id, object, record_id)`.
+pub async fn linked_records_of(
+    conn: &mut AsyncPgConnection,
+    workspace_id: Uuid,
+    task_ids: &[Uuid],
+) -> QueryResult<Vec<(Uuid, String, String)>> {
+    task_linked_records::table
+        .filter(task_linked_records::workspace_id.eq(workspace_id))
+        .filter(task_linked_records::task_id.eq_any(task_ids))
+        .order((
+            task_linked_records::task_id,
+            task_linked_records::object,
+            task_linked_records::record_id,
+        ))
+        .select((
+            task_linked_records::task_id,
+            task_linked_records::object,
+            task_linked_records::record_id,
+        ))
+        .load(conn)
+        .await
+}

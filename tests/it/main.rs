@@ -15,6 +15,8 @@ mod request_id;
 mod schema;
 mod shutdown;
 mod startup;
+mod task_list;
+mod task_list_plans;
 mod tasks;
 mod tasks_reassign;
 mod tasks_update;

@@ -75,6 +75,14 @@ const TENANCY: &[(&str, Tenancy)] = &[
         Tenancy::ForeignIdsDoNotExist,
     ),
     (
+        "/docket.v1.TaskService/ListTasks",
+        Tenancy::ForeignIdsDoNotExist,
+    ),
+    (
+        "/docket.v1.TaskService/CountTasks",
+        Tenancy::ForeignIdsDoNotExist,
+    ),
+    (
         "/docket.v1.TaskService/DeleteTask",
         Tenancy::ForeignIdsDoNotExist,
     ),
@@ -322,10 +330,58 @@ async fn task_ids_of_another_workspace_do_not_exist() {
         .await
         .expect("a's task");
     let (_, b_token) = seed::workspace(&team.app.db, "b").await;
+    let b_task = team
+        .create(&b_token, crate::helpers::team::titled("B's task"))
+        .await
+        .expect("b's task");
+
+    // B's admin sees the whole of workspace B, and nothing of A, whatever the filters name.
+    let mut client = team.client().await;
+    for filters in [
+        pb::ListTasksRequest::default(),
+        pb::ListTasksRequest {
+            assignee_user_ids: vec![team.alice.0.to_string()],
+            ..Default::default()
+        },
+        pb::ListTasksRequest {
+            query: task.number.to_string(),
+            ..Default::default()
+        },
+    ] {
+        let listed = client
+            .list_tasks(authorized(filters.clone(), &b_token))
+            .await
+            .expect("ListTasks");
+        let ids: Vec<String> = crate::directory::drain(listed.into_inner())
+            .await
+            .expect("stream")
+            .into_iter()
+            .filter_map(|item| item.task.map(|t| t.id))
+            .collect();
+        let expected = if filters.assignee_user_ids.is_empty() {
+            vec![b_task.id.clone()]
+        } else {
+            vec![]
+        };
+        assert_eq!(ids, expected, "ListTasks {filters:?}");
+        let count = client
+            .count_tasks(authorized(
+                pb::CountTasksRequest {
+                    assignee_user_ids: filters.assignee_user_ids.clone(),
+                    query: filters.query.clone(),
+                    ..Default::default()
+                },
+                &b_token,
+            ))
+            .await
+            .expect("CountTasks")
+            .into_inner()
+            .count;
+        assert_eq!(count, expected.len() as i64, "CountTasks {filters:?}");
+    }
 
     let status = team.get(&b_token, &task.id).await.expect_err("GetTask");
     assert_error(&status, Code::NotFound, "TASK_NOT_FOUND", "GetTask");
-    let mut client = team.client().await;
     let status = client
         .delete_task(authorized(
             pb::DeleteTaskRequest {

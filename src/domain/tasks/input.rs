@@ -322,14 +322,14 @@ fn dedup(ids: Vec<Uuid>) -> Vec<Uuid> {
     ids.into_iter().filter(|id| seen.insert(*id)).collect()
 }
 
-fn valid_kind(kind: &str) -> bool {
+pub(super) fn valid_kind(kind: &str) -> bool {
     let mut chars = kind.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_uppercase())
         && kind.len() <= 64
         && chars.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
 }
 
-fn valid_object(object: &str) -> bool {
+pub(super) fn valid_object(object: &str) -> bool {
     let mut chars = object.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_lowercase())
         && object.len() <= 64

@@ -6,6 +6,7 @@
 
 pub mod input;
 pub mod lifecycle;
+pub mod list;
 pub mod model;
 
 use std::collections::HashSet;

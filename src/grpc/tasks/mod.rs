@@ -1,14 +1,16 @@
 //! `docket.v1.TaskService`: proto ↔ domain for tasks.
 
 mod convert;
+mod list;
 
+use futures_util::{Stream, StreamExt};
 use tonic::{Request, Response, Status};
 
 use convert::{
     body_formats, draft, outcome, patch_as_create, payload_hash, task_and_formats, task_to_proto,
 };
 
-use super::{caller, connection, parse_id, pb};
+use super::{caller, connection, page, parse_id, pb};
 use crate::{
     auth::Caller,
     db::PgPool,
@@ -78,6 +80,46 @@ impl pb::task_service_server::TaskService for TaskApi {
         Ok(Response::new(pb::GetTaskResponse {
             task: Some(task_to_proto(view, &formats)),
         }))
+    }
+
+    type ListTasksStream =
+        std::pin::Pin<Box<dyn Stream<Item = Result<pb::ListTasksResponse, Status>> + Send>>;
+
+    async fn list_tasks(
+        &self,
+        request: Request<pb::ListTasksRequest>,
+    ) -> Result<Response<Self::ListTasksStream>, Status> {
+        let caller = caller(&request)?;
+        let body = request.get_ref();
+        let mut violations = Vec::new();
+        let sort = list::sort(body.sort).map_err(|v| violations.push(v));
+        let formats = body_formats(&body.body_formats).map_err(|v| violations.push(v));
+        let page = page(&body.page_cursor, body.page_limit).map_err(|v| violations.push(v));
+        let query =
+            list::task_query(&list::filters_of(body), violations).map_err(ApiError::Validation)?;
+        let (Ok(sort), Ok(formats), Ok(page)) = (sort, formats, page) else {
+            return Err(ApiError::internal("unreported violations").into());
+        };
+        let tasks = tasks::list::list(self.pool.clone(), caller, &query, sort, page)?;
+        let messages = tasks.map(move |item| {
+            let (view, cursor) = item?;
+            Ok(pb::ListTasksResponse {
+                task: Some(task_to_proto(view, &formats)),
+                cursor,
+            })
+        });
+        Ok(Response::new(Box::pin(messages)))
+    }
+
+    async fn count_tasks(
+        &self,
+        request: Request<pb::CountTasksRequest>,
+    ) -> Result<Response<pb::CountTasksResponse>, Status> {
+        let caller = caller(&request)?;
+        let query =
+            list::task_query(request.get_ref(), Vec::new()).map_err(ApiError::Validation)?;
+        let count = tasks::list::count(&mut *connection(&self.pool).await?, caller, &query).await?;
+        Ok(Response::new(pb::CountTasksResponse { count }))
     }
 
     async fn update_task(

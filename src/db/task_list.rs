@@ -1,0 +1,494 @@
+//! The ListTasks and CountTasks queries. Their filters combine freely, so the SQL is assembled per
+//! request (every value a bind parameter), in the shapes the planner serves from the indexes of the
+//! task_lists migration:
+//!
+//! - a page walks the sort's `(workspace_id, key, id)` index from the cursor and stops after
+//!   `limit` matches, probing the caller's own assignment by key; or, when a filter (or the
+//!   caller's few received tasks) is more selective, starts from that index and sorts only what it
+//!   found. Never a sequential scan of tasks, never a sort of the workspace's tasks (the
+//!   task_list_plans test checks both on 100,000 tasks);
+//! - a count adds up two disjoint halves (tasks the caller authored, found by the author index;
+//!   tasks they received, found through their assignments).
+
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use diesel::{
+    QueryResult, QueryableByName,
+    pg::Pg,
+    query_builder::{BoxedSqlQuery, SqlQuery},
+    sql_types::{Array, BigInt, Bool, Nullable, SmallInt, Text, Timestamptz, Uuid as SqlUuid},
+};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::tasks::TaskRow;
+
+/// Which tasks of the workspace the caller may list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum Visibility {
+    /// All of them (workspace admins).
+    Workspace,
+    /// Those related to the caller in the ways asked for.
+    Related {
+        actor_type: String,
+        actor_id: String,
+        /// The caller as a user, who can receive tasks.
+        user_id: Option<Uuid>,
+        personal: bool,
+        distributed: bool,
+        received: bool,
+    },
+}
+
+/// Every filter of ListTasks and CountTasks, checked; empty lists and `None` do not filter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TaskFilter {
+    pub workspace_id: Uuid,
+    pub visibility: Visibility,
+    pub statuses: Vec<String>,
+    pub priorities: Vec<String>,
+    pub kinds: Vec<String>,
+    pub assignee_user_ids: Vec<Uuid>,
+    pub include_unassigned: bool,
+    pub tags: Vec<String>,
+    pub linked_record: Option<(String, String)>,
+    pub sequence_id: Option<Uuid>,
+    pub external_id: Option<String>,
+    pub correlation_id: Option<String>,
+    pub due_before: Option<DateTime<Utc>>,
+    pub due_after: Option<DateTime<Utc>>,
+    pub created_before: Option<DateTime<Utc>>,
+    pub created_after: Option<DateTime<Utc>>,
+    /// Words that must all start words of the title.
+    pub title_words: Option<String>,
+    /// A task number the query may also mean.
+    pub number: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum SortKey {
+    CreatedAt,
+    UpdatedAt,
+    Due,
+    Number,
+    Priority,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Sort {
+    pub key: SortKey,
+    pub descending: bool,
+}
+
+/// A task's place in a sort order: its sort key and id. A listing resumes after a position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Position {
+    /// CREATED_AT, UPDATED_AT and DUE (`None`: no due date, after every date).
+    At(Option<DateTime<Utc>>, Uuid),
+    /// NUMBER (unique on its own).
+    Number(i64),
+    /// PRIORITY: the urgency rank.
+    Rank(i16, Uuid),
+}
+
+impl Sort {
+    /// Where `task` stands in this order; matches the SQL expressions below.
+    pub fn position(&self, task: &TaskRow) -> Position {
+        match self.key {
+            SortKey::CreatedAt => Position::At(Some(task.created_at), task.id),
+            SortKey::UpdatedAt => Position::At(Some(task.updated_at), task.id),
+            SortKey::Due => Position::At(due_key(task.due_at, task.due_date), task.id),
+            SortKey::Number => Position::Number(task.number),
+            SortKey::Priority => Position::Rank(priority_rank(&task.priority), task.id),
+        }
+    }
+
+    fn expression(&self) -> &'static str {
+        match self.key {
+            SortKey::CreatedAt => "t.created_at",
+            SortKey::UpdatedAt => "t.updated_at",
+            SortKey::Due => "task_due_key(t.due_at, t.due_date)",
+            SortKey::Number => "t.number",
+            SortKey::Priority => "task_priority_rank(t.priority)",
+        }
+    }
+}
+
+/// `task_due_key` in the task_lists migration: the due time, or the end (next midnight, UTC) of
+/// the due date; `None` for no due date (the SQL's +infinity).
+pub fn due_key(
+    due_at: Option<DateTime<Utc>>,
+    due_date: Option<NaiveDate>,
+) -> Option<DateTime<Utc>> {
+    due_at.or_else(|| {
+        due_date
+            .and_then(|date| date.succ_opt())
+            .map(|next| next.and_time(NaiveTime::MIN).and_utc())
+    })
+}
+
+/// `task_priority_rank` in the task_lists migration.
+pub fn priority_rank(priority: &str) -> i16 {
+    match priority {
+        "LOW" => 1,
+        "NORMAL" => 2,
+        "HIGH" => 3,
+        _ => 4,
+    }
+}
+
+/// Up to `limit` tasks matching `filter`, in `sort` order, after `after`.
+pub async fn page(
+    conn: &mut AsyncPgConnection,
+    filter: &TaskFilter,
+    sort: Sort,
+    after: Option<Position>,
+    limit: i64,
+) -> QueryResult<Vec<TaskRow>> {
+    page_query("", filter, sort, after, limit).load(conn).await
+}
+
+/// How many tasks match `filter`.
+pub async fn count(conn: &mut AsyncPgConnection, filter: &TaskFilter) -> QueryResult<i64> {
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        count: i64,
+    }
+    let counted: Count = count_query("", filter).get_result(conn).await?;
+    Ok(counted.count)
+}
+
+fn count_query(prefix: &str, filter: &TaskFilter) -> BoxedSqlQuery<'static, Pg, SqlQuery> {
+    let mut sql = Sql::default();
+    sql.push(prefix);
+    match &filter.visibility {
+        Visibility::Workspace => {
+            sql.push("SELECT count(*) AS count FROM tasks t WHERE ");
+            sql.filters(filter);
+        }
+        Visibility::Related { .. } => {
+            // The two halves are disjoint (received excludes authored), so their sum is exact.
+            sql.push("SELECT (SELECT count(*) FROM tasks t WHERE ");
+            sql.filters(filter);
+            sql.push(" AND ");
+            sql.authored(filter);
+            sql.push(") + (");
+            sql.received_count(filter);
+            sql.push(") AS count");
+        }
+    }
+    sql.build()
+}
+
+#[derive(QueryableByName)]
+struct PlanLine {
+    #[diesel(sql_type = Text, column_name = "QUERY PLAN")]
+    line: String,
+}
+
+/// The plan PostgreSQL picks for a count (`EXPLAIN` output, one line per row).
+pub async fn explain_count(
+    conn: &mut AsyncPgConnection,
+    filter: &TaskFilter,
+) -> QueryResult<Vec<String>> {
+    let lines: Vec<PlanLine> = count_query("EXPLAIN ", filter).load(conn).await?;
+    Ok(lines.into_iter().map(|l| l.line).collect())
+}
+
+/// The plan PostgreSQL picks for a page (`EXPLAIN` output, one line per row): for the query-plan
+/// test, and for operators looking into a slow listing.
+pub async fn explain_page(
+    conn: &mut AsyncPgConnection,
+    filter: &TaskFilter,
+    sort: Sort,
+    after: Option<Position>,
+    limit: i64,
+) -> QueryResult<Vec<String>> {
+    let lines: Vec<PlanLine> = page_query("EXPLAIN ", filter, sort, after, limit)
+        .load(conn)
+        .await?;
+    Ok(lines.into_iter().map(|l| l.line).collect())
+}
+
+fn page_query(
+    prefix: &str,
+    filter: &TaskFilter,
+    sort: Sort,
+    after: Option<Position>,
+    limit: i64,
+) -> BoxedSqlQuery<'static, Pg, SqlQuery> {
+    let mut sql = Sql::default();
+    sql.push(prefix);
+    sql.push("SELECT t.* FROM tasks t");
+    // The caller's own assignment, if any, joined (at most one: assignments are unique per task
+    // and user) rather than looked up in a subplan, so the planner may also start from a
+    // selective filter's index and probe the rest by key.
+    let receives = match &filter.visibility {
+        Visibility::Related {
+            user_id: Some(user_id),
+            received: true,
+            ..
+        } => Some(*user_id),
+        _ => None,
+    };
+    if let Some(user_id) = receives {
+        sql.push(
+            " LEFT JOIN assignments mine ON mine.workspace_id = t.workspace_id \
+             AND mine.task_id = t.id AND mine.user_id = ",
+        );
+        sql.bind::<SqlUuid, _>(user_id);
+    }
+    sql.push(" WHERE ");
+    sql.filters(filter);
+    if let Visibility::Related {
+        actor_type,
+        actor_id,
+        ..
+    } = &filter.visibility
+    {
+        sql.push(" AND ((");
+        sql.authored(filter);
+        sql.push(")");
+        if receives.is_some() {
+            sql.push(" OR (mine.task_id IS NOT NULL AND NOT (");
+            sql.author_match(actor_type, actor_id);
+            sql.push("))");
+        }
+        sql.push(")");
+    }
+    let key = sort.expression();
+    let (direction, beyond) = if sort.descending {
+        ("DESC", "<")
+    } else {
+        ("ASC", ">")
+    };
+    match after {
+        None => {}
+        Some(Position::Number(number)) => {
+            sql.push(&format!(" AND t.number {beyond} "));
+            sql.bind::<BigInt, _>(number);
+        }
+        Some(Position::At(at, id)) => {
+            sql.push(&format!(" AND ({key}, t.id) {beyond} (coalesce("));
+            sql.bind::<Nullable<Timestamptz>, _>(at);
+            sql.push(", 'infinity'::timestamptz), ");
+            sql.bind::<SqlUuid, _>(id);
+            sql.push(")");
+        }
+        Some(Position::Rank(rank, id)) => {
+            sql.push(&format!(" AND ({key}, t.id) {beyond} ("));
+            sql.bind::<SmallInt, _>(rank);
+            sql.push(", ");
+            sql.bind::<SqlUuid, _>(id);
+            sql.push(")");
+        }
+    }
+    if sort.key == SortKey::Number {
+        sql.push(&format!(" ORDER BY t.number {direction} LIMIT "));
+    } else {
+        sql.push(&format!(
+            " ORDER BY {key} {direction}, t.id {direction} LIMIT "
+        ));
+    }
+    sql.bind::<BigInt, _>(limit);
+    sql.build()
+}
+
+type Binder = Box<
+    dyn FnOnce(BoxedSqlQuery<'static, Pg, SqlQuery>) -> BoxedSqlQuery<'static, Pg, SqlQuery> + Send,
+>;
+
+/// SQL text with numbered parameters, and the values to bind to them in order.
+#[derive(Default)]
+struct Sql {
+    text: String,
+    binds: Vec<Binder>,
+}
+
+impl Sql {
+    fn push(&mut self, text: &str) {
+        self.text.push_str(text);
+    }
+
+    /// Appends the next parameter (`$n`) and remembers its value.
+    fn bind<ST, V>(&mut self, value: V)
+    where
+        ST: Send + 'static,
+        Pg: diesel::sql_types::HasSqlType<ST>,
+        V: diesel::serialize::ToSql<ST, Pg> + Send + 'static,
+    {
+        self.binds
+            .push(Box::new(move |query| query.bind::<ST, V>(value)));
+        self.text.push_str(&format!("${}", self.binds.len()));
+    }
+
+    fn build(self) -> BoxedSqlQuery<'static, Pg, SqlQuery> {
+        let mut query = diesel::sql_query(self.text).into_boxed::<Pg>();
+        for bind in self.binds {
+            query = bind(query);
+        }
+        query
+    }
+
+    /// The workspace and every filter, ANDed.
+    fn filters(&mut self, f: &TaskFilter) {
+        self.push("t.workspace_id = ");
+        self.bind::<SqlUuid, _>(f.workspace_id);
+        if !f.priorities.is_empty() {
+            // By rank, so the PRIORITY sort's index serves the filter too.
+            let ranks: Vec<i16> = f.priorities.iter().map(|p| priority_rank(p)).collect();
+            self.push(" AND task_priority_rank(t.priority) = ANY(");
+            self.bind::<Array<SmallInt>, _>(ranks);
+            self.push(")");
+        }
+        for (column, values) in [("status", &f.statuses), ("kind", &f.kinds)] {
+            if !values.is_empty() {
+                self.push(&format!(" AND t.{column} = ANY("));
+                self.bind::<Array<Text>, _>(values.clone());
+                self.push(")");
+            }
+        }
+        if !f.assignee_user_ids.is_empty() || f.include_unassigned {
+            self.push(" AND (");
+            if !f.assignee_user_ids.is_empty() {
+                self.push(
+                    "EXISTS (SELECT 1 FROM assignments a WHERE a.workspace_id = t.workspace_id \
+                     AND a.task_id = t.id AND a.user_id = ANY(",
+                );
+                self.bind::<Array<SqlUuid>, _>(f.assignee_user_ids.clone());
+                self.push("))");
+                if f.include_unassigned {
+                    self.push(" OR ");
+                }
+            }
+            if f.include_unassigned {
+                self.push(
+                    "NOT EXISTS (SELECT 1 FROM assignments a \
+                     WHERE a.workspace_id = t.workspace_id AND a.task_id = t.id)",
+                );
+            }
+            self.push(")");
+        }
+        if !f.tags.is_empty() {
+            self.push(" AND t.tags && ");
+            self.bind::<Array<Text>, _>(f.tags.clone());
+        }
+        if let Some((object, record_id)) = &f.linked_record {
+            self.push(
+                " AND EXISTS (SELECT 1 FROM task_linked_records l \
+                 WHERE l.workspace_id = t.workspace_id AND l.task_id = t.id AND l.object = ",
+            );
+            self.bind::<Text, _>(object.clone());
+            self.push(" AND l.record_id = ");
+            self.bind::<Text, _>(record_id.clone());
+            self.push(")");
+        }
+        if let Some(sequence_id) = f.sequence_id {
+            self.push(" AND t.sequence_id = ");
+            self.bind::<SqlUuid, _>(sequence_id);
+        }
+        for (column, value) in [
+            ("external_id", &f.external_id),
+            ("correlation_id", &f.correlation_id),
+        ] {
+            if let Some(value) = value {
+                self.push(&format!(" AND t.{column} = "));
+                self.bind::<Text, _>(value.clone());
+            }
+        }
+        if let Some(before) = f.due_before {
+            self.push(" AND task_due_key(t.due_at, t.due_date) < ");
+            self.bind::<Timestamptz, _>(before);
+        }
+        if let Some(after) = f.due_after {
+            // No due date is +infinity to the sort, but it is not "due after" anything; bounding
+            // the range there also keeps the index scan off the undated tasks.
+            self.push(" AND task_due_key(t.due_at, t.due_date) >= ");
+            self.bind::<Timestamptz, _>(after);
+            self.push(" AND task_due_key(t.due_at, t.due_date) < 'infinity'");
+        }
+        if let Some(before) = f.created_before {
+            self.push(" AND t.created_at < ");
+            self.bind::<Timestamptz, _>(before);
+        }
+        if let Some(after) = f.created_after {
+            self.push(" AND t.created_at >= ");
+            self.bind::<Timestamptz, _>(after);
+        }
+        if f.title_words.is_some() || f.number.is_some() {
+            self.push(" AND (");
+            if let Some(words) = &f.title_words {
+                self.push("to_tsvector('simple', t.title) @@ task_title_query(");
+                self.bind::<Text, _>(words.clone());
+                self.push(")");
+                if f.number.is_some() {
+                    self.push(" OR ");
+                }
+            }
+            if let Some(number) = f.number {
+                self.push("t.number = ");
+                self.bind::<BigInt, _>(number);
+            }
+            self.push(")");
+        }
+    }
+
+    /// The tasks the caller authored, of the kinds asked for (`false` if none was).
+    fn authored(&mut self, f: &TaskFilter) {
+        let Visibility::Related {
+            actor_type,
+            actor_id,
+            personal,
+            distributed,
+            ..
+        } = &f.visibility
+        else {
+            self.push("true");
+            return;
+        };
+        if !personal && !distributed {
+            self.push("false");
+            return;
+        }
+        self.author_match(actor_type, actor_id);
+        if personal != distributed {
+            self.push(" AND t.distributed = ");
+            self.bind::<Bool, _>(*distributed);
+        }
+    }
+
+    /// How many tasks matching the filters the caller received, counted from their assignments:
+    /// the lateral probe of each task by primary key keeps the planner from hashing the
+    /// workspace's tasks instead, so the cost follows the caller's assignments, not the workspace.
+    fn received_count(&mut self, f: &TaskFilter) {
+        let Visibility::Related {
+            actor_type,
+            actor_id,
+            user_id: Some(user_id),
+            received: true,
+            ..
+        } = &f.visibility
+        else {
+            self.push("0");
+            return;
+        };
+        self.push(
+            "SELECT count(*) FROM assignments a CROSS JOIN LATERAL (SELECT 1 FROM tasks t WHERE ",
+        );
+        self.filters(f);
+        self.push(" AND t.id = a.task_id AND NOT (");
+        self.author_match(actor_type, actor_id);
+        self.push(") LIMIT 1) received WHERE a.workspace_id = ");
+        self.bind::<SqlUuid, _>(f.workspace_id);
+        self.push(" AND a.user_id = ");
+        self.bind::<SqlUuid, _>(*user_id);
+    }
+
+    fn author_match(&mut self, actor_type: &str, actor_id: &str) {
+        self.push("t.created_by_type = ");
+        self.bind::<Text, _>(actor_type.to_owned());
+        self.push(" AND t.created_by_id = ");
+        self.bind::<Text, _>(actor_id.to_owned());
+    }
+}
