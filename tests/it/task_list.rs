@@ -14,7 +14,7 @@ use crate::{
     directory::drain,
     helpers::{
         database::connect,
-        raw::assert_error,
+        raw::{assert_error, call},
         team::{Team, titled},
     },
 };
@@ -287,72 +287,17 @@ impl Team {
         }
     }
 
+    /// A lifecycle move by name. Every lifecycle request has `task_id` as field 1, so one encoded
+    /// message serves them all.
     async fn move_task(&self, token: &str, action: &str, id: &str) {
-        let mut client = self.client().await;
-        let task_id = id.to_owned();
-        let result = match action {
-            "StartTask" => client
-                .start_task(authorized(
-                    pb::StartTaskRequest {
-                        task_id,
-                        ..Default::default()
-                    },
-                    token,
-                ))
-                .await
-                .map(drop),
-            "SubmitTaskForReview" => client
-                .submit_task_for_review(authorized(
-                    pb::SubmitTaskForReviewRequest {
-                        task_id,
-                        ..Default::default()
-                    },
-                    token,
-                ))
-                .await
-                .map(drop),
-            "CompleteTask" => client
-                .complete_task(authorized(
-                    pb::CompleteTaskRequest {
-                        task_id,
-                        ..Default::default()
-                    },
-                    token,
-                ))
-                .await
-                .map(drop),
-            "SkipTask" => client
-                .skip_task(authorized(
-                    pb::SkipTaskRequest {
-                        task_id,
-                        ..Default::default()
-                    },
-                    token,
-                ))
-                .await
-                .map(drop),
-            "CancelTask" => client
-                .cancel_task(authorized(
-                    pb::CancelTaskRequest {
-                        task_id,
-                        ..Default::default()
-                    },
-                    token,
-                ))
-                .await
-                .map(drop),
-            _ => client
-                .reopen_task(authorized(
-                    pb::ReopenTaskRequest {
-                        task_id,
-                        ..Default::default()
-                    },
-                    token,
-                ))
-                .await
-                .map(drop),
-        };
-        result.unwrap_or_else(|e| panic!("{action}: {e:?}"));
+        let by_id = prost::Message::encode_to_vec(&pb::StartTaskRequest {
+            task_id: id.to_owned(),
+            body_formats: vec![],
+        });
+        let path = format!("/docket.v1.TaskService/{action}");
+        call(self.app.channel().await, &path, Some(token), by_id)
+            .await
+            .unwrap_or_else(|e| panic!("{action}: {e:?}"));
     }
 
     /// Every streamed task with its cursor.
