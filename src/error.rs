@@ -147,6 +147,29 @@ impl From<DomainError> for ApiError {
             DomainError::ExternalIdTaken => {
                 ApiError::rejected(Code::AlreadyExists, ErrorReason::ExternalIdTaken, message)
             }
+            DomainError::FeatureDisabled => ApiError::rejected(
+                Code::FailedPrecondition,
+                ErrorReason::FeatureDisabled,
+                message,
+            ),
+            DomainError::AssignmentNotFound => {
+                ApiError::rejected(Code::NotFound, ErrorReason::TaskAssignmentNotFound, message)
+            }
+            DomainError::UnknownAssignment(_) => ApiError::rejected(
+                Code::NotFound,
+                ErrorReason::UnknownTaskAssignmentId,
+                message,
+            ),
+            DomainError::AssignmentChangeConflict => ApiError::rejected(
+                Code::Aborted,
+                ErrorReason::TaskAssignmentChangeConflict,
+                message,
+            ),
+            DomainError::DistributionKindUndefined => ApiError::rejected(
+                Code::InvalidArgument,
+                ErrorReason::DistributionKindUndefined,
+                message,
+            ),
             DomainError::TokenNotFound(_) => {
                 ApiError::rejected(Code::NotFound, ErrorReason::ApiTokenNotFound, message)
             }

@@ -17,9 +17,11 @@ use crate::{
     config::{ServeConfig, TlsConfig},
     db::{self, ConnectOptions, PgPool},
     grpc::{
+        assignments::AssignmentApi,
         directory::DirectoryApi,
         pb::{
-            self, directory_service_server::DirectoryServiceServer,
+            self, assignment_service_server::AssignmentServiceServer,
+            directory_service_server::DirectoryServiceServer,
             task_service_server::TaskServiceServer,
             workspace_service_server::WorkspaceServiceServer,
         },
@@ -58,6 +60,7 @@ pub enum ServerError {
 /// Full names of the Docket services this server registers, so health reports each of them. A test
 /// checks that every service in the protos is here.
 const DOCKET_SERVICES: &[&str] = &[
+    AssignmentServiceServer::<AssignmentApi>::NAME,
     DirectoryServiceServer::<DirectoryApi>::NAME,
     TaskServiceServer::<TaskApi>::NAME,
     WorkspaceServiceServer::<WorkspaceApi>::NAME,
@@ -158,6 +161,9 @@ impl Application {
         let serve = server
             .layer(layers)
             .add_service(health_service)
+            .add_service(AssignmentServiceServer::new(AssignmentApi::new(
+                pool.clone(),
+            )))
             .add_service(DirectoryServiceServer::new(DirectoryApi::new(pool.clone())))
             .add_service(TaskServiceServer::new(TaskApi::new(pool.clone())))
             .add_service(WorkspaceServiceServer::new(WorkspaceApi::new(pool.clone())))

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::schema::assignments;
 
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = assignments, check_for_backend(diesel::pg::Pg))]
 pub struct AssignmentRow {
     pub workspace_id: Uuid,
@@ -34,6 +34,19 @@ pub struct ProgressCounts {
 impl ProgressCounts {
     pub fn total(&self) -> i64 {
         self.new + self.open + self.finished
+    }
+
+    /// Counts from `(progress_status, count)` pairs.
+    pub fn from_pairs(pairs: impl IntoIterator<Item = (String, i64)>) -> Self {
+        let mut counts = Self::default();
+        for (status, count) in pairs {
+            match status.as_str() {
+                "NEW" => counts.new += count,
+                "OPEN" => counts.open += count,
+                _ => counts.finished += count,
+            }
+        }
+        counts
     }
 }
 
@@ -108,16 +121,14 @@ pub async fn counts_of(
         ))
         .load(conn)
         .await?;
-    let mut all: HashMap<Uuid, ProgressCounts> = HashMap::new();
+    let mut pairs: HashMap<Uuid, Vec<(String, i64)>> = HashMap::new();
     for (task_id, status, count) in rows {
-        let counts = all.entry(task_id).or_default();
-        match status.as_str() {
-            "NEW" => counts.new = count,
-            "OPEN" => counts.open = count,
-            _ => counts.finished = count,
-        }
+        pairs.entry(task_id).or_default().push((status, count));
     }
-    Ok(all)
+    Ok(pairs
+        .into_iter()
+        .map(|(task_id, pairs)| (task_id, ProgressCounts::from_pairs(pairs)))
+        .collect())
 }
 
 /// Which of `task_ids` are assigned to the user.
@@ -199,4 +210,123 @@ pub async fn replace_with(
     insert_many(conn, workspace_id, task_id, &only, "NEW")
         .await
         .map(drop)
+}
+
+/// The assignment, if it is one of the workspace's.
+pub async fn find(
+    conn: &mut AsyncPgConnection,
+    workspace_id: Uuid,
+    id: Uuid,
+) -> QueryResult<Option<AssignmentRow>> {
+    assignments::table
+        .find((workspace_id, id))
+        .select(AssignmentRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Assigns the task to each recipient not yet assigned; returns the assignments created.
+pub async fn insert_returning(
+    conn: &mut AsyncPgConnection,
+    workspace_id: Uuid,
+    task_id: Uuid,
+    recipients: &[Recipient],
+) -> QueryResult<Vec<AssignmentRow>> {
+    if recipients.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<_> = recipients
+        .iter()
+        .map(|recipient| {
+            (
+                assignments::workspace_id.eq(workspace_id),
+                assignments::id.eq(Uuid::now_v7()),
+                assignments::task_id.eq(task_id),
+                assignments::user_id.eq(recipient.user_id),
+                assignments::via_channel_id.eq(recipient.via_channel_id),
+            )
+        })
+        .collect();
+    diesel::insert_into(assignments::table)
+        .values(rows)
+        .on_conflict((
+            assignments::workspace_id,
+            assignments::task_id,
+            assignments::user_id,
+        ))
+        .do_nothing()
+        .returning(AssignmentRow::as_returning())
+        .get_results(conn)
+        .await
+}
+
+/// The task's assignments to these users.
+pub async fn of_users(
+    conn: &mut AsyncPgConnection,
+    workspace_id: Uuid,
+    task_id: Uuid,
+    user_ids: &[Uuid],
+) -> QueryResult<Vec<AssignmentRow>> {
+    assignments::table
+        .filter(assignments::workspace_id.eq(workspace_id))
+        .filter(assignments::task_id.eq(task_id))
+        .filter(assignments::user_id.eq_any(user_ids))
+        .order(assignments::id)
+        .select(AssignmentRow::as_select())
+        .load(conn)
+        .await
+}
+
+/// Which of `ids` are assignments of the task.
+pub async fn ids_of_task(
+    conn: &mut AsyncPgConnection,
+    workspace_id: Uuid,
+    task_id: Uuid,
+    ids: &[Uuid],
+) -> QueryResult<Vec<Uuid>> {
+    assignments::table
+        .filter(assignments::workspace_id.eq(workspace_id))
+        .filter(assignments::task_id.eq(task_id))
+        .filter(assignments::id.eq_any(ids))
+        .select(assignments::id)
+        .load(conn)
+        .await
+}
+
+/// Deletes these assignments of the task; returns how many.
+pub async fn delete_ids(
+    conn: &mut AsyncPgConnection,
+    workspace_id: Uuid,
+    task_id: Uuid,
+    ids: &[Uuid],
+) -> QueryResult<usize> {
+    diesel::delete(
+        assignments::table
+            .filter(assignments::workspace_id.eq(workspace_id))
+            .filter(assignments::task_id.eq(task_id))
+            .filter(assignments::id.eq_any(ids)),
+    )
+    .execute(conn)
+    .await
+}
+
+/// Sets the assignment's progress (FINISHED stamps finished_at, anything else clears it).
+pub async fn set_progress(
+    conn: &mut AsyncPgConnection,
+    workspace_id: Uuid,
+    id: Uuid,
+    progress_status: &str,
+) -> QueryResult<AssignmentRow> {
+    diesel::sql_query(
+        "UPDATE assignments SET progress_status = $3, updated_at = now(),
+             finished_at = CASE WHEN $3 = 'FINISHED' THEN now() END
+         WHERE workspace_id = $1 AND id = $2
+         RETURNING *",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(workspace_id)
+    .bind::<diesel::sql_types::Uuid, _>(id)
+    .bind::<diesel::sql_types::Text, _>(progress_status)
+    .get_result(conn)
+    .await
 }

@@ -3,6 +3,7 @@
 //! beside this one and take `&mut AsyncPgConnection`.
 
 pub mod api_tokens;
+pub mod assignment_list;
 pub mod assignments;
 pub mod channels;
 pub mod connection;
@@ -10,6 +11,7 @@ pub mod error;
 pub mod migrations;
 pub mod paging;
 pub mod schema;
+pub(crate) mod sql;
 pub mod task_list;
 pub mod tasks;
 pub mod users;

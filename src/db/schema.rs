@@ -81,6 +81,7 @@ diesel::table! {
         reopened_at -> Nullable<Timestamptz>,
         reopen_reason -> Nullable<Text>,
         version -> Int8,
+        completed_by_policy -> Bool,
     }
 }
 
@@ -141,3 +142,4 @@ diesel::table! {
 diesel::allow_tables_to_appear_in_same_query!(api_tokens, users);
 diesel::allow_tables_to_appear_in_same_query!(assignments, tasks);
 diesel::allow_tables_to_appear_in_same_query!(channel_members, users);
+diesel::allow_tables_to_appear_in_same_query!(assignments, users);

@@ -21,7 +21,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::tasks::TaskRow;
+use super::{sql::Sql, tasks::TaskRow};
 
 /// Which tasks of the workspace the caller may list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -295,42 +295,7 @@ fn page_query(
     sql.build()
 }
 
-type Binder = Box<
-    dyn FnOnce(BoxedSqlQuery<'static, Pg, SqlQuery>) -> BoxedSqlQuery<'static, Pg, SqlQuery> + Send,
->;
-
-/// SQL text with numbered parameters, and the values to bind to them in order.
-#[derive(Default)]
-struct Sql {
-    text: String,
-    binds: Vec<Binder>,
-}
-
 impl Sql {
-    fn push(&mut self, text: &str) {
-        self.text.push_str(text);
-    }
-
-    /// Appends the next parameter (`$n`) and remembers its value.
-    fn bind<ST, V>(&mut self, value: V)
-    where
-        ST: Send + 'static,
-        Pg: diesel::sql_types::HasSqlType<ST>,
-        V: diesel::serialize::ToSql<ST, Pg> + Send + 'static,
-    {
-        self.binds
-            .push(Box::new(move |query| query.bind::<ST, V>(value)));
-        self.text.push_str(&format!("${}", self.binds.len()));
-    }
-
-    fn build(self) -> BoxedSqlQuery<'static, Pg, SqlQuery> {
-        let mut query = diesel::sql_query(self.text).into_boxed::<Pg>();
-        for bind in self.binds {
-            query = bind(query);
-        }
-        query
-    }
-
     /// The workspace and every filter, ANDed.
     fn filters(&mut self, f: &TaskFilter) {
         self.push("t.workspace_id = ");

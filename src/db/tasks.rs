@@ -48,6 +48,7 @@ pub struct TaskRow {
     pub reopened_at: Option<DateTime<Utc>>,
     pub reopen_reason: Option<String>,
     pub version: i64,
+    pub completed_by_policy: bool,
 }
 
 /// A task to insert; its number is drawn from the workspace's sequence.
@@ -177,6 +178,8 @@ pub struct StatusChange<'a> {
     pub outcome: Option<(Option<&'a str>, &'a str)>,
     /// For a reopen (to OPEN): why.
     pub reopen_reason: Option<&'a str>,
+    /// The task's completion policy makes the change (not a lifecycle call).
+    pub by_policy: bool,
 }
 
 /// Applies a status change with timestamps from the database clock; bumps version and updated_at.
@@ -198,13 +201,14 @@ pub async fn change_status(
              first_started_at = CASE WHEN $4 THEN coalesce(first_started_at, now()) ELSE first_started_at END,
              first_terminated_at = CASE WHEN $3 = 'COMPLETED' THEN coalesce(first_terminated_at, now())
                                         ELSE first_terminated_at END,
-             completed_at = CASE $3 WHEN 'COMPLETED' THEN now() WHEN 'OPEN' THEN NULL ELSE completed_at END,
+             completed_at = CASE WHEN $3 = 'COMPLETED' THEN now() END,
              skipped_at = CASE $3 WHEN 'SKIPPED' THEN now() WHEN 'OPEN' THEN NULL ELSE skipped_at END,
              cancelled_at = CASE $3 WHEN 'CANCELLED' THEN now() WHEN 'OPEN' THEN NULL ELSE cancelled_at END,
              reopened_at = CASE WHEN $3 = 'OPEN' THEN now() ELSE reopened_at END,
              reopen_reason = CASE WHEN $3 = 'OPEN' THEN $5 ELSE reopen_reason END,
              outcome_disposition = CASE WHEN $3 = 'COMPLETED' THEN $6 ELSE outcome_disposition END,
-             outcome_note = CASE WHEN $3 = 'COMPLETED' THEN $7 ELSE outcome_note END
+             outcome_note = CASE WHEN $3 = 'COMPLETED' THEN $7 ELSE outcome_note END,
+             completed_by_policy = ($3 = 'COMPLETED' AND $8)
          WHERE workspace_id = $1 AND id = $2
          RETURNING *",
     )
@@ -215,6 +219,7 @@ pub async fn change_status(
     .bind::<sql_types::Nullable<sql_types::Text>, _>(change.reopen_reason)
     .bind::<sql_types::Nullable<sql_types::Text>, _>(disposition)
     .bind::<sql_types::Nullable<sql_types::Text>, _>(note)
+    .bind::<sql_types::Bool, _>(change.by_policy)
     .get_result(conn)
     .await
 }
@@ -365,6 +370,20 @@ pub async fn linked_records_of(
             task_linked_records::object,
             task_linked_records::record_id,
         ))
+        .load(conn)
+        .await
+}
+
+/// The workspace's tasks among `ids`.
+pub async fn of_ids(
+    conn: &mut AsyncPgConnection,
+    workspace_id: Uuid,
+    ids: &[Uuid],
+) -> QueryResult<Vec<TaskRow>> {
+    tasks::table
+        .filter(tasks::workspace_id.eq(workspace_id))
+        .filter(tasks::id.eq_any(ids))
+        .select(TaskRow::as_select())
         .load(conn)
         .await
 }

@@ -166,3 +166,17 @@ pub async fn existing_ids(
     }
     query.load(conn).await
 }
+
+/// The workspace's users among `ids`.
+pub async fn of_ids(
+    conn: &mut AsyncPgConnection,
+    workspace_id: Uuid,
+    ids: &[Uuid],
+) -> QueryResult<Vec<User>> {
+    users::table
+        .filter(users::workspace_id.eq(workspace_id))
+        .filter(users::id.eq_any(ids))
+        .select(User::as_select())
+        .load(conn)
+        .await
+}

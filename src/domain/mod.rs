@@ -1,6 +1,7 @@
 //! Docket's rules, apart from gRPC: what may be done, by whom, with which inputs. Functions take a
 //! database connection so callers can compose them in one transaction.
 
+pub mod assignments;
 pub mod body;
 pub mod cursor;
 pub mod directory;
@@ -46,6 +47,18 @@ pub enum DomainError {
     RequestIdReused,
     #[error("another task of the workspace has this external_id")]
     ExternalIdTaken,
+    #[error("assignments are switched off in this workspace")]
+    FeatureDisabled,
+    #[error("no such assignment")]
+    AssignmentNotFound,
+    #[error("assignment {0} is not an assignment of this task")]
+    UnknownAssignment(uuid::Uuid),
+    #[error(
+        "another change to this task's assignments did not finish in time; nothing changed, retry"
+    )]
+    AssignmentChangeConflict,
+    #[error("distribution_kinds must name RECEIVED and/or PERSONAL")]
+    DistributionKindUndefined,
     #[error("no API token {0} in this workspace")]
     TokenNotFound(uuid::Uuid),
     #[error("the system's random number source failed: {0}")]

@@ -1,6 +1,7 @@
 //! The gRPC edge: generated protobuf types, and the layers every call passes through. Service
 //! adapters that turn proto requests into domain calls live in submodules, one per service.
 
+pub mod assignments;
 pub mod directory;
 pub mod request_context;
 pub mod tasks;

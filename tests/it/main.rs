@@ -3,6 +3,9 @@
 //! (default `postgres://postgres@127.0.0.1:5432/postgres`).
 
 mod admin_cli;
+mod assignment_lists;
+mod assignment_rules;
+mod assignments;
 mod auth;
 mod auth_jwt;
 mod directory;
@@ -21,4 +24,5 @@ mod tasks;
 mod tasks_reassign;
 mod tasks_update;
 mod tenancy;
+mod tenancy_assignments;
 mod tls;

@@ -25,11 +25,52 @@ enum Tenancy {
     CallersWorkspaceOnly,
     /// Another workspace's ids are not found (or, for upserts, name a new resource of the caller's
     /// own): `directory_ids_of_another_workspace_do_not_exist` and
-    /// `task_ids_of_another_workspace_do_not_exist` check.
+    /// `task_ids_of_another_workspace_do_not_exist` and
+    /// `tenancy_assignments::assignment_ids_of_another_workspace_do_not_exist` check.
     ForeignIdsDoNotExist,
 }
 
 const TENANCY: &[(&str, Tenancy)] = &[
+    (
+        "/docket.v1.AssignmentService/ListMyAssignments",
+        Tenancy::ForeignIdsDoNotExist,
+    ),
+    (
+        "/docket.v1.AssignmentService/ListTaskAssignments",
+        Tenancy::ForeignIdsDoNotExist,
+    ),
+    (
+        "/docket.v1.AssignmentService/CreateAssignment",
+        Tenancy::ForeignIdsDoNotExist,
+    ),
+    (
+        "/docket.v1.AssignmentService/BatchCreateAssignments",
+        Tenancy::ForeignIdsDoNotExist,
+    ),
+    (
+        "/docket.v1.AssignmentService/DeleteAssignment",
+        Tenancy::ForeignIdsDoNotExist,
+    ),
+    (
+        "/docket.v1.AssignmentService/BatchDeleteAssignments",
+        Tenancy::ForeignIdsDoNotExist,
+    ),
+    (
+        "/docket.v1.AssignmentService/FinishAssignment",
+        Tenancy::ForeignIdsDoNotExist,
+    ),
+    (
+        "/docket.v1.AssignmentService/OpenAssignment",
+        Tenancy::ForeignIdsDoNotExist,
+    ),
+    (
+        "/docket.v1.AssignmentService/GetMyAssignmentsSummary",
+        Tenancy::ForeignIdsDoNotExist,
+    ),
+    (
+        "/docket.v1.AssignmentService/GetTaskAssignmentsSummary",
+        Tenancy::ForeignIdsDoNotExist,
+    ),
     (
         "/docket.v1.DirectoryService/UpsertUser",
         Tenancy::ForeignIdsDoNotExist,

@@ -226,7 +226,7 @@ pub async fn count(
 }
 
 /// One page of rows as the caller sees them, with three queries for the whole page.
-async fn views(
+pub(crate) async fn views(
     conn: &mut AsyncPgConnection,
     caller: &Caller,
     visibility: &Visibility,

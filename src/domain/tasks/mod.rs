@@ -328,6 +328,7 @@ pub async fn transition(
                 )
             }),
             reopen_reason: (action == Move::Reopen).then_some(details.reopen_reason.as_str()),
+            by_policy: false,
         };
         let row = tasks::change_status(conn, caller.workspace_id, task_id, &change).await?;
         view(conn, caller, row, relation).await
@@ -350,7 +351,7 @@ pub async fn delete(
     Ok(())
 }
 
-fn is_author(caller: &Caller, row: &TaskRow) -> bool {
+pub(crate) fn is_author(caller: &Caller, row: &TaskRow) -> bool {
     row.created_by_type == caller.actor.kind() && row.created_by_id == caller.actor.id()
 }
 
@@ -412,29 +413,40 @@ async fn resolve_recipients(
     caller: &Caller,
     task: &NewTask,
 ) -> Result<Vec<Recipient>, DomainError> {
+    recipients(
+        conn,
+        caller,
+        &task.recipient_user_ids,
+        &task.recipient_channel_ids,
+    )
+    .await
+}
+
+/// Users (who must be active), then the active members of channels (which the caller must
+/// administer) other than the caller, each user once.
+pub(crate) async fn recipients(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    user_ids: &[Uuid],
+    channel_ids: &[Uuid],
+) -> Result<Vec<Recipient>, DomainError> {
     let workspace_id = caller.workspace_id;
-    let active: HashSet<Uuid> =
-        users::existing_ids(conn, workspace_id, &task.recipient_user_ids, true)
-            .await?
-            .into_iter()
-            .collect();
-    if let Some(unknown) = task
-        .recipient_user_ids
-        .iter()
-        .find(|id| !active.contains(id))
-    {
+    let active: HashSet<Uuid> = users::existing_ids(conn, workspace_id, user_ids, true)
+        .await?
+        .into_iter()
+        .collect();
+    if let Some(unknown) = user_ids.iter().find(|id| !active.contains(id)) {
         return Err(DomainError::UnknownUser(*unknown));
     }
-    let mut recipients: Vec<Recipient> = task
-        .recipient_user_ids
+    let mut recipients: Vec<Recipient> = user_ids
         .iter()
         .map(|&user_id| Recipient {
             user_id,
             via_channel_id: None,
         })
         .collect();
-    let mut assigned: HashSet<Uuid> = task.recipient_user_ids.iter().copied().collect();
-    for &channel_id in &task.recipient_channel_ids {
+    let mut assigned: HashSet<Uuid> = user_ids.iter().copied().collect();
+    for &channel_id in channel_ids {
         if channels::find(conn, workspace_id, channel_id)
             .await?
             .is_none()

@@ -8,6 +8,7 @@ use tonic::Status;
 use uuid::Uuid;
 
 use crate::{
+    db::assignments::ProgressCounts,
     domain::{
         body::{BodyFormat, BodyInput},
         tasks::{
@@ -167,7 +168,7 @@ fn unknown_enum<T>(violations: &mut Vec<FieldViolation>, field: &str, value: i32
 }
 
 /// The formats a read asks for; none means all three.
-pub(super) fn body_formats(requested: &[i32]) -> Result<Vec<BodyFormat>, FieldViolation> {
+pub(crate) fn body_formats(requested: &[i32]) -> Result<Vec<BodyFormat>, FieldViolation> {
     if requested.is_empty() {
         return Ok(vec![BodyFormat::Plain, BodyFormat::Html, BodyFormat::Delta]);
     }
@@ -195,7 +196,7 @@ pub(super) fn payload_hash(request: &pb::CreateTaskRequest) -> [u8; 32] {
     Sha256::digest(canonical.encode_to_vec()).into()
 }
 
-pub(super) fn task_to_proto(view: TaskView, formats: &[BodyFormat]) -> pb::Task {
+pub(crate) fn task_to_proto(view: TaskView, formats: &[BodyFormat]) -> pb::Task {
     let due = view.due().map(|due| pb::Due {
         value: Some(match due {
             Due::Date(date) => pb::due::Value::Date(pb::CalendarDate {
@@ -284,12 +285,7 @@ pub(super) fn task_to_proto(view: TaskView, formats: &[BodyFormat]) -> pb::Task 
             DistributionKind::Distributed => pb::DistributionKind::Distributed,
             DistributionKind::Received => pb::DistributionKind::Received,
         } as i32,
-        assignment_summary: view.assignment_summary.map(|counts| pb::AssignmentSummary {
-            new_count: counts.new,
-            open_count: counts.open,
-            finished_count: counts.finished,
-            total_count: counts.total(),
-        }),
+        assignment_summary: view.assignment_summary.map(summary_to_proto),
         outcome,
         created_at: Some(timestamp(task.created_at)),
         updated_at: Some(timestamp(task.updated_at)),
@@ -319,5 +315,14 @@ pub(super) fn patch_as_create(patch: &pb::TaskPatch) -> pb::CreateTaskRequest {
         sequence_id: patch.sequence_id.clone(),
         completion_policy: patch.completion_policy,
         ..Default::default()
+    }
+}
+
+pub(crate) fn summary_to_proto(counts: ProgressCounts) -> pb::AssignmentSummary {
+    pb::AssignmentSummary {
+        new_count: counts.new,
+        open_count: counts.open,
+        finished_count: counts.finished,
+        total_count: counts.total(),
     }
 }

@@ -1,6 +1,6 @@
 //! `docket.v1.TaskService`: proto ↔ domain for tasks.
 
-mod convert;
+pub(crate) mod convert;
 mod list;
 
 use futures_util::{Stream, StreamExt};

@@ -7,3 +7,4 @@ pub mod proxy;
 pub mod raw;
 pub mod seed;
 pub mod team;
+pub mod team_assignments;

@@ -1,0 +1,223 @@
+//! Streaming assignments: a recipient's own (each with its task as they see it) and one task's
+//! (for its author, optionally with the recipients' profiles), keyset-paginated with cursors bound
+//! to the query.
+
+use std::{collections::HashMap, sync::Arc};
+
+use chrono::{DateTime, Utc};
+use diesel_async::AsyncPgConnection;
+use futures_util::{Stream, TryStreamExt};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::ensure_enabled;
+use crate::{
+    auth::Caller,
+    db::{
+        DbError, PgPool,
+        assignment_list::{
+            self, MyAssignmentFilter, MyAssignmentSort, TaskAssignmentPosition, TaskAssignmentSort,
+        },
+        assignments::{AssignmentRow, ProgressCounts},
+        paging::keyset_stream,
+        task_list::Visibility,
+        tasks,
+        users::{self, User},
+    },
+    domain::{
+        DomainError, cursor,
+        directory::Page,
+        tasks::{DistributionKind, TaskView, is_author, list::views},
+    },
+};
+
+/// A recipient's filter from the kinds asked for, which must be RECEIVED and/or PERSONAL.
+fn my_filter(
+    caller: &Caller,
+    kinds: &[DistributionKind],
+    progress_statuses: &[&'static str],
+    kinds_required: bool,
+) -> Result<Option<MyAssignmentFilter>, DomainError> {
+    let defined = kinds
+        .iter()
+        .all(|k| matches!(k, DistributionKind::Received | DistributionKind::Personal));
+    if !defined || (kinds_required && kinds.is_empty()) {
+        return Err(DomainError::DistributionKindUndefined);
+    }
+    // Services and the system are never recipients.
+    let Some(user_id) = caller.actor.user_id() else {
+        return Ok(None);
+    };
+    let wants = |kind| kinds.is_empty() || kinds.contains(&kind);
+    Ok(Some(MyAssignmentFilter {
+        workspace_id: caller.workspace_id,
+        user_id,
+        personal: wants(DistributionKind::Personal),
+        received: wants(DistributionKind::Received),
+        progress_statuses: progress_statuses.iter().map(|s| s.to_string()).collect(),
+    }))
+}
+
+/// Counts of the caller's assignments per progress status; `kinds` empty means both.
+pub async fn my_summary(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    kinds: &[DistributionKind],
+) -> Result<ProgressCounts, DomainError> {
+    ensure_enabled(conn, caller).await?;
+    match my_filter(caller, kinds, &[], false)? {
+        Some(filter) => Ok(assignment_list::my_summary(conn, &filter).await?),
+        None => Ok(ProgressCounts::default()),
+    }
+}
+
+/// The caller's assignments with their tasks, each with the cursor that resumes after it.
+pub async fn list_mine(
+    pool: PgPool,
+    caller: &Caller,
+    kinds: &[DistributionKind],
+    progress_statuses: &[&'static str],
+    sort: MyAssignmentSort,
+    page: Page,
+) -> Result<
+    impl Stream<Item = Result<(AssignmentRow, TaskView, String), DomainError>> + Send + 'static,
+    DomainError,
+> {
+    {
+        let mut conn = pool.get().await.map_err(DbError::from)?;
+        ensure_enabled(&mut conn, caller).await?;
+    }
+    let filter = my_filter(caller, kinds, progress_statuses, true)?;
+    let query = json!({ "list": "my_assignments", "filter": &filter, "sort": sort });
+    let after = start_after::<(DateTime<Utc>, Uuid)>(&page, &query)?;
+    let filter = Arc::new(filter);
+    let caller = Arc::new(caller.clone());
+    // The caller's tasks as ListTasks shows them: their own, and those they received.
+    let visibility = Arc::new(Visibility::Related {
+        actor_type: caller.actor.kind().to_owned(),
+        actor_id: caller.actor.id(),
+        user_id: caller.actor.user_id(),
+        personal: true,
+        distributed: true,
+        received: true,
+    });
+    let rows = keyset_stream(
+        pool,
+        after,
+        page.limit,
+        move |(row, _): &(AssignmentRow, TaskView)| sort.position(row),
+        Arc::new(move |conn, after, limit| {
+            let (filter, caller, visibility) = (filter.clone(), caller.clone(), visibility.clone());
+            Box::pin(async move {
+                let Some(filter) = filter.as_ref() else {
+                    return Ok(Vec::new());
+                };
+                let rows = assignment_list::my_page(conn, filter, sort, after, limit).await?;
+                let task_ids: Vec<Uuid> = rows.iter().map(|r| r.task_id).collect();
+                let found = tasks::of_ids(conn, filter.workspace_id, &task_ids).await?;
+                let mut by_id: HashMap<Uuid, TaskView> = views(conn, &caller, &visibility, found)
+                    .await?
+                    .into_iter()
+                    .map(|view| (view.task.id, view))
+                    .collect();
+                // An assignment's task exists (foreign key); one task may not appear twice in a
+                // user's list (one assignment per task and user).
+                Ok(rows
+                    .into_iter()
+                    .filter_map(|row| by_id.remove(&row.task_id).map(|view| (row, view)))
+                    .collect())
+            })
+        }),
+    );
+    Ok(rows.map_err(DomainError::from).map_ok(move |(row, view)| {
+        let cursor = cursor::encode(&query, &sort.position(&row));
+        (row, view, cursor)
+    }))
+}
+
+/// The author's task's assignments with their recipients, each with the cursor that resumes
+/// after it.
+pub async fn list_for_task(
+    pool: PgPool,
+    caller: &Caller,
+    task_id: Uuid,
+    progress_statuses: &[&'static str],
+    sort: TaskAssignmentSort,
+    page: Page,
+) -> Result<
+    impl Stream<Item = Result<(AssignmentRow, User, String), DomainError>> + Send + 'static,
+    DomainError,
+> {
+    let workspace_id = caller.workspace_id;
+    {
+        let mut conn = pool.get().await.map_err(DbError::from)?;
+        ensure_enabled(&mut conn, caller).await?;
+        tasks::find(&mut conn, workspace_id, task_id)
+            .await?
+            .filter(|task| is_author(caller, task))
+            .ok_or(DomainError::TaskNotFound)?;
+    }
+    let progress: Arc<Vec<String>> =
+        Arc::new(progress_statuses.iter().map(|s| s.to_string()).collect());
+    let query = json!({
+        "list": "task_assignments", "task_id": task_id, "progress": &*progress, "sort": sort,
+    });
+    let after = start_after::<TaskAssignmentPosition>(&page, &query)?;
+    let position = move |(row, user): &(AssignmentRow, User)| match sort {
+        TaskAssignmentSort::LastName { .. } => {
+            TaskAssignmentPosition::Name(user.last_name.clone(), row.id)
+        }
+        TaskAssignmentSort::FirstName { .. } => {
+            TaskAssignmentPosition::Name(user.first_name.clone(), row.id)
+        }
+        TaskAssignmentSort::CreatedAt { .. } => TaskAssignmentPosition::At(row.created_at, row.id),
+    };
+    let rows = keyset_stream(
+        pool,
+        after,
+        page.limit,
+        position,
+        Arc::new(move |conn, after, limit| {
+            let progress = progress.clone();
+            Box::pin(async move {
+                let rows = assignment_list::task_page(
+                    conn,
+                    workspace_id,
+                    task_id,
+                    &progress,
+                    sort,
+                    after,
+                    limit,
+                )
+                .await?;
+                let user_ids: Vec<Uuid> = rows.iter().map(|r| r.user_id).collect();
+                let profiles: HashMap<Uuid, User> = users::of_ids(conn, workspace_id, &user_ids)
+                    .await?
+                    .into_iter()
+                    .map(|user| (user.id, user))
+                    .collect();
+                // Every recipient is a user of the workspace (foreign key).
+                Ok(rows
+                    .into_iter()
+                    .filter_map(|row| profiles.get(&row.user_id).cloned().map(|u| (row, u)))
+                    .collect())
+            })
+        }),
+    );
+    Ok(rows.map_err(DomainError::from).map_ok(move |item| {
+        let cursor = cursor::encode(&query, &position(&item));
+        (item.0, item.1, cursor)
+    }))
+}
+
+fn start_after<K: serde::de::DeserializeOwned>(
+    page: &Page,
+    query: &serde_json::Value,
+) -> Result<Option<K>, DomainError> {
+    match page.cursor.as_deref() {
+        None | Some("") => Ok(None),
+        Some(text) => cursor::decode(text, query)
+            .map(Some)
+            .map_err(|e| DomainError::invalid("page_cursor", e.to_string())),
+    }
+}
