@@ -136,7 +136,7 @@ impl From<DomainError> for ApiError {
                 ErrorReason::NotAdminOfChannel,
                 message,
             ),
-            DomainError::AssignmentsLowerLimit => ApiError::rejected(
+            DomainError::AssignmentsLowerLimit(_) => ApiError::rejected(
                 Code::FailedPrecondition,
                 ErrorReason::TaskAssignmentsLowerLimitViolation,
                 message,

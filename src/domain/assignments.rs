@@ -287,7 +287,9 @@ async fn remove(
 ) -> Result<ProgressCounts, DomainError> {
     let before = counts(conn, task).await?;
     if task.distributed && before.total() - (ids.len() as i64) < 1 {
-        return Err(DomainError::AssignmentsLowerLimit);
+        return Err(DomainError::AssignmentsLowerLimit(
+            "a distributed task keeps at least one assignment; add another recipient first",
+        ));
     }
     assignments::delete_ids(conn, caller.workspace_id, task.id, ids).await?;
     settle(conn, caller, task).await

@@ -39,10 +39,9 @@ pub enum DomainError {
     UnknownChannel(uuid::Uuid),
     #[error("only admins of channel {0} may distribute tasks to it")]
     NotAdminOfChannel(uuid::Uuid),
-    #[error(
-        "a distributed task needs at least one recipient, and its channels have no active members"
-    )]
-    AssignmentsLowerLimit,
+    /// A distributed task would be left without recipients; the text says how.
+    #[error("{0}")]
+    AssignmentsLowerLimit(&'static str),
     #[error("this request_id was already used for a different request")]
     RequestIdReused,
     #[error("another task of the workspace has this external_id")]

@@ -210,6 +210,53 @@ async fn every_seed_error_reason_is_reachable() {
         "nothing deleted"
     );
 
+    // VALIDATION_ERROR: malformed ids, no recipient, a bad sort or embed.
+    let status = client
+        .create_assignment(authorized(
+            pb::CreateAssignmentRequest {
+                task_id: task.id.clone(),
+                recipient: None,
+            },
+            token,
+        ))
+        .await
+        .expect_err("no recipient");
+    assert_error(
+        &status,
+        Code::InvalidArgument,
+        "VALIDATION_ERROR",
+        "no recipient",
+    );
+    let status = client
+        .list_task_assignments(authorized(
+            pb::ListTaskAssignmentsRequest {
+                task_id: "nope".into(),
+                sort: 99,
+                embed: vec![7],
+                ..Default::default()
+            },
+            token,
+        ))
+        .await
+        .expect_err("bad list");
+    assert_error(
+        &status,
+        Code::InvalidArgument,
+        "VALIDATION_ERROR",
+        "bad list",
+    );
+    let status = client
+        .batch_delete_assignments(authorized(
+            pb::BatchDeleteAssignmentsRequest {
+                task_id: task.id.clone(),
+                assignment_ids: vec!["nope".into()],
+            },
+            token,
+        ))
+        .await
+        .expect_err("bad id");
+    assert_error(&status, Code::InvalidArgument, "VALIDATION_ERROR", "bad id");
+
     // VALIDATION_ERROR: more than 100 users.
     let request = pb::BatchCreateAssignmentsRequest {
         task_id: task.id.clone(),

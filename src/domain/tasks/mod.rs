@@ -76,7 +76,9 @@ pub async fn create(
         }
         let recipients = resolve_recipients(conn, caller, &task).await?;
         if task.is_distributed() && recipients.is_empty() {
-            return Err(DomainError::AssignmentsLowerLimit);
+            return Err(DomainError::AssignmentsLowerLimit(
+                "a distributed task needs at least one recipient, and its channels have no active members",
+            ));
         }
         let (due_date, due_at) = match task.due {
             Some(Due::Date(date)) => (Some(date), None),
