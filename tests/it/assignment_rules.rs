@@ -1,5 +1,5 @@
-//! AssignmentService rules: every error reason of seed 000 reached the way a caller would, and the
-//! invariants under concurrency.
+//! AssignmentService rules: one test per error reason of seed 000, each reached the way a caller
+//! would, and the invariants under concurrency.
 
 use docket::grpc::pb::{self, workspace_service_client::WorkspaceServiceClient};
 use futures_util::future::join_all;
@@ -18,10 +18,8 @@ use crate::{
 };
 
 #[tokio::test(flavor = "multi_thread")]
-async fn every_seed_error_reason_is_reachable() {
+async fn distribution_kind_undefined_without_received_or_personal() {
     let team = Team::new().await;
-    let token = &team.author.1;
-    let task = team.distributed(&[team.alice.0]).await;
     let mut client = team.assignments().await;
 
     // DISTRIBUTION_KIND_UNDEFINED: none, or DISTRIBUTED.
@@ -41,6 +39,16 @@ async fn every_seed_error_reason_is_reachable() {
             "ListMyAssignments",
         );
     }
+    team.app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn task_not_found_for_anyone_but_the_author() {
+    let team = Team::new().await;
+    let token = &team.author.1;
+    let task = team.distributed(&[team.alice.0]).await;
+    let mut client = team.assignments().await;
+    let alices = team.task_assignments(&task.id).await[0].id.clone();
 
     // TASK_NOT_FOUND: someone else's task, or no task at all.
     for (who, task_id) in [
@@ -84,7 +92,6 @@ async fn every_seed_error_reason_is_reachable() {
             .expect_err("not the author");
         assert_error(&status, Code::NotFound, "TASK_NOT_FOUND", "Summary");
     }
-    let alices = team.task_assignments(&task.id).await[0].id.clone();
     let status = team
         .delete_assignment(&team.alice.1, &alices)
         .await
@@ -95,6 +102,15 @@ async fn every_seed_error_reason_is_reachable() {
         "TASK_NOT_FOUND",
         "DeleteAssignment",
     );
+    team.app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unknown_user_id_for_unknown_or_deactivated_users_and_nothing_created() {
+    let team = Team::new().await;
+    let token = &team.author.1;
+    let task = team.distributed(&[team.alice.0]).await;
+    let mut client = team.assignments().await;
 
     // UNKNOWN_USER_ID: unknown, or deactivated.
     for user in [Uuid::new_v4(), team.inactive] {
@@ -109,6 +125,39 @@ async fn every_seed_error_reason_is_reachable() {
             "CreateAssignment",
         );
     }
+    // One unknown user among 50: nothing is created.
+    let mut dir = Directory::new(&team.app, team.admin.clone()).await;
+    let mut users = Vec::new();
+    for i in 0..49 {
+        let id = Uuid::new_v4();
+        dir.upsert_user(id, &format!("User{i}"), "Batch", Some(true))
+            .await;
+        users.push(id.to_string());
+    }
+    users.push(Uuid::new_v4().to_string());
+    let request = pb::BatchCreateAssignmentsRequest {
+        task_id: task.id.clone(),
+        user_ids: users,
+    };
+    let status = client
+        .batch_create_assignments(authorized(request, token))
+        .await
+        .expect_err("one unknown");
+    assert_error(&status, Code::NotFound, "UNKNOWN_USER_ID", "batch");
+    assert_eq!(
+        team.task_assignments(&task.id).await.len(),
+        1,
+        "nothing created"
+    );
+    team.app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unknown_channel_id_for_a_channel_of_no_one() {
+    let team = Team::new().await;
+    let token = &team.author.1;
+    let task = team.distributed(&[team.alice.0]).await;
+
     // UNKNOWN_CHANNEL_ID.
     let status = team
         .create_assignment(
@@ -124,6 +173,13 @@ async fn every_seed_error_reason_is_reachable() {
         "UNKNOWN_CHANNEL_ID",
         "CreateAssignment",
     );
+    team.app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn not_admin_of_channel_for_a_plain_member() {
+    let team = Team::new().await;
+
     // NOT_ADMIN_OF_CHANNEL: Alice is a member of the channel, not an admin.
     let alices_task = team
         .create(&team.alice.1, titled("Alice's"))
@@ -143,6 +199,16 @@ async fn every_seed_error_reason_is_reachable() {
         "NOT_ADMIN_OF_CHANNEL",
         "channel",
     );
+    team.app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lower_limit_keeps_the_last_assignment_of_a_distributed_task() {
+    let team = Team::new().await;
+    let token = &team.author.1;
+    let task = team.distributed(&[team.alice.0]).await;
+    let mut client = team.assignments().await;
+    let alices = team.task_assignments(&task.id).await[0].id.clone();
 
     // TASK_ASSIGNMENTS_LOWER_LIMIT_VIOLATION: the last assignment of a distributed task stays.
     let status = team
@@ -174,6 +240,13 @@ async fn every_seed_error_reason_is_reachable() {
         1,
         "nothing deleted"
     );
+    team.app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn task_assignment_not_found_for_an_unknown_id() {
+    let team = Team::new().await;
+    let token = &team.author.1;
 
     // TASK_ASSIGNMENT_NOT_FOUND.
     let status = team
@@ -186,6 +259,16 @@ async fn every_seed_error_reason_is_reachable() {
         "TASK_ASSIGNMENT_NOT_FOUND",
         "delete",
     );
+    team.app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unknown_task_assignment_id_in_a_batch_deletes_nothing() {
+    let team = Team::new().await;
+    let token = &team.author.1;
+    let task = team.distributed(&[team.alice.0]).await;
+    let mut client = team.assignments().await;
+    let alices = team.task_assignments(&task.id).await[0].id.clone();
 
     // UNKNOWN_TASK_ASSIGNMENT_ID: another task's assignment in a batch; nothing deleted.
     let other = team.distributed(&[team.alice.0, team.outsider.0]).await;
@@ -209,6 +292,15 @@ async fn every_seed_error_reason_is_reachable() {
         2,
         "nothing deleted"
     );
+    team.app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn validation_error_for_malformed_requests_and_over_100_users() {
+    let team = Team::new().await;
+    let token = &team.author.1;
+    let task = team.distributed(&[team.alice.0]).await;
+    let mut client = team.assignments().await;
 
     // VALIDATION_ERROR: malformed ids, no recipient, a bad sort or embed.
     let status = client
@@ -272,31 +364,14 @@ async fn every_seed_error_reason_is_reachable() {
         "VALIDATION_ERROR",
         "101 users",
     );
+    team.app.stop().await;
+}
 
-    // One unknown user among 50: nothing is created.
-    let mut dir = Directory::new(&team.app, team.admin.clone()).await;
-    let mut users = Vec::new();
-    for i in 0..49 {
-        let id = Uuid::new_v4();
-        dir.upsert_user(id, &format!("User{i}"), "Batch", Some(true))
-            .await;
-        users.push(id.to_string());
-    }
-    users.push(Uuid::new_v4().to_string());
-    let request = pb::BatchCreateAssignmentsRequest {
-        task_id: task.id.clone(),
-        user_ids: users,
-    };
-    let status = client
-        .batch_create_assignments(authorized(request, token))
-        .await
-        .expect_err("one unknown");
-    assert_error(&status, Code::NotFound, "UNKNOWN_USER_ID", "batch");
-    assert_eq!(
-        team.task_assignments(&task.id).await.len(),
-        1,
-        "nothing created"
-    );
+#[tokio::test(flavor = "multi_thread")]
+async fn change_conflict_when_another_transaction_holds_the_task() {
+    let team = Team::new().await;
+    let task = team.distributed(&[team.alice.0]).await;
+    let alices = team.task_assignments(&task.id).await[0].id.clone();
 
     // TASK_ASSIGNMENT_CHANGE_CONFLICT: a long transaction holds the task; nothing changes.
     let mut db = connect(&team.app.db.url()).await;
@@ -322,6 +397,16 @@ async fn every_seed_error_reason_is_reachable() {
     holder.rollback().await.expect("rollback");
     let unchanged = team.task_assignments(&task.id).await;
     assert_eq!(unchanged[0].progress_status, pb::ProgressStatus::New as i32);
+    team.app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn feature_disabled_on_every_rpc() {
+    let team = Team::new().await;
+    let token = &team.author.1;
+    let task = team.distributed(&[team.alice.0]).await;
+    let mut client = team.assignments().await;
+    let alices = team.task_assignments(&task.id).await[0].id.clone();
 
     // FEATURE_DISABLED: every RPC, once the workspace switches assignments off.
     let mut settings = WorkspaceServiceClient::new(team.app.channel().await);
