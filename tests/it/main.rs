@@ -4,6 +4,7 @@
 
 mod admin_cli;
 mod assignment_lists;
+mod assignment_races;
 mod assignment_rules;
 mod assignments;
 mod auth;
