@@ -277,7 +277,8 @@ pub async fn list_members(
     }))
 }
 
-fn start_after<K: serde::de::DeserializeOwned>(
+/// Where a listing resumes: the key in the page's cursor (checked against `query`), if any.
+pub(crate) fn start_after<K: serde::de::DeserializeOwned>(
     page: &Page,
     query: &serde_json::Value,
 ) -> Result<Option<K>, DomainError> {

@@ -19,7 +19,7 @@ use crate::{
         users::User,
     },
     domain::{
-        assignments::{self, NewRecipient, list},
+        assignments::{self, Created, NewRecipient, list},
         tasks::DistributionKind,
     },
     error::{ApiError, FieldViolation},
@@ -162,14 +162,11 @@ impl pb::assignment_service_server::AssignmentService for AssignmentApi {
             recipient,
         )
         .await?;
+        let (created, assignments, assignment_summary) = created_to_proto(created);
         Ok(Response::new(pb::CreateAssignmentResponse {
-            created: created.created,
-            assignments: created
-                .assignments
-                .into_iter()
-                .map(|a| assignment_to_proto(a, None))
-                .collect(),
-            assignment_summary: Some(summary_to_proto(created.summary)),
+            created,
+            assignments,
+            assignment_summary,
         }))
     }
 
@@ -187,14 +184,11 @@ impl pb::assignment_service_server::AssignmentService for AssignmentApi {
             user_ids,
         )
         .await?;
+        let (created, assignments, assignment_summary) = created_to_proto(created);
         Ok(Response::new(pb::BatchCreateAssignmentsResponse {
-            created: created.created,
-            assignments: created
-                .assignments
-                .into_iter()
-                .map(|a| assignment_to_proto(a, None))
-                .collect(),
-            assignment_summary: Some(summary_to_proto(created.summary)),
+            created,
+            assignments,
+            assignment_summary,
         }))
     }
 
@@ -303,6 +297,21 @@ fn assignment_to_proto(row: AssignmentRow, recipient: Option<User>) -> pb::Assig
         finished_at: row.finished_at.map(timestamp),
         recipient: recipient.map(user_to_proto),
     }
+}
+
+/// The parts of a create response.
+fn created_to_proto(
+    created: Created,
+) -> (bool, Vec<pb::Assignment>, Option<pb::AssignmentSummary>) {
+    (
+        created.created,
+        created
+            .assignments
+            .into_iter()
+            .map(|a| assignment_to_proto(a, None))
+            .collect(),
+        Some(summary_to_proto(created.summary)),
+    )
 }
 
 fn unknown(field: &str, value: i32) -> FieldViolation {

@@ -216,21 +216,7 @@ async fn task_assignments_sort_by_name_stably_embed_users_and_filter_progress() 
     // Progress filter: finish one (its recipient's token is made for the test).
     let finished = &all[0];
     let recipient: Uuid = finished.user_id.parse().expect("uuid");
-    let workspace: Uuid = connect(&team.app.db.url())
-        .await
-        .query_one("SELECT id FROM workspaces WHERE name = 'acme'", &[])
-        .await
-        .expect("workspace")
-        .get(0);
-    let token = docket::domain::tokens::create(
-        &mut crate::helpers::seed::diesel(&team.app.db).await,
-        workspace,
-        docket::domain::tokens::TokenOwner::User(recipient),
-        &[docket::auth::Scope::TasksWrite],
-    )
-    .await
-    .expect("token")
-    .secret;
+    let token = team.user_token(recipient).await;
     team.finish(&token, &finished.id).await.expect("finish");
     let request = pb::ListTaskAssignmentsRequest {
         task_id: task.id.clone(),

@@ -26,7 +26,7 @@ use crate::{
     },
     domain::{
         DomainError, cursor,
-        directory::Page,
+        directory::{Page, start_after},
         tasks::{DistributionKind, TaskView, is_author, list::views},
     },
 };
@@ -208,16 +208,4 @@ pub async fn list_for_task(
         let cursor = cursor::encode(&query, &position(&item));
         (item.0, item.1, cursor)
     }))
-}
-
-fn start_after<K: serde::de::DeserializeOwned>(
-    page: &Page,
-    query: &serde_json::Value,
-) -> Result<Option<K>, DomainError> {
-    match page.cursor.as_deref() {
-        None | Some("") => Ok(None),
-        Some(text) => cursor::decode(text, query)
-            .map(Some)
-            .map_err(|e| DomainError::invalid("page_cursor", e.to_string())),
-    }
 }

@@ -26,7 +26,10 @@ use crate::{
         task_list::{self, Position, Sort, TaskFilter, Visibility},
         tasks::{self, TaskRow},
     },
-    domain::{DomainError, cursor, directory::Page},
+    domain::{
+        DomainError, cursor,
+        directory::{Page, start_after},
+    },
     error::FieldViolation,
 };
 
@@ -189,13 +192,7 @@ pub fn list(
 {
     let filter = Arc::new(query.filter_for(caller));
     let fingerprint = serde_json::json!({ "list": "tasks", "filter": &*filter, "sort": sort });
-    let after = match page.cursor.as_deref() {
-        None | Some("") => None,
-        Some(text) => Some(
-            cursor::decode::<Position>(text, &fingerprint)
-                .map_err(|e| DomainError::invalid("page_cursor", e.to_string()))?,
-        ),
-    };
+    let after = start_after::<Position>(&page, &fingerprint)?;
     let caller = Arc::new(caller.clone());
     let rows = keyset_stream(
         pool,

@@ -116,22 +116,26 @@ impl Team {
         let mut dir = Directory::new(&self.app, self.admin.clone()).await;
         let id = Uuid::new_v4();
         dir.upsert_user(id, name, "Extra", Some(true)).await;
+        (id, self.user_token(id).await)
+    }
+
+    /// A tasks:write token for a user of the team's workspace.
+    pub async fn user_token(&self, user: Uuid) -> String {
         let workspace: Uuid = connect(&self.app.db.url())
             .await
             .query_one("SELECT id FROM workspaces WHERE name = 'acme'", &[])
             .await
             .expect("workspace")
             .get(0);
-        let token = docket::domain::tokens::create(
+        docket::domain::tokens::create(
             &mut seed::diesel(&self.app.db).await,
             workspace,
-            docket::domain::tokens::TokenOwner::User(id),
+            docket::domain::tokens::TokenOwner::User(user),
             &[docket::auth::Scope::TasksWrite],
         )
         .await
         .expect("token")
-        .secret;
-        (id, token)
+        .secret
     }
 }
 
