@@ -57,16 +57,17 @@ pub struct Recipient {
     pub via_channel_id: Option<Uuid>,
 }
 
-/// Assigns the task to each recipient not yet assigned; returns how many were added.
+/// Assigns the task to each recipient not yet assigned, with this progress; returns the
+/// assignments created.
 pub async fn insert_many(
     conn: &mut AsyncPgConnection,
     workspace_id: Uuid,
     task_id: Uuid,
     recipients: &[Recipient],
     progress_status: &str,
-) -> QueryResult<usize> {
+) -> QueryResult<Vec<AssignmentRow>> {
     if recipients.is_empty() {
-        return Ok(0);
+        return Ok(Vec::new());
     }
     let rows: Vec<_> = recipients
         .iter()
@@ -89,7 +90,8 @@ pub async fn insert_many(
             assignments::user_id,
         ))
         .do_nothing()
-        .execute(conn)
+        .returning(AssignmentRow::as_returning())
+        .get_results(conn)
         .await
 }
 
@@ -224,41 +226,6 @@ pub async fn find(
         .first(conn)
         .await
         .optional()
-}
-
-/// Assigns the task to each recipient not yet assigned; returns the assignments created.
-pub async fn insert_returning(
-    conn: &mut AsyncPgConnection,
-    workspace_id: Uuid,
-    task_id: Uuid,
-    recipients: &[Recipient],
-) -> QueryResult<Vec<AssignmentRow>> {
-    if recipients.is_empty() {
-        return Ok(Vec::new());
-    }
-    let rows: Vec<_> = recipients
-        .iter()
-        .map(|recipient| {
-            (
-                assignments::workspace_id.eq(workspace_id),
-                assignments::id.eq(Uuid::now_v7()),
-                assignments::task_id.eq(task_id),
-                assignments::user_id.eq(recipient.user_id),
-                assignments::via_channel_id.eq(recipient.via_channel_id),
-            )
-        })
-        .collect();
-    diesel::insert_into(assignments::table)
-        .values(rows)
-        .on_conflict((
-            assignments::workspace_id,
-            assignments::task_id,
-            assignments::user_id,
-        ))
-        .do_nothing()
-        .returning(AssignmentRow::as_returning())
-        .get_results(conn)
-        .await
 }
 
 /// The task's assignments to these users.

@@ -77,7 +77,7 @@ pub async fn create(
         };
         let wanted = recipients(conn, caller, &users, &channels).await?;
         let new =
-            assignments::insert_returning(conn, caller.workspace_id, task_id, &wanted).await?;
+            assignments::insert_many(conn, caller.workspace_id, task_id, &wanted, "NEW").await?;
         let ids: Vec<Uuid> = wanted.iter().map(|r| r.user_id).collect();
         let all = assignments::of_users(conn, caller.workspace_id, task_id, &ids).await?;
         let summary = settle(conn, caller, &task).await?;
@@ -105,7 +105,7 @@ pub async fn batch_create(
         let task = lock_authored(conn, caller, task_id).await?;
         let wanted = recipients(conn, caller, &user_ids, &[]).await?;
         let new =
-            assignments::insert_returning(conn, caller.workspace_id, task_id, &wanted).await?;
+            assignments::insert_many(conn, caller.workspace_id, task_id, &wanted, "NEW").await?;
         let summary = settle(conn, caller, &task).await?;
         Ok(Created {
             created: !new.is_empty(),
