@@ -1,7 +1,11 @@
 //! Queries on `api_tokens`.
 
 use chrono::{DateTime, Utc};
-use diesel::{dsl::now, prelude::*};
+use diesel::{
+    dsl::{IntervalDsl, now},
+    prelude::*,
+    sql_types::Timestamptz,
+};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
@@ -67,9 +71,11 @@ pub async fn mark_used(
     workspace_id: Uuid,
     id: Uuid,
 ) -> QueryResult<()> {
-    let stale = diesel::dsl::sql::<diesel::sql_types::Bool>(
-        "last_used_at IS NULL OR last_used_at < now() - interval '1 minute'",
-    );
+    // Built with the DSL, which parenthesises the OR: raw SQL spliced into `filter` is not, so
+    // it bound looser than the key's ANDs and stamped every stale token of every workspace.
+    let stale = api_tokens::last_used_at
+        .is_null()
+        .or(api_tokens::last_used_at.lt((now.into_sql::<Timestamptz>() - 1.minute()).nullable()));
     diesel::update(api_tokens::table.find((workspace_id, id)).filter(stale))
         .set(api_tokens::last_used_at.eq(now))
         .execute(conn)

@@ -231,6 +231,40 @@ async fn token_use_is_recorded() {
     app.stop().await;
 }
 
+/// Hole 0 of issue 9: recording one token's use once stamped every stale token of every
+/// workspace (a raw SQL `OR` spliced into the filter without parentheses).
+#[tokio::test(flavor = "multi_thread")]
+async fn recording_use_touches_only_the_token_used() {
+    let app = TestApp::spawn().await;
+    let (mine, token) = seed::workspace(&app.db, "mine").await;
+    let (theirs, _) = seed::workspace(&app.db, "theirs").await;
+    seed::service_token(&app.db, mine.id, &[Scope::TasksRead]).await;
+    seed::service_token(&app.db, theirs.id, &[Scope::TasksRead]).await;
+    let db = connect(&app.db.url()).await;
+    // Every token last used long ago, so each is stale for the once-a-minute rule.
+    db.execute("UPDATE api_tokens SET last_used_at = '2001-01-01'", &[])
+        .await
+        .expect("age the tokens");
+    WorkspaceServiceClient::new(app.channel().await)
+        .get_workspace(authorized(pb::GetWorkspaceRequest {}, &token))
+        .await
+        .expect("call");
+    let stamped: Vec<(uuid::Uuid, String)> = db
+        .query(
+            "SELECT workspace_id, display_prefix FROM api_tokens WHERE last_used_at > '2001-01-01'",
+            &[],
+        )
+        .await
+        .expect("query")
+        .iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect();
+    assert_eq!(stamped.len(), 1, "only the token used: {stamped:?}");
+    assert_eq!(stamped[0].0, mine.id);
+    assert!(token.starts_with(&stamped[0].1));
+    app.stop().await;
+}
+
 pub fn authorized<T>(message: T, token: &str) -> Request<T> {
     let mut request = Request::new(message);
     let value = format!("Bearer {token}").parse().expect("ascii token");
