@@ -44,9 +44,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?;
 
     // Rust types only for Docket's package: google.rpc comes from tonic-types, google.protobuf
-    // from prost-types.
+    // from prost-types. Services decode with Docket's codec, which reports an undecodable body as
+    // the caller's error.
     tonic_prost_build::configure()
         .extern_path(".google.rpc", "::tonic_types::pb")
+        .codec_path("crate::grpc::codec::EdgeCodec")
         .build_server(true)
         .build_client(true)
         .compile_fds(fds)?;

@@ -4,43 +4,7 @@
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
-
-use crate::auth::Scope;
-
-/// The command line of the `docket` binary.
-#[derive(Debug, Parser)]
-#[command(
-    name = "docket",
-    version,
-    about = "Docket: a gRPC task and assignment service"
-)]
-#[command(args_conflicts_with_subcommands = true)]
-pub struct Cli {
-    #[command(subcommand)]
-    pub command: Option<Command>,
-
-    /// `docket` without a subcommand serves, with these settings.
-    #[command(flatten)]
-    pub serve: ServeConfig,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Create the database if missing, apply migrations, then serve gRPC (the default).
-    Serve(ServeConfig),
-    /// Create the database if missing, apply pending migrations, and exit.
-    Migrate(MigrateConfig),
-    /// Operator commands: workspaces and API tokens, straight against the database.
-    Admin(AdminConfig),
-}
-
-impl Cli {
-    /// The subcommand to run, `serve` when none was given.
-    pub fn into_command(self) -> Command {
-        self.command.unwrap_or(Command::Serve(self.serve))
-    }
-}
+use clap::{Args, ValueEnum};
 
 /// Settings for `docket serve`.
 #[derive(Debug, Clone, Args)]
@@ -101,96 +65,15 @@ pub struct AuthConfig {
     #[arg(long, env = "DOCKET_JWT_AUDIENCE")]
     pub jwt_audience: Option<String>,
 
+    /// Clock skew allowed between Docket and the token issuer: a JWT is accepted until this long
+    /// after its `exp`, and from this long before its `nbf`.
+    #[arg(long, env = "DOCKET_JWT_LEEWAY", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub jwt_leeway: Duration,
+
     /// How long a verified API token or user is trusted before it is looked up again; a revoked
     /// token or deactivated user stops working within this time.
     #[arg(long, env = "DOCKET_AUTH_CACHE_TTL", default_value = "5s", value_parser = humantime::parse_duration)]
     pub auth_cache_ttl: Duration,
-}
-
-/// Settings for `docket migrate`.
-#[derive(Debug, Clone, Args)]
-pub struct MigrateConfig {
-    #[command(flatten)]
-    pub database: DatabaseConfig,
-
-    #[command(flatten)]
-    pub log: LogConfig,
-}
-
-/// Settings and action of `docket admin`.
-#[derive(Debug, Clone, Args)]
-pub struct AdminConfig {
-    #[command(flatten)]
-    pub database: DatabaseConfig,
-
-    /// Print one JSON object instead of text, for scripts.
-    #[arg(long, global = true)]
-    pub json: bool,
-
-    #[command(subcommand)]
-    pub action: AdminAction,
-}
-
-#[derive(Debug, Clone, Subcommand)]
-pub enum AdminAction {
-    /// Manage workspaces.
-    #[command(subcommand)]
-    Workspace(WorkspaceAction),
-    /// Manage API tokens.
-    #[command(subcommand)]
-    Token(TokenAction),
-}
-
-#[derive(Debug, Clone, Subcommand)]
-pub enum WorkspaceAction {
-    /// Create a workspace and print its id and a first token holding every scope.
-    Create {
-        /// The workspace's name.
-        #[arg(long)]
-        name: String,
-    },
-}
-
-#[derive(Debug, Clone, Subcommand)]
-pub enum TokenAction {
-    /// Issue an API token; its secret is printed once and never stored.
-    Create {
-        /// Workspace id.
-        #[arg(long)]
-        workspace: uuid::Uuid,
-        /// Act as this user of the workspace.
-        #[arg(long, conflicts_with = "service", required_unless_present = "service")]
-        user: Option<uuid::Uuid>,
-        /// Act as this named service (e.g. billing).
-        #[arg(long)]
-        service: Option<String>,
-        /// Comma-separated scopes: tasks:read, tasks:write, directory:read, directory:write,
-        /// workspace:admin.
-        #[arg(long, value_delimiter = ',', required = true, value_parser = parse_scope)]
-        scopes: Vec<Scope>,
-    },
-    /// Revoke an API token; callers using it are refused within DOCKET_AUTH_CACHE_TTL.
-    Revoke {
-        /// Workspace id.
-        #[arg(long)]
-        workspace: uuid::Uuid,
-        /// Token id (from `token create` or `token list`).
-        #[arg(long)]
-        id: uuid::Uuid,
-    },
-    /// List a workspace's API tokens (never their secrets).
-    List {
-        /// Workspace id.
-        #[arg(long)]
-        workspace: uuid::Uuid,
-    },
-}
-
-fn parse_scope(text: &str) -> Result<Scope, String> {
-    Scope::parse(text.trim()).ok_or_else(|| {
-        let known: Vec<_> = Scope::ALL.iter().map(|s| s.as_str()).collect();
-        format!("unknown scope {text:?}; scopes are {}", known.join(", "))
-    })
 }
 
 /// How to reach PostgreSQL.
@@ -240,42 +123,4 @@ pub enum LogFormat {
     Pretty,
     /// One JSON object per line, for log collectors.
     Json,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cli_definition_is_consistent() {
-        use clap::CommandFactory;
-        Cli::command().debug_assert();
-    }
-
-    #[test]
-    fn no_subcommand_means_serve_with_defaults() {
-        let cli = Cli::try_parse_from(["docket", "--listen", "127.0.0.1:0"]).expect("parses");
-        match cli.into_command() {
-            Command::Serve(config) => {
-                assert_eq!(config.listen, "127.0.0.1:0".parse().expect("addr"));
-                assert_eq!(config.shutdown_grace, Duration::from_secs(30));
-            }
-            other => panic!("expected serve, got {other:?}"),
-        }
-    }
-
-    #[test]
-    fn durations_take_units() {
-        let cli = Cli::try_parse_from(["docket", "migrate", "--statement-timeout", "1500ms"])
-            .expect("parses");
-        match cli.into_command() {
-            Command::Migrate(config) => {
-                assert_eq!(
-                    config.database.statement_timeout,
-                    Duration::from_millis(1500)
-                );
-            }
-            other => panic!("expected migrate, got {other:?}"),
-        }
-    }
 }

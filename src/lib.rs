@@ -6,7 +6,6 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod domain;
-pub mod error;
 pub mod grpc;
 pub mod health;
 pub mod server;

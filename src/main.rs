@@ -6,9 +6,8 @@ use std::process::ExitCode;
 use clap::Parser;
 use docket::{
     Application,
-    config::{Cli, Command},
-    error::ErrorChain,
-    telemetry,
+    cli::{Cli, Command},
+    telemetry::{self, ErrorChain},
 };
 
 fn main() -> ExitCode {

@@ -13,11 +13,12 @@ use tonic::{
 use tower::ServiceBuilder;
 
 use crate::{
-    auth::{AuthLayer, Authenticator, JwtConfigError},
+    auth::{Authenticator, JwtConfigError},
     config::{ServeConfig, TlsConfig},
     db::{self, ConnectOptions, PgPool},
     grpc::{
         assignments::AssignmentApi,
+        auth::AuthLayer,
         directory::DirectoryApi,
         pb::{
             self, assignment_service_server::AssignmentServiceServer,

@@ -1,4 +1,5 @@
-//! Log output: one subscriber for the whole process, human-readable or JSON lines.
+//! Log output: one subscriber for the whole process, human-readable or JSON lines, and errors
+//! shown with their causes on one line.
 
 use std::io::IsTerminal;
 
@@ -34,5 +35,20 @@ pub fn init(config: &LogConfig) {
     };
     if let (Ok(()), Some(e)) = (installed, bad_filter) {
         tracing::warn!(filter = %config.log_filter, error = %e, "invalid DOCKET_LOG, using info");
+    }
+}
+
+/// Displays an error with its whole source chain on one line.
+pub struct ErrorChain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for ErrorChain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(cause) = source {
+            write!(f, ": {cause}")?;
+            source = cause.source();
+        }
+        Ok(())
     }
 }

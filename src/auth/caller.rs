@@ -6,40 +6,9 @@ use std::fmt;
 
 use uuid::Uuid;
 
-/// A permission a credential carries. The wire form (`tasks:read`, ...) is what JWT `scope` claims
-/// and the CLI use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Scope {
-    TasksRead,
-    TasksWrite,
-    DirectoryRead,
-    DirectoryWrite,
-    WorkspaceAdmin,
-}
+pub use crate::db::enums::{ActorType, Scope};
 
 impl Scope {
-    pub const ALL: [Scope; 5] = [
-        Scope::TasksRead,
-        Scope::TasksWrite,
-        Scope::DirectoryRead,
-        Scope::DirectoryWrite,
-        Scope::WorkspaceAdmin,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Scope::TasksRead => "tasks:read",
-            Scope::TasksWrite => "tasks:write",
-            Scope::DirectoryRead => "directory:read",
-            Scope::DirectoryWrite => "directory:write",
-            Scope::WorkspaceAdmin => "workspace:admin",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Scope> {
-        Scope::ALL.into_iter().find(|scope| scope.as_str() == text)
-    }
-
     /// The scopes holding this one also grants: a resource's `write` includes its `read`.
     fn implied(self) -> &'static [Scope] {
         match self {
@@ -51,12 +20,6 @@ impl Scope {
 
     fn bit(self) -> u8 {
         1 << (self as u8)
-    }
-}
-
-impl fmt::Display for Scope {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -95,12 +58,12 @@ pub enum Actor {
 }
 
 impl Actor {
-    /// The contract's actor type name.
-    pub fn kind(&self) -> &'static str {
+    /// The contract's actor type.
+    pub fn kind(&self) -> ActorType {
         match self {
-            Actor::User(_) => "USER",
-            Actor::ApiToken(_) => "API_TOKEN",
-            Actor::System => "SYSTEM",
+            Actor::User(_) => ActorType::User,
+            Actor::ApiToken(_) => ActorType::ApiToken,
+            Actor::System => ActorType::System,
         }
     }
 
@@ -144,14 +107,6 @@ impl Caller {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn scopes_round_trip_their_wire_form() {
-        for scope in Scope::ALL {
-            assert_eq!(Scope::parse(scope.as_str()), Some(scope));
-        }
-        assert_eq!(Scope::parse("tasks:admin"), None);
-    }
 
     #[test]
     fn write_implies_read_of_the_same_resource_only() {

@@ -1,6 +1,8 @@
 //! JWT bearer tokens: HS256 with a shared secret, or RS256/ES256 with a public key, carrying `sub`
 //! (the user id), `workspace_id`, `scope` (space-separated) and `exp`, with optional `iss`/`aud`
-//! checks. Only the configured algorithm is accepted, so `alg: none` and algorithm swaps fail.
+//! checks. Only the configured algorithm is accepted, so `alg: none` and algorithm swaps fail. A
+//! token is valid from its `nbf` (when present) to its `exp`, give or take `DOCKET_JWT_LEEWAY` of
+//! clock skew.
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode};
 use serde::Deserialize;
@@ -76,7 +78,8 @@ impl JwtVerifier {
         };
         let mut validation = Validation::new(algorithm);
         validation.set_required_spec_claims(&["exp", "sub"]);
-        validation.leeway = 30;
+        validation.validate_nbf = true;
+        validation.leeway = config.jwt_leeway.as_secs();
         // jsonwebtoken checks `aud`/`iss` only when present unless they are required claims; a
         // configured check must also refuse tokens that leave the claim out.
         match &config.jwt_audience {
@@ -104,7 +107,7 @@ impl JwtVerifier {
         let scopes = claims
             .scope
             .split_whitespace()
-            .filter_map(Scope::parse)
+            .filter_map(|name| name.parse::<Scope>().ok())
             .collect();
         Some(Caller {
             workspace_id,

@@ -1,6 +1,7 @@
-//! Authentication and authorization of Docket RPCs. A layer in front of every service (except
-//! health and reflection) resolves `authorization: Bearer <token>` to a [`Caller`] and checks the
-//! scope the RPC declares in the proto; handlers then apply the per-resource rules.
+//! Authentication and authorization of Docket RPCs: who a bearer token speaks for, and what it
+//! may do. The gRPC layer in front of every service but health and reflection
+//! (`crate::grpc::auth`) resolves `authorization: Bearer <token>` to a [`Caller`] here and checks
+//! the scope the RPC declares in the proto; handlers then apply the per-resource rules.
 //!
 //! Verified API tokens and user lookups are cached for `DOCKET_AUTH_CACHE_TTL` (default 5 s), so a
 //! busy caller costs no database round trip per call, and a revoked token or a deactivated user
@@ -10,7 +11,6 @@
 pub mod api_token;
 pub mod caller;
 pub mod jwt;
-mod layer;
 
 use std::sync::Arc;
 
@@ -19,7 +19,6 @@ use uuid::Uuid;
 
 pub use caller::{Actor, Caller, Scope, ScopeSet};
 pub use jwt::{JwtConfigError, JwtVerifier};
-pub use layer::{AuthLayer, required_scope};
 
 use crate::{
     config::AuthConfig,
@@ -113,11 +112,7 @@ impl Authenticator {
         Ok(Some(Caller {
             workspace_id: token.workspace_id,
             actor,
-            scopes: token
-                .scopes
-                .iter()
-                .filter_map(|s| Scope::parse(s))
-                .collect(),
+            scopes: token.scopes.iter().copied().collect(),
         }))
     }
 

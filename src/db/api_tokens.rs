@@ -9,7 +9,10 @@ use diesel::{
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::schema::{api_tokens, users};
+use super::{
+    enums::Scope,
+    schema::{api_tokens, users},
+};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = api_tokens, check_for_backend(diesel::pg::Pg))]
@@ -19,7 +22,7 @@ pub struct ApiToken {
     pub display_prefix: String,
     pub user_id: Option<Uuid>,
     pub service_name: Option<String>,
-    pub scopes: Vec<String>,
+    pub scopes: Vec<Scope>,
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
@@ -34,7 +37,7 @@ pub struct NewApiToken<'a> {
     pub display_prefix: &'a str,
     pub user_id: Option<Uuid>,
     pub service_name: Option<&'a str>,
-    pub scopes: Vec<String>,
+    pub scopes: Vec<Scope>,
 }
 
 pub async fn insert(conn: &mut AsyncPgConnection, token: NewApiToken<'_>) -> QueryResult<ApiToken> {

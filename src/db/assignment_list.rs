@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use super::{
     assignments::{AssignmentRow, ProgressCounts},
+    enums::{ActorType, ProgressStatus},
     sql::Sql,
 };
 
@@ -26,7 +27,7 @@ pub struct MyAssignmentFilter {
     /// Assignments of tasks someone else authored.
     pub received: bool,
     /// Empty: every progress status.
-    pub progress_statuses: Vec<String>,
+    pub progress_statuses: Vec<ProgressStatus>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -86,7 +87,7 @@ pub async fn my_summary(
     #[derive(QueryableByName)]
     struct Count {
         #[diesel(sql_type = Text)]
-        progress_status: String,
+        progress_status: ProgressStatus,
         #[diesel(sql_type = BigInt)]
         count: i64,
     }
@@ -118,7 +119,9 @@ impl Sql {
         if f.personal != f.received {
             // Only users receive assignments, so "authored by the user" is a USER author.
             self.push(if f.personal { " AND " } else { " AND NOT " });
-            self.push("(t.created_by_type = 'USER' AND t.created_by_id = ");
+            self.push("(t.created_by_type = ");
+            self.bind::<Text, _>(ActorType::User);
+            self.push(" AND t.created_by_id = ");
             self.bind::<Text, _>(f.user_id.to_string());
             self.push(")");
         } else if !f.personal {
@@ -148,7 +151,7 @@ pub async fn task_page(
     conn: &mut AsyncPgConnection,
     workspace_id: Uuid,
     task_id: Uuid,
-    progress_statuses: &[String],
+    progress_statuses: &[ProgressStatus],
     sort: TaskAssignmentSort,
     after: Option<TaskAssignmentPosition>,
     limit: i64,

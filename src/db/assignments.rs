@@ -7,7 +7,10 @@ use diesel::{dsl::now, prelude::*};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::schema::assignments;
+use super::{enums::ProgressStatus, schema::assignments};
+
+/// The constraint trigger behind "a task that has assignments keeps at least one".
+pub const LOWER_LIMIT: &str = "assignments_lower_limit";
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = assignments, check_for_backend(diesel::pg::Pg))]
@@ -16,7 +19,7 @@ pub struct AssignmentRow {
     pub id: Uuid,
     pub task_id: Uuid,
     pub user_id: Uuid,
-    pub progress_status: String,
+    pub progress_status: ProgressStatus,
     pub via_channel_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -37,13 +40,13 @@ impl ProgressCounts {
     }
 
     /// Counts from `(progress_status, count)` pairs.
-    pub fn from_pairs(pairs: impl IntoIterator<Item = (String, i64)>) -> Self {
+    pub fn from_pairs(pairs: impl IntoIterator<Item = (ProgressStatus, i64)>) -> Self {
         let mut counts = Self::default();
         for (status, count) in pairs {
-            match status.as_str() {
-                "NEW" => counts.new += count,
-                "OPEN" => counts.open += count,
-                _ => counts.finished += count,
+            match status {
+                ProgressStatus::New => counts.new += count,
+                ProgressStatus::Open => counts.open += count,
+                ProgressStatus::Finished => counts.finished += count,
             }
         }
         counts
@@ -64,7 +67,7 @@ pub async fn insert_many(
     workspace_id: Uuid,
     task_id: Uuid,
     recipients: &[Recipient],
-    progress_status: &str,
+    progress_status: ProgressStatus,
 ) -> QueryResult<Vec<AssignmentRow>> {
     if recipients.is_empty() {
         return Ok(Vec::new());
@@ -112,7 +115,7 @@ pub async fn counts_of(
     workspace_id: Uuid,
     task_ids: &[Uuid],
 ) -> QueryResult<HashMap<Uuid, ProgressCounts>> {
-    let rows: Vec<(Uuid, String, i64)> = assignments::table
+    let rows: Vec<(Uuid, ProgressStatus, i64)> = assignments::table
         .filter(assignments::workspace_id.eq(workspace_id))
         .filter(assignments::task_id.eq_any(task_ids))
         .group_by((assignments::task_id, assignments::progress_status))
@@ -123,7 +126,7 @@ pub async fn counts_of(
         ))
         .load(conn)
         .await?;
-    let mut pairs: HashMap<Uuid, Vec<(String, i64)>> = HashMap::new();
+    let mut pairs: HashMap<Uuid, Vec<(ProgressStatus, i64)>> = HashMap::new();
     for (task_id, status, count) in rows {
         pairs.entry(task_id).or_default().push((status, count));
     }
@@ -178,10 +181,10 @@ pub async fn mark_seen(
             .filter(assignments::workspace_id.eq(workspace_id))
             .filter(assignments::task_id.eq(task_id))
             .filter(assignments::user_id.eq(user_id))
-            .filter(assignments::progress_status.eq("NEW")),
+            .filter(assignments::progress_status.eq(ProgressStatus::New)),
     )
     .set((
-        assignments::progress_status.eq("OPEN"),
+        assignments::progress_status.eq(ProgressStatus::Open),
         assignments::updated_at.eq(now),
     ))
     .execute(conn)
@@ -209,7 +212,7 @@ pub async fn replace_with(
         user_id,
         via_channel_id: None,
     }];
-    insert_many(conn, workspace_id, task_id, &only, "NEW")
+    insert_many(conn, workspace_id, task_id, &only, ProgressStatus::New)
         .await
         .map(drop)
 }
@@ -278,22 +281,33 @@ pub async fn delete_ids(
     .await
 }
 
-/// Sets the assignment's progress (FINISHED stamps finished_at, anything else clears it).
+/// Sets the assignment's progress: FINISHED stamps `finished_at` from the database clock,
+/// anything else clears it.
 pub async fn set_progress(
     conn: &mut AsyncPgConnection,
     workspace_id: Uuid,
     id: Uuid,
-    progress_status: &str,
+    progress_status: ProgressStatus,
 ) -> QueryResult<AssignmentRow> {
-    diesel::sql_query(
-        "UPDATE assignments SET progress_status = $3, updated_at = now(),
-             finished_at = CASE WHEN $3 = 'FINISHED' THEN now() END
-         WHERE workspace_id = $1 AND id = $2
-         RETURNING *",
-    )
-    .bind::<diesel::sql_types::Uuid, _>(workspace_id)
-    .bind::<diesel::sql_types::Uuid, _>(id)
-    .bind::<diesel::sql_types::Text, _>(progress_status)
-    .get_result(conn)
-    .await
+    let target = diesel::update(assignments::table.find((workspace_id, id)));
+    let changed = (
+        assignments::progress_status.eq(progress_status),
+        assignments::updated_at.eq(now),
+    );
+    match progress_status {
+        ProgressStatus::Finished => {
+            target
+                .set((changed, assignments::finished_at.eq(now)))
+                .returning(AssignmentRow::as_returning())
+                .get_result(conn)
+                .await
+        }
+        ProgressStatus::New | ProgressStatus::Open => {
+            target
+                .set((changed, assignments::finished_at.eq(None::<DateTime<Utc>>)))
+                .returning(AssignmentRow::as_returning())
+                .get_result(conn)
+                .await
+        }
+    }
 }

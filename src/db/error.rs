@@ -1,5 +1,6 @@
-//! The database layer's error: what a query or a pool checkout can fail with, and whether the
-//! failure means "the database is unreachable" (worth a retry) or something unexpected.
+//! The database layer's error, and the one place a database failure is classified: unreachable
+//! (worth a retry later), a lost race (worth a retry now), a named constraint refusing a write
+//! (which the domain turns into its own error), or a fault to log.
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::pooled_connection::deadpool::PoolError;
@@ -12,17 +13,82 @@ pub enum DbError {
     Pool(#[from] PoolError),
 }
 
+/// What a database failure means for the call that met it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// PostgreSQL cannot be reached: a closed connection, or none to be had from the pool.
+    Unavailable,
+    /// A concurrent transaction won: a serialisation failure, which is also how
+    /// `lock_task_for_change` reports a bounded lock wait that ran out or a deadlock. Nothing
+    /// changed; the call may be retried.
+    Conflict,
+    /// Anything else, constraint violations included: unexpected here, so logged.
+    Fault,
+}
+
 impl DbError {
-    /// True when the failure is about reaching PostgreSQL rather than about the query: a closed
-    /// connection, or no connection to be had from the pool.
-    pub fn is_unavailable(&self) -> bool {
+    pub fn failure(&self) -> Failure {
         match self {
-            DbError::Pool(_) => true,
-            DbError::Query(DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _)) => {
-                true
-            }
-            DbError::Query(DieselError::BrokenTransactionManager) => true,
-            DbError::Query(_) => false,
+            DbError::Pool(_) => Failure::Unavailable,
+            DbError::Query(DieselError::DatabaseError(kind, _)) => match kind {
+                DatabaseErrorKind::ClosedConnection => Failure::Unavailable,
+                DatabaseErrorKind::SerializationFailure => Failure::Conflict,
+                _ => Failure::Fault,
+            },
+            DbError::Query(DieselError::BrokenTransactionManager) => Failure::Unavailable,
+            DbError::Query(_) => Failure::Fault,
         }
+    }
+
+    pub fn is_unavailable(&self) -> bool {
+        self.failure() == Failure::Unavailable
+    }
+
+    /// The constraint (unique, foreign key, check, or one raised by a constraint trigger) whose
+    /// violation failed the statement, if that is why it failed.
+    pub fn violated(&self) -> Option<&str> {
+        match self {
+            DbError::Query(DieselError::DatabaseError(
+                DatabaseErrorKind::UniqueViolation
+                | DatabaseErrorKind::ForeignKeyViolation
+                | DatabaseErrorKind::CheckViolation,
+                info,
+            )) => info.constraint_name(),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn database_error(kind: DatabaseErrorKind) -> DbError {
+        DbError::Query(DieselError::DatabaseError(
+            kind,
+            Box::new("message".to_owned()),
+        ))
+    }
+
+    #[test]
+    fn lost_races_are_conflicts_and_unknown_errors_faults() {
+        assert_eq!(
+            database_error(DatabaseErrorKind::SerializationFailure).failure(),
+            Failure::Conflict
+        );
+        assert_eq!(
+            database_error(DatabaseErrorKind::ClosedConnection).failure(),
+            Failure::Unavailable
+        );
+        // Lock timeouts and deadlocks outside lock_task_for_change, statement timeouts, and every
+        // other SQLSTATE the driver does not name: faults, logged, never reported as a race.
+        assert_eq!(
+            database_error(DatabaseErrorKind::Unknown).failure(),
+            Failure::Fault
+        );
+        assert_eq!(
+            DbError::Query(DieselError::NotFound).failure(),
+            Failure::Fault
+        );
     }
 }

@@ -7,6 +7,7 @@ pub mod assignment_list;
 pub mod assignments;
 pub mod channels;
 pub mod connection;
+pub mod enums;
 pub mod error;
 pub mod migrations;
 pub mod paging;
@@ -25,7 +26,7 @@ use futures_util::FutureExt;
 use tokio_postgres::error::SqlState;
 
 pub use connection::{ConnectError, ConnectOptions};
-pub use error::DbError;
+pub use error::{DbError, Failure};
 
 use crate::config::DatabaseConfig;
 

@@ -21,7 +21,11 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{sql::Sql, tasks::TaskRow};
+use super::{
+    enums::{ActorType, Priority, Status},
+    sql::Sql,
+    tasks::TaskRow,
+};
 
 /// Which tasks of the workspace the caller may list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -30,7 +34,7 @@ pub enum Visibility {
     Workspace,
     /// Those related to the caller in the ways asked for.
     Related {
-        actor_type: String,
+        actor_type: ActorType,
         actor_id: String,
         /// The caller as a user, who can receive tasks.
         user_id: Option<Uuid>,
@@ -45,8 +49,8 @@ pub enum Visibility {
 pub struct TaskFilter {
     pub workspace_id: Uuid,
     pub visibility: Visibility,
-    pub statuses: Vec<String>,
-    pub priorities: Vec<String>,
+    pub statuses: Vec<Status>,
+    pub priorities: Vec<Priority>,
     pub kinds: Vec<String>,
     pub assignee_user_ids: Vec<Uuid>,
     pub include_unassigned: bool,
@@ -99,7 +103,7 @@ impl Sort {
             SortKey::UpdatedAt => Position::At(Some(task.updated_at), task.id),
             SortKey::Due => Position::At(due_key(task.due_at, task.due_date), task.id),
             SortKey::Number => Position::Number(task.number),
-            SortKey::Priority => Position::Rank(priority_rank(&task.priority), task.id),
+            SortKey::Priority => Position::Rank(task.priority.rank(), task.id),
         }
     }
 
@@ -125,16 +129,6 @@ pub fn due_key(
             .and_then(|date| date.succ_opt())
             .map(|next| next.and_time(NaiveTime::MIN).and_utc())
     })
-}
-
-/// `task_priority_rank` in the task_lists migration.
-pub fn priority_rank(priority: &str) -> i16 {
-    match priority {
-        "LOW" => 1,
-        "NORMAL" => 2,
-        "HIGH" => 3,
-        _ => 4,
-    }
 }
 
 /// Up to `limit` tasks matching `filter`, in `sort` order, after `after`.
@@ -302,17 +296,20 @@ impl Sql {
         self.bind::<SqlUuid, _>(f.workspace_id);
         if !f.priorities.is_empty() {
             // By rank, so the PRIORITY sort's index serves the filter too.
-            let ranks: Vec<i16> = f.priorities.iter().map(|p| priority_rank(p)).collect();
+            let ranks: Vec<i16> = f.priorities.iter().map(|p| p.rank()).collect();
             self.push(" AND task_priority_rank(t.priority) = ANY(");
             self.bind::<Array<SmallInt>, _>(ranks);
             self.push(")");
         }
-        for (column, values) in [("status", &f.statuses), ("kind", &f.kinds)] {
-            if !values.is_empty() {
-                self.push(&format!(" AND t.{column} = ANY("));
-                self.bind::<Array<Text>, _>(values.clone());
-                self.push(")");
-            }
+        if !f.statuses.is_empty() {
+            self.push(" AND t.status = ANY(");
+            self.bind::<Array<Text>, _>(f.statuses.clone());
+            self.push(")");
+        }
+        if !f.kinds.is_empty() {
+            self.push(" AND t.kind = ANY(");
+            self.bind::<Array<Text>, _>(f.kinds.clone());
+            self.push(")");
         }
         if !f.assignee_user_ids.is_empty() || f.include_unassigned {
             self.push(" AND (");
@@ -450,9 +447,9 @@ impl Sql {
         self.bind::<SqlUuid, _>(*user_id);
     }
 
-    fn author_match(&mut self, actor_type: &str, actor_id: &str) {
+    fn author_match(&mut self, actor_type: &ActorType, actor_id: &str) {
         self.push("t.created_by_type = ");
-        self.bind::<Text, _>(actor_type.to_owned());
+        self.bind::<Text, _>(*actor_type);
         self.push(" AND t.created_by_id = ");
         self.bind::<Text, _>(actor_id.to_owned());
     }

@@ -5,7 +5,13 @@ use diesel::{dsl::now, prelude::*, sql_types};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::schema::{task_create_requests, task_linked_records, tasks};
+use super::{
+    enums::{ActorType, BodyFormat, CompletionPolicy, Disposition, Priority, Status},
+    schema::{task_create_requests, task_linked_records, tasks},
+};
+
+/// The unique index behind "external_id is unique per workspace".
+pub const EXTERNAL_ID_KEY: &str = "tasks_external_id_key";
 
 diesel::define_sql_function! {
     /// The next task number of the workspace (see the task_numbers migration).
@@ -19,24 +25,24 @@ pub struct TaskRow {
     pub id: Uuid,
     pub number: i64,
     pub title: String,
-    pub body_format: String,
+    pub body_format: BodyFormat,
     pub body_plain: String,
     pub body_html: String,
     pub body_delta: String,
     pub kind: String,
-    pub priority: String,
-    pub status: String,
+    pub priority: Priority,
+    pub status: Status,
     pub due_date: Option<NaiveDate>,
     pub due_at: Option<DateTime<Utc>>,
     pub tags: Vec<String>,
     pub external_id: Option<String>,
     pub correlation_id: Option<String>,
     pub sequence_id: Option<Uuid>,
-    pub completion_policy: String,
+    pub completion_policy: CompletionPolicy,
     pub distributed: bool,
-    pub created_by_type: String,
+    pub created_by_type: ActorType,
     pub created_by_id: String,
-    pub outcome_disposition: Option<String>,
+    pub outcome_disposition: Option<Disposition>,
     pub outcome_note: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -58,21 +64,21 @@ pub struct NewTaskRow<'a> {
     pub workspace_id: Uuid,
     pub id: Uuid,
     pub title: &'a str,
-    pub body_format: &'a str,
+    pub body_format: BodyFormat,
     pub body_plain: &'a str,
     pub body_html: &'a str,
     pub body_delta: &'a str,
     pub kind: &'a str,
-    pub priority: &'a str,
+    pub priority: Priority,
     pub due_date: Option<NaiveDate>,
     pub due_at: Option<DateTime<Utc>>,
     pub tags: &'a [String],
     pub external_id: Option<&'a str>,
     pub correlation_id: Option<&'a str>,
     pub sequence_id: Option<Uuid>,
-    pub completion_policy: &'a str,
+    pub completion_policy: CompletionPolicy,
     pub distributed: bool,
-    pub created_by_type: &'a str,
+    pub created_by_type: ActorType,
     pub created_by_id: &'a str,
 }
 
@@ -103,19 +109,19 @@ pub async fn find(
 #[diesel(table_name = tasks)]
 pub struct TaskChangeset<'a> {
     pub title: Option<&'a str>,
-    pub body_format: Option<&'a str>,
+    pub body_format: Option<BodyFormat>,
     pub body_plain: Option<&'a str>,
     pub body_html: Option<&'a str>,
     pub body_delta: Option<&'a str>,
     pub kind: Option<&'a str>,
-    pub priority: Option<&'a str>,
+    pub priority: Option<Priority>,
     pub due_date: Option<Option<NaiveDate>>,
     pub due_at: Option<Option<DateTime<Utc>>>,
     pub tags: Option<&'a [String]>,
     pub external_id: Option<Option<&'a str>>,
     pub correlation_id: Option<Option<&'a str>>,
     pub sequence_id: Option<Option<Uuid>>,
-    pub completion_policy: Option<&'a str>,
+    pub completion_policy: Option<CompletionPolicy>,
     pub distributed: Option<bool>,
 }
 
@@ -169,13 +175,32 @@ pub async fn lock(
         .optional()
 }
 
+/// The task, locked for a change to it or its assignments until the transaction ends, waiting at
+/// most `wait` for a change in progress. A wait that runs out (or a deadlock) fails with a
+/// serialisation failure, which `DbError::failure` reports as a conflict: see the
+/// task_change_lock migration for why the lock goes through a function.
+pub async fn lock_for_change(
+    conn: &mut AsyncPgConnection,
+    workspace_id: Uuid,
+    id: Uuid,
+    wait: std::time::Duration,
+) -> QueryResult<Option<TaskRow>> {
+    diesel::sql_query("SELECT * FROM lock_task_for_change($1, $2, $3)")
+        .bind::<sql_types::Uuid, _>(workspace_id)
+        .bind::<sql_types::Uuid, _>(id)
+        .bind::<sql_types::Text, _>(format!("{}ms", wait.as_millis()))
+        .get_result(conn)
+        .await
+        .optional()
+}
+
 /// A status change and what it records besides.
 pub struct StatusChange<'a> {
-    pub status: &'a str,
+    pub to: Status,
     /// The task leaves NEW/OPEN for work: set `first_started_at` if it never was.
     pub starts_work: bool,
-    /// For COMPLETED: the completion response.
-    pub outcome: Option<(Option<&'a str>, &'a str)>,
+    /// For COMPLETED: the completion response (disposition, note).
+    pub outcome: Option<(Option<Disposition>, Option<&'a str>)>,
     /// For a reopen (to OPEN): why.
     pub reopen_reason: Option<&'a str>,
     /// The task's completion policy makes the change (not a lifecycle call).
@@ -183,39 +208,43 @@ pub struct StatusChange<'a> {
 }
 
 /// Applies a status change with timestamps from the database clock; bumps version and updated_at.
+/// Completing stamps `completed_at` (and `first_terminated_at` once) and records the outcome;
+/// skipping and cancelling stamp their times; reopening (the only way back to OPEN) clears those
+/// two and records when and why.
 pub async fn change_status(
     conn: &mut AsyncPgConnection,
     workspace_id: Uuid,
     id: Uuid,
     change: &StatusChange<'_>,
 ) -> QueryResult<TaskRow> {
-    let (disposition, note) = match change.outcome {
-        Some((disposition, note)) => (disposition, Some(note)),
-        None => (None, None),
-    };
+    let (disposition, note) = change.outcome.unwrap_or_default();
+    let completing = change.to == Status::Completed;
     diesel::sql_query(
         "UPDATE tasks SET
              status = $3,
              version = version + 1,
              updated_at = now(),
              first_started_at = CASE WHEN $4 THEN coalesce(first_started_at, now()) ELSE first_started_at END,
-             first_terminated_at = CASE WHEN $3 = 'COMPLETED' THEN coalesce(first_terminated_at, now())
-                                        ELSE first_terminated_at END,
-             completed_at = CASE WHEN $3 = 'COMPLETED' THEN now() END,
-             skipped_at = CASE $3 WHEN 'SKIPPED' THEN now() WHEN 'OPEN' THEN NULL ELSE skipped_at END,
-             cancelled_at = CASE $3 WHEN 'CANCELLED' THEN now() WHEN 'OPEN' THEN NULL ELSE cancelled_at END,
-             reopened_at = CASE WHEN $3 = 'OPEN' THEN now() ELSE reopened_at END,
-             reopen_reason = CASE WHEN $3 = 'OPEN' THEN $5 ELSE reopen_reason END,
-             outcome_disposition = CASE WHEN $3 = 'COMPLETED' THEN $6 ELSE outcome_disposition END,
-             outcome_note = CASE WHEN $3 = 'COMPLETED' THEN $7 ELSE outcome_note END,
-             completed_by_policy = ($3 = 'COMPLETED' AND $8)
+             first_terminated_at = CASE WHEN $5 THEN coalesce(first_terminated_at, now()) ELSE first_terminated_at END,
+             completed_at = CASE WHEN $5 THEN now() END,
+             skipped_at = CASE WHEN $6 THEN now() WHEN $8 THEN NULL ELSE skipped_at END,
+             cancelled_at = CASE WHEN $7 THEN now() WHEN $8 THEN NULL ELSE cancelled_at END,
+             reopened_at = CASE WHEN $8 THEN now() ELSE reopened_at END,
+             reopen_reason = CASE WHEN $8 THEN $9 ELSE reopen_reason END,
+             outcome_disposition = CASE WHEN $5 THEN $10 ELSE outcome_disposition END,
+             outcome_note = CASE WHEN $5 THEN $11 ELSE outcome_note END,
+             completed_by_policy = $5 AND $12
          WHERE workspace_id = $1 AND id = $2
          RETURNING *",
     )
     .bind::<sql_types::Uuid, _>(workspace_id)
     .bind::<sql_types::Uuid, _>(id)
-    .bind::<sql_types::Text, _>(change.status)
+    .bind::<sql_types::Text, _>(change.to)
     .bind::<sql_types::Bool, _>(change.starts_work)
+    .bind::<sql_types::Bool, _>(completing)
+    .bind::<sql_types::Bool, _>(change.to == Status::Skipped)
+    .bind::<sql_types::Bool, _>(change.to == Status::Cancelled)
+    .bind::<sql_types::Bool, _>(change.to == Status::Open)
     .bind::<sql_types::Nullable<sql_types::Text>, _>(change.reopen_reason)
     .bind::<sql_types::Nullable<sql_types::Text>, _>(disposition)
     .bind::<sql_types::Nullable<sql_types::Text>, _>(note)
@@ -230,12 +259,12 @@ pub async fn lock_open_sequence(
     conn: &mut AsyncPgConnection,
     workspace_id: Uuid,
     sequence_id: Uuid,
-    author: Option<(&str, &str)>,
+    author: Option<(ActorType, &str)>,
 ) -> QueryResult<Vec<TaskRow>> {
     let open = tasks::table
         .filter(tasks::workspace_id.eq(workspace_id))
         .filter(tasks::sequence_id.eq(sequence_id))
-        .filter(tasks::status.ne_all(["COMPLETED", "SKIPPED", "CANCELLED"]))
+        .filter(tasks::status.ne_all(Status::TERMINAL))
         .select(TaskRow::as_select())
         .order(tasks::id)
         .for_update();
@@ -307,7 +336,7 @@ pub async fn linked_records(
 /// Who asked for a create, and under which request id.
 pub struct CreateRequestKey<'a> {
     pub workspace_id: Uuid,
-    pub actor_type: &'a str,
+    pub actor_type: ActorType,
     pub actor_id: &'a str,
     pub request_id: &'a str,
 }

@@ -1,38 +1,54 @@
 //! Assignments: who has to do a task, and how far each recipient is. The author manages a task's
-//! assignments; each recipient finishes or reopens their own, and the task's completion policy
-//! follows their progress in the same transaction.
+//! assignments; each recipient finishes or reopens their own.
 //!
-//! Every change to a task's assignments first locks the task's row, so changes to one task happen
-//! one after another and the invariants (one assignment per recipient, a distributed task keeps
-//! one) hold whatever the concurrency. Waiting for that lock is bounded: a change that cannot get
-//! it in time fails TASK_ASSIGNMENT_CHANGE_CONFLICT having changed nothing.
+//! Every change to a task's assignments first locks the task's row (waiting a bounded time, else
+//! TASK_ASSIGNMENT_CHANGE_CONFLICT having changed nothing), so changes to one task happen one
+//! after another, and ends by settling the task in the same transaction (`tasks::settle`: its
+//! distribution and its completion policy follow the assignments it now has). The rules are
+//! properties of the committed state, whatever sequence of calls led there:
+//!
+//! - one assignment per task and recipient (a unique constraint);
+//! - a task that has assignments keeps at least one (the `assignments_lower_limit` constraint
+//!   trigger, checked at commit, so deleting one by one fails exactly where a batch would);
+//! - a task its policy completed is completed exactly while the policy holds.
 
 use std::collections::HashSet;
 
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
 use uuid::Uuid;
 
 use super::{
     DomainError,
-    tasks::{CompletionPolicy, Status, is_author, lifecycle, recipients},
+    tasks::{is_author, lock_for_change, recipients, settle},
 };
 use crate::{
     auth::Caller,
     db::{
         assignments::{self, AssignmentRow, ProgressCounts},
-        tasks::{self, StatusChange, TaskChangeset, TaskRow},
+        enums::ProgressStatus,
+        tasks::{self, TaskRow},
         workspaces,
     },
-    error::FieldViolation,
 };
 
 pub mod list;
 
 /// Most users or assignment ids one batch call may name.
 pub const MAX_BATCH: usize = 100;
-/// How long a change waits for another change to the same task to finish.
-const LOCK_TIMEOUT: &str = "2s";
+
+/// The ids of a batch call: 1 to [`MAX_BATCH`], each once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Batch(Vec<Uuid>);
+
+impl Batch {
+    pub fn new(ids: Vec<Uuid>) -> Result<Self, String> {
+        let ids = crate::domain::tasks::input::unique(ids);
+        if ids.is_empty() || ids.len() > MAX_BATCH {
+            return Err(format!("name 1 to {MAX_BATCH}"));
+        }
+        Ok(Self(ids))
+    }
+}
 
 /// Who CreateAssignment assigns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,7 +77,8 @@ pub async fn ensure_enabled(
     }
 }
 
-/// Adds one recipient (a user, or a channel's active members) to the author's task.
+/// Adds one recipient (a user, or a channel's active members) to the author's task. Someone
+/// already assigned is a no-op.
 pub async fn create(
     conn: &mut AsyncPgConnection,
     caller: &Caller,
@@ -75,12 +92,9 @@ pub async fn create(
             NewRecipient::User(user) => (vec![user], vec![]),
             NewRecipient::Channel(channel) => (vec![], vec![channel]),
         };
-        let wanted = recipients(conn, caller, &users, &channels).await?;
-        let new =
-            assignments::insert_many(conn, caller.workspace_id, task_id, &wanted, "NEW").await?;
-        let ids: Vec<Uuid> = wanted.iter().map(|r| r.user_id).collect();
-        let all = assignments::of_users(conn, caller.workspace_id, task_id, &ids).await?;
-        let summary = settle(conn, caller, &task).await?;
+        let (new, reached) = assign(conn, caller, &task, &users, &channels).await?;
+        let all = assignments::of_users(conn, caller.workspace_id, task_id, &reached).await?;
+        let (_, summary) = settle(conn, task).await?;
         Ok(Created {
             created: !new.is_empty(),
             assignments: all,
@@ -91,22 +105,18 @@ pub async fn create(
 }
 
 /// Adds up to [`MAX_BATCH`] users to the author's task; those already assigned are skipped. Any
-/// unknown or inactive user fails the whole call.
+/// other user that is unknown or inactive fails the whole call.
 pub async fn batch_create(
     conn: &mut AsyncPgConnection,
     caller: &Caller,
     task_id: Uuid,
-    user_ids: Vec<Uuid>,
+    Batch(user_ids): Batch,
 ) -> Result<Created, DomainError> {
-    check_batch("user_ids", user_ids.len())?;
-    let user_ids = unique(user_ids);
     ensure_enabled(conn, caller).await?;
     conn.transaction(async |conn| {
         let task = lock_authored(conn, caller, task_id).await?;
-        let wanted = recipients(conn, caller, &user_ids, &[]).await?;
-        let new =
-            assignments::insert_many(conn, caller.workspace_id, task_id, &wanted, "NEW").await?;
-        let summary = settle(conn, caller, &task).await?;
+        let (new, _) = assign(conn, caller, &task, &user_ids, &[]).await?;
+        let (_, summary) = settle(conn, task).await?;
         Ok(Created {
             created: !new.is_empty(),
             assignments: new,
@@ -114,6 +124,27 @@ pub async fn batch_create(
         })
     })
     .await
+}
+
+/// Assigns the task to everyone the users and channels reach who is not assigned yet; returns the
+/// assignments created and the users reached.
+async fn assign(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    task: &TaskRow,
+    users: &[Uuid],
+    channels: &[Uuid],
+) -> Result<(Vec<AssignmentRow>, Vec<Uuid>), DomainError> {
+    let workspace_id = caller.workspace_id;
+    let assigned: HashSet<Uuid> = assignments::of_users(conn, workspace_id, task.id, users)
+        .await?
+        .into_iter()
+        .map(|assignment| assignment.user_id)
+        .collect();
+    let wanted = recipients(conn, caller, users, channels, &assigned).await?;
+    let new =
+        assignments::insert_many(conn, workspace_id, task.id, &wanted, ProgressStatus::New).await?;
+    Ok((new, wanted.iter().map(|r| r.user_id).collect()))
 }
 
 /// Removes one assignment from the author's task.
@@ -128,7 +159,13 @@ pub async fn delete(
             .await?
             .ok_or(DomainError::AssignmentNotFound)?;
         let task = lock_authored(conn, caller, assignment.task_id).await?;
-        remove(conn, caller, &task, &[assignment_id]).await
+        // Under the lock: a change that got there first may have removed it.
+        let removed =
+            assignments::delete_ids(conn, caller.workspace_id, task.id, &[assignment_id]).await?;
+        if removed == 0 {
+            return Err(DomainError::AssignmentNotFound);
+        }
+        Ok(settle(conn, task).await?.1)
     })
     .await
 }
@@ -138,10 +175,8 @@ pub async fn batch_delete(
     conn: &mut AsyncPgConnection,
     caller: &Caller,
     task_id: Uuid,
-    assignment_ids: Vec<Uuid>,
+    Batch(assignment_ids): Batch,
 ) -> Result<ProgressCounts, DomainError> {
-    check_batch("assignment_ids", assignment_ids.len())?;
-    let assignment_ids = unique(assignment_ids);
     ensure_enabled(conn, caller).await?;
     conn.transaction(async |conn| {
         let task = lock_authored(conn, caller, task_id).await?;
@@ -153,7 +188,8 @@ pub async fn batch_delete(
         if let Some(foreign) = assignment_ids.iter().find(|id| !known.contains(id)) {
             return Err(DomainError::UnknownAssignment(*foreign));
         }
-        remove(conn, caller, &task, &assignment_ids).await
+        assignments::delete_ids(conn, caller.workspace_id, task_id, &assignment_ids).await?;
+        Ok(settle(conn, task).await?.1)
     })
     .await
 }
@@ -164,7 +200,7 @@ pub async fn finish(
     caller: &Caller,
     assignment_id: Uuid,
 ) -> Result<(AssignmentRow, ProgressCounts), DomainError> {
-    progress(conn, caller, assignment_id, true).await
+    progress(conn, caller, assignment_id, ProgressStatus::Finished).await
 }
 
 /// The recipient reopens their finished assignment; a task its policy completed reopens too.
@@ -173,7 +209,7 @@ pub async fn open(
     caller: &Caller,
     assignment_id: Uuid,
 ) -> Result<(AssignmentRow, ProgressCounts), DomainError> {
-    progress(conn, caller, assignment_id, false).await
+    progress(conn, caller, assignment_id, ProgressStatus::Open).await
 }
 
 /// The counts of one of the caller's tasks.
@@ -190,11 +226,13 @@ pub async fn task_summary(
     Ok(assignments::counts(conn, caller.workspace_id, task.id).await?)
 }
 
+/// Moves the caller's own assignment to FINISHED, or from FINISHED back to OPEN; already there is
+/// success with nothing changed.
 async fn progress(
     conn: &mut AsyncPgConnection,
     caller: &Caller,
     assignment_id: Uuid,
-    finish: bool,
+    to: ProgressStatus,
 ) -> Result<(AssignmentRow, ProgressCounts), DomainError> {
     ensure_enabled(conn, caller).await?;
     let workspace_id = caller.workspace_id;
@@ -202,7 +240,7 @@ async fn progress(
         let assignment = assignments::find(conn, workspace_id, assignment_id)
             .await?
             .ok_or(DomainError::AssignmentNotFound)?;
-        let task = lock_task(conn, workspace_id, assignment.task_id).await?;
+        let task = lock_for_change(conn, workspace_id, assignment.task_id).await?;
         let is_recipient = caller.actor.user_id() == Some(assignment.user_id);
         if !is_recipient {
             // Someone who cannot see the task does not learn of it; someone who can (its author,
@@ -221,162 +259,31 @@ async fn progress(
                 DomainError::TaskNotFound
             });
         }
-        let finished = assignment.progress_status == "FINISHED";
-        let assignment = match (finish, finished) {
-            (true, false) => {
-                assignments::set_progress(conn, workspace_id, assignment_id, "FINISHED").await?
-            }
-            (false, true) => {
-                assignments::set_progress(conn, workspace_id, assignment_id, "OPEN").await?
-            }
-            // Already where the caller wants it: success, nothing changes.
-            _ => return Ok((assignment.clone(), counts(conn, &task).await?)),
-        };
-        let summary = counts(conn, &task).await?;
-        apply_policy(conn, &task, &summary, finish).await?;
-        Ok((assignment, summary))
+        // Read again under the lock, which a concurrent delete may have got first.
+        let current = assignments::find(conn, workspace_id, assignment_id)
+            .await?
+            .ok_or(DomainError::AssignmentNotFound)?;
+        let finished = current.progress_status == ProgressStatus::Finished;
+        if finished == (to == ProgressStatus::Finished) {
+            let counts = assignments::counts(conn, workspace_id, task.id).await?;
+            return Ok((current, counts));
+        }
+        let changed = assignments::set_progress(conn, workspace_id, assignment_id, to).await?;
+        let (_, summary) = settle(conn, task).await?;
+        Ok((changed, summary))
     })
     .await
 }
 
-/// Ties the task's status to its recipients' progress, as its completion policy says: ANY
-/// completes it when one finishes, ALL when every one has; reopening an assignment of a task the
-/// policy completed brings it back to IN_PROGRESS. MANUAL never changes it.
-async fn apply_policy(
-    conn: &mut AsyncPgConnection,
-    task: &TaskRow,
-    summary: &ProgressCounts,
-    finished: bool,
-) -> Result<(), DomainError> {
-    let policy = CompletionPolicy::parse(&task.completion_policy).unwrap_or(CompletionPolicy::All);
-    let status = Status::parse(&task.status).unwrap_or(Status::New);
-    let target = match (policy, finished) {
-        (CompletionPolicy::Manual, _) => None,
-        (CompletionPolicy::Any, true) if summary.finished > 0 => Some(Status::Completed),
-        (CompletionPolicy::All, true) if summary.finished == summary.total() => {
-            Some(Status::Completed)
-        }
-        (_, false) if status == Status::Completed && task.completed_by_policy => {
-            Some(Status::InProgress)
-        }
-        _ => None,
-    };
-    let Some(target) = target else {
-        return Ok(());
-    };
-    if target == Status::Completed && status.is_terminal() {
-        return Ok(());
-    }
-    let change = StatusChange {
-        status: target.as_str(),
-        starts_work: lifecycle::starts_work(status, target),
-        outcome: None,
-        reopen_reason: None,
-        by_policy: target == Status::Completed,
-    };
-    tasks::change_status(conn, task.workspace_id, task.id, &change).await?;
-    Ok(())
-}
-
-/// Deletes `ids` (assignments of `task`), keeping a distributed task's last assignment.
-async fn remove(
-    conn: &mut AsyncPgConnection,
-    caller: &Caller,
-    task: &TaskRow,
-    ids: &[Uuid],
-) -> Result<ProgressCounts, DomainError> {
-    let before = counts(conn, task).await?;
-    if task.distributed && before.total() - (ids.len() as i64) < 1 {
-        return Err(DomainError::AssignmentsLowerLimit(
-            "a distributed task keeps at least one assignment; add another recipient first",
-        ));
-    }
-    assignments::delete_ids(conn, caller.workspace_id, task.id, ids).await?;
-    settle(conn, caller, task).await
-}
-
-/// After recipients changed: a task is DISTRIBUTED while anyone but its author is assigned, and
-/// PERSONAL otherwise. Returns the task's counts.
-async fn settle(
-    conn: &mut AsyncPgConnection,
-    caller: &Caller,
-    task: &TaskRow,
-) -> Result<ProgressCounts, DomainError> {
-    let summary = counts(conn, task).await?;
-    let author = (task.created_by_type == "USER")
-        .then(|| task.created_by_id.parse::<Uuid>().ok())
-        .flatten();
-    let own = match author {
-        Some(author) => assignments::of_users(conn, caller.workspace_id, task.id, &[author])
-            .await?
-            .len() as i64,
-        None => 0,
-    };
-    let distributed = summary.total() > own;
-    if distributed != task.distributed {
-        let change = TaskChangeset {
-            distributed: Some(distributed),
-            ..Default::default()
-        };
-        tasks::update(conn, caller.workspace_id, task.id, change).await?;
-    }
-    Ok(summary)
-}
-
-async fn counts(
-    conn: &mut AsyncPgConnection,
-    task: &TaskRow,
-) -> Result<ProgressCounts, DomainError> {
-    Ok(assignments::counts(conn, task.workspace_id, task.id).await?)
-}
-
-/// The caller's task, locked; anyone but its author gets TASK_NOT_FOUND.
+/// The caller's task, locked for a change; anyone but its author gets TASK_NOT_FOUND.
 async fn lock_authored(
     conn: &mut AsyncPgConnection,
     caller: &Caller,
     task_id: Uuid,
 ) -> Result<TaskRow, DomainError> {
-    let task = lock_task(conn, caller.workspace_id, task_id).await?;
+    let task = lock_for_change(conn, caller.workspace_id, task_id).await?;
     if !is_author(caller, &task) {
         return Err(DomainError::TaskNotFound);
     }
     Ok(task)
-}
-
-/// The task's row, locked until the transaction ends, waiting at most [`LOCK_TIMEOUT`] for
-/// another change to finish.
-async fn lock_task(
-    conn: &mut AsyncPgConnection,
-    workspace_id: Uuid,
-    task_id: Uuid,
-) -> Result<TaskRow, DomainError> {
-    diesel::sql_query(format!("SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
-        .execute(conn)
-        .await?;
-    match tasks::lock(conn, workspace_id, task_id).await {
-        Ok(Some(task)) => Ok(task),
-        Ok(None) => Err(DomainError::TaskNotFound),
-        // A lock wait that timed out, a deadlock or a serialisation failure: another change to
-        // this task won. (A lost connection is a different kind, reported as unavailable.)
-        Err(DieselError::DatabaseError(
-            DatabaseErrorKind::Unknown | DatabaseErrorKind::SerializationFailure,
-            _,
-        )) => Err(DomainError::AssignmentChangeConflict),
-        Err(e) => Err(e.into()),
-    }
-}
-
-fn check_batch(field: &str, count: usize) -> Result<(), DomainError> {
-    if count == 0 || count > MAX_BATCH {
-        return Err(DomainError::Invalid(vec![FieldViolation::new(
-            field,
-            format!("name 1 to {MAX_BATCH}"),
-        )]));
-    }
-    Ok(())
-}
-
-fn unique(ids: Vec<Uuid>) -> Vec<Uuid> {
-    let mut seen = HashSet::new();
-    ids.into_iter().filter(|id| seen.insert(*id)).collect()
 }

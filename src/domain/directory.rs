@@ -10,7 +10,10 @@ use futures_util::{Stream, TryStreamExt};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{DomainError, cursor};
+use super::{
+    DomainError, cursor,
+    input::{Field, Text, TextKind, Violations, check_characters},
+};
 use crate::{
     auth::Caller,
     db::{
@@ -19,76 +22,99 @@ use crate::{
         paging::keyset_stream,
         users::{self, User, UserFields},
     },
-    error::FieldViolation,
 };
 
-pub const MAX_NAME_CHARS: usize = 200;
 pub const MAX_EMAIL_CHARS: usize = 320;
 /// Most members one AddChannelMembers or RemoveChannelMembers call may name.
 pub const MAX_MEMBERS_PER_CALL: usize = 1000;
 
-/// A user's name and email, checked.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UserProfile {
-    first_name: String,
-    last_name: String,
-    email: String,
+/// A user's first or last name; either may be empty, not both.
+#[derive(Debug)]
+pub enum PersonName {}
+impl TextKind for PersonName {
+    const MAX_CHARS: usize = 200;
+    const REQUIRED: bool = false;
 }
 
-impl UserProfile {
-    pub fn new(
-        first_name: &str,
-        last_name: &str,
-        email: &str,
-    ) -> Result<Self, Vec<FieldViolation>> {
-        let (first_name, last_name, email) = (first_name.trim(), last_name.trim(), email.trim());
-        let mut violations = Vec::new();
-        for (field, value) in [("first_name", first_name), ("last_name", last_name)] {
-            if value.chars().count() > MAX_NAME_CHARS {
-                violations.push(FieldViolation::new(
-                    field,
-                    format!("at most {MAX_NAME_CHARS} characters"),
-                ));
-            }
-        }
-        if first_name.is_empty() && last_name.is_empty() {
-            violations.push(FieldViolation::new(
-                "first_name",
-                "give a first name, a last name, or both",
-            ));
-        }
-        if email.chars().count() > MAX_EMAIL_CHARS || !EmailAddress::is_valid(email) {
-            violations.push(FieldViolation::new(
-                "email",
-                "must be an email address like name@example.com",
-            ));
-        }
-        if violations.is_empty() {
-            Ok(Self {
-                first_name: first_name.into(),
-                last_name: last_name.into(),
-                email: email.into(),
-            })
+/// A channel's name.
+#[derive(Debug)]
+pub enum ChannelName {}
+impl TextKind for ChannelName {
+    const MAX_CHARS: usize = 200;
+    const REQUIRED: bool = true;
+}
+
+/// An email address, as upstream directories hold them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        let email = raw.trim();
+        let plausible = email.chars().count() <= MAX_EMAIL_CHARS
+            && check_characters(email, false).is_ok()
+            && EmailAddress::is_valid(email);
+        if plausible {
+            Ok(Self(email.to_owned()))
         } else {
-            Err(violations)
+            Err("must be an email address like name@example.com")
         }
     }
 }
 
-/// A channel name, checked.
+/// A user's first and last name: either may be empty, not both.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChannelName(String);
+pub struct PersonNames {
+    first: Text<PersonName>,
+    last: Text<PersonName>,
+}
 
-impl ChannelName {
-    pub fn new(name: &str) -> Result<Self, FieldViolation> {
-        let name = name.trim();
-        if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
-            return Err(FieldViolation::new(
-                "name",
-                format!("must be 1 to {MAX_NAME_CHARS} characters"),
-            ));
+impl PersonNames {
+    pub fn new(first: Text<PersonName>, last: Text<PersonName>) -> Result<Self, &'static str> {
+        if first.as_str().is_empty() && last.as_str().is_empty() {
+            return Err("give a first name, a last name, or both");
         }
-        Ok(Self(name.into()))
+        Ok(Self { first, last })
+    }
+}
+
+/// A user's name and email, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserProfile {
+    pub names: PersonNames,
+    pub email: Email,
+}
+
+/// The users one membership call names: 1 to [`MAX_MEMBERS_PER_CALL`], each once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Members<T>(Vec<T>);
+
+impl<T> Members<T> {
+    /// The members, or `None` with the violations recorded: none named, or a user named twice
+    /// (at the second mention). A list over the limit is refused before it is read
+    /// (`Violations::each`).
+    pub fn check(
+        field: &str,
+        members: Vec<T>,
+        user: impl Fn(&T) -> Uuid,
+        violations: &mut Violations,
+    ) -> Option<Self> {
+        if members.is_empty() {
+            violations.add(field, format!("name 1 to {MAX_MEMBERS_PER_CALL} users"));
+            return None;
+        }
+        let mut seen = HashSet::new();
+        let mut unique = true;
+        for (index, member) in members.iter().enumerate() {
+            if !seen.insert(user(member)) {
+                unique = false;
+                violations.add(
+                    Field::Item(field, index),
+                    format!("user {} is named twice", user(member)),
+                );
+            }
+        }
+        unique.then_some(Self(members))
     }
 }
 
@@ -109,9 +135,9 @@ pub async fn upsert_user(
     active: Option<bool>,
 ) -> Result<(User, bool), DomainError> {
     let fields = UserFields {
-        first_name: &profile.first_name,
-        last_name: &profile.last_name,
-        email: &profile.email,
+        first_name: profile.names.first.as_str(),
+        last_name: profile.names.last.as_str(),
+        email: &profile.email.0,
         active,
     };
     Ok(users::upsert(conn, caller.workspace_id, id, &fields).await?)
@@ -172,9 +198,9 @@ pub async fn upsert_channel(
     conn: &mut AsyncPgConnection,
     caller: &Caller,
     id: Uuid,
-    name: &ChannelName,
+    name: &Text<ChannelName>,
 ) -> Result<(ChannelSummary, bool), DomainError> {
-    let (channel, created) = channels::upsert(conn, caller.workspace_id, id, &name.0).await?;
+    let (channel, created) = channels::upsert(conn, caller.workspace_id, id, name.as_str()).await?;
     Ok((channels::summary(conn, channel).await?, created))
 }
 
@@ -195,9 +221,8 @@ pub async fn add_members(
     conn: &mut AsyncPgConnection,
     caller: &Caller,
     channel_id: Uuid,
-    members: Vec<(Uuid, bool)>,
+    Members(members): Members<(Uuid, bool)>,
 ) -> Result<(ChannelSummary, i64, i64), DomainError> {
-    check_member_list("members", members.iter().map(|(id, _)| *id))?;
     let workspace_id = caller.workspace_id;
     conn.transaction(async |conn| {
         let channel = channels::lock(conn, workspace_id, channel_id)
@@ -223,9 +248,8 @@ pub async fn remove_members(
     conn: &mut AsyncPgConnection,
     caller: &Caller,
     channel_id: Uuid,
-    user_ids: Vec<Uuid>,
+    Members(user_ids): Members<Uuid>,
 ) -> Result<(ChannelSummary, i64), DomainError> {
-    check_member_list("user_ids", user_ids.iter().copied())?;
     let workspace_id = caller.workspace_id;
     conn.transaction(async |conn| {
         let channel = channels::lock(conn, workspace_id, channel_id)
@@ -290,79 +314,42 @@ pub(crate) fn start_after<K: serde::de::DeserializeOwned>(
     }
 }
 
-fn check_member_list(
-    field: &str,
-    ids: impl ExactSizeIterator<Item = Uuid>,
-) -> Result<(), DomainError> {
-    let count = ids.len();
-    if count == 0 || count > MAX_MEMBERS_PER_CALL {
-        return Err(DomainError::invalid(
-            field,
-            format!("name 1 to {MAX_MEMBERS_PER_CALL} users"),
-        ));
-    }
-    let mut seen = HashSet::new();
-    let duplicates: Vec<FieldViolation> = ids
-        .enumerate()
-        .filter(|(_, id)| !seen.insert(*id))
-        .map(|(index, id)| {
-            FieldViolation::new(
-                format!("{field}[{index}]"),
-                format!("user {id} is named twice"),
-            )
-        })
-        .collect();
-    if duplicates.is_empty() {
-        Ok(())
-    } else {
-        Err(DomainError::Invalid(duplicates))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::input::described;
 
-    #[test]
-    fn profiles_are_trimmed_bounded_and_need_a_plausible_email() {
-        let ok = UserProfile::new(" Ada ", "Lovelace", "ada@example.com").expect("valid");
-        assert_eq!(ok.first_name, "Ada");
-        assert!(UserProfile::new("", "Mononym", "m@example.com").is_ok());
-
-        let fields = |r: Result<UserProfile, Vec<FieldViolation>>| -> Vec<String> {
-            r.expect_err("invalid")
-                .into_iter()
-                .map(|v| v.field)
-                .collect()
-        };
-        assert_eq!(
-            fields(UserProfile::new("", " ", "a@example.com")),
-            ["first_name"]
-        );
-        assert_eq!(
-            fields(UserProfile::new("A", "B", "not-an-email")),
-            ["email"]
-        );
-        assert_eq!(
-            fields(UserProfile::new("A", "B", "a b@example.com")),
-            ["email"]
-        );
-        assert_eq!(
-            fields(UserProfile::new(&"x".repeat(201), "B", "a@example.com")),
-            ["first_name"]
-        );
+    fn profile(first: &str, last: &str, email: &str) -> Result<UserProfile, String> {
+        let name = |raw| Text::<PersonName>::parse(raw).map_err(|e| e.to_string());
+        Ok(UserProfile {
+            names: PersonNames::new(name(first)?, name(last)?).map_err(str::to_owned)?,
+            email: Email::parse(email).map_err(str::to_owned)?,
+        })
     }
 
     #[test]
-    fn member_lists_are_bounded_and_unique() {
+    fn profiles_are_trimmed_bounded_and_need_a_plausible_email() {
+        let ok = profile(" Ada ", "Lovelace", "ada@example.com").expect("valid");
+        assert_eq!(ok.names.first.as_str(), "Ada");
+        assert!(profile("", "Mononym", "m@example.com").is_ok());
+        assert!(profile("", " ", "a@example.com").is_err(), "no name");
+        for bad in ["not-an-email", "a b@example.com", "a\u{0}@example.com"] {
+            assert!(profile("A", "B", bad).is_err(), "{bad}");
+        }
+        assert!(profile(&"x".repeat(201), "B", "a@example.com").is_err());
+        assert!(profile("A\u{0}", "B", "a@example.com").is_err());
+    }
+
+    #[test]
+    fn member_lists_are_unique_and_not_empty() {
         let id = Uuid::new_v4();
-        assert!(check_member_list("members", [id].into_iter()).is_ok());
-        assert!(check_member_list("members", std::iter::empty()).is_err());
-        let Err(DomainError::Invalid(v)) =
-            check_member_list("members", [id, Uuid::new_v4(), id].into_iter())
-        else {
-            panic!("duplicates must be refused");
-        };
-        assert_eq!(v[0].field, "members[2]");
+        let mut violations = Violations::default();
+        assert!(Members::check("members", vec![id], |u| *u, &mut violations).is_some());
+        assert!(Members::check("members", Vec::<Uuid>::new(), |u| *u, &mut violations).is_none());
+        let twice = vec![id, Uuid::new_v4(), id];
+        assert!(Members::check("members", twice, |u| *u, &mut violations).is_none());
+        let invalid = violations.finish(()).expect_err("invalid");
+        let fields: Vec<&str> = described(&invalid).into_iter().map(|(f, _)| f).collect();
+        assert_eq!(fields, ["members", "members[2]"]);
     }
 }

@@ -5,17 +5,20 @@ pub mod assignments;
 pub mod body;
 pub mod cursor;
 pub mod directory;
+pub mod input;
 pub mod tasks;
 pub mod tokens;
 pub mod workspaces;
 
-use crate::{db::DbError, error::FieldViolation};
+use crate::db::{DbError, assignments::LOWER_LIMIT, tasks::EXTERNAL_ID_KEY};
+use input::Invalid;
 
-/// What a domain operation can fail with. `crate::error` maps each to a gRPC code and reason.
+/// What a domain operation can fail with. `crate::grpc::error` maps each to a gRPC code and
+/// reason.
 #[derive(Debug, thiserror::Error)]
 pub enum DomainError {
-    #[error("invalid input")]
-    Invalid(Vec<FieldViolation>),
+    #[error("invalid input: {0}")]
+    Invalid(Invalid),
     #[error("workspace not found")]
     WorkspaceNotFound,
     #[error("user {0} is unknown to this workspace")]
@@ -29,7 +32,7 @@ pub enum DomainError {
     #[error("cannot {action} a task that is {status}")]
     InvalidTransition {
         action: &'static str,
-        status: &'static str,
+        status: tasks::Status,
     },
     #[error("the task changed since the etag given; read it again and retry")]
     TaskChangeConflict,
@@ -39,7 +42,7 @@ pub enum DomainError {
     UnknownChannel(uuid::Uuid),
     #[error("only admins of channel {0} may distribute tasks to it")]
     NotAdminOfChannel(uuid::Uuid),
-    /// A distributed task would be left without recipients; the text says how.
+    /// A task would be left without assignments; the text says how.
     #[error("{0}")]
     AssignmentsLowerLimit(&'static str),
     #[error("this request_id was already used for a different request")]
@@ -63,17 +66,38 @@ pub enum DomainError {
     #[error("the system's random number source failed: {0}")]
     Entropy(#[from] getrandom::Error),
     #[error(transparent)]
-    Db(#[from] DbError),
+    Db(DbError),
+}
+
+/// The one mapping of database failures into the domain: a write refused by a constraint that
+/// states a rule becomes that rule's error; anything else stays a database error, classified by
+/// `DbError::failure`.
+impl From<DbError> for DomainError {
+    fn from(error: DbError) -> Self {
+        match error.violated() {
+            Some(EXTERNAL_ID_KEY) => DomainError::ExternalIdTaken,
+            Some(LOWER_LIMIT) => DomainError::AssignmentsLowerLimit(
+                "a task keeps at least one assignment; add another recipient first",
+            ),
+            _ => DomainError::Db(error),
+        }
+    }
 }
 
 impl From<diesel::result::Error> for DomainError {
     fn from(error: diesel::result::Error) -> Self {
-        DomainError::Db(DbError::Query(error))
+        DbError::Query(error).into()
     }
 }
 
 impl DomainError {
-    pub fn invalid(field: &str, description: impl Into<String>) -> Self {
-        DomainError::Invalid(vec![FieldViolation::new(field, description)])
+    pub fn invalid(field: &str, description: impl std::fmt::Display) -> Self {
+        DomainError::Invalid(Invalid::one(field, description))
+    }
+}
+
+impl From<Invalid> for DomainError {
+    fn from(invalid: Invalid) -> Self {
+        DomainError::Invalid(invalid)
     }
 }

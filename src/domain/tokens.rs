@@ -48,8 +48,8 @@ pub async fn create(
         return Err(DomainError::WorkspaceNotFound);
     }
     let secret = NewSecret::generate()?;
-    let mut scope_names: Vec<String> = scopes.iter().map(|s| s.as_str().to_owned()).collect();
-    scope_names.sort();
+    let mut scope_names = scopes.to_vec();
+    scope_names.sort_by_key(|scope| scope.as_str());
     scope_names.dedup();
     let (user_id, service_name) = match &owner {
         TokenOwner::User(id) => (Some(*id), None),

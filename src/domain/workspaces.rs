@@ -5,6 +5,7 @@ use uuid::Uuid;
 
 use super::{
     DomainError,
+    input::{Text, TextKind, Violations, quoted},
     tokens::{self, CreatedToken, TokenOwner},
 };
 use crate::{
@@ -12,7 +13,13 @@ use crate::{
     db::workspaces::{self, SettingsChange, Workspace},
 };
 
-const MAX_NAME_CHARS: usize = 200;
+/// A workspace's name.
+#[derive(Debug)]
+pub enum WorkspaceName {}
+impl TextKind for WorkspaceName {
+    const MAX_CHARS: usize = 200;
+    const REQUIRED: bool = true;
+}
 
 /// The service name of the token `docket admin workspace create` prints.
 pub const FIRST_ADMIN_SERVICE: &str = "admin";
@@ -22,17 +29,11 @@ pub async fn create(
     conn: &mut AsyncPgConnection,
     name: &str,
 ) -> Result<(Workspace, CreatedToken), DomainError> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
-        return Err(DomainError::invalid(
-            "name",
-            format!("must be 1 to {MAX_NAME_CHARS} characters"),
-        ));
-    }
+    let name = Text::<WorkspaceName>::parse(name).map_err(|e| DomainError::invalid("name", e))?;
     conn.transaction(async |conn| {
-        let workspace = workspaces::insert(conn, Uuid::now_v7(), name).await?;
+        let workspace = workspaces::insert(conn, Uuid::now_v7(), name.as_str()).await?;
         let owner = TokenOwner::Service(FIRST_ADMIN_SERVICE.to_owned());
-        let token = tokens::create(conn, workspace.id, owner, &Scope::ALL).await?;
+        let token = tokens::create(conn, workspace.id, owner, Scope::ALL).await?;
         Ok::<_, DomainError>((workspace, token))
     })
     .await
@@ -43,6 +44,43 @@ pub async fn get(conn: &mut AsyncPgConnection, caller: &Caller) -> Result<Worksp
     workspaces::find(conn, caller.workspace_id)
         .await?
         .ok_or(DomainError::WorkspaceNotFound)
+}
+
+/// A workspace setting UpdateWorkspaceSettings may change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Setting {
+    AssignmentsEnabled,
+}
+
+impl Setting {
+    pub const ALL: [Setting; 1] = [Setting::AssignmentsEnabled];
+
+    /// The setting's name in update masks.
+    pub fn path(self) -> &'static str {
+        match self {
+            Setting::AssignmentsEnabled => "assignments_enabled",
+        }
+    }
+
+    /// The settings an update mask names; an empty mask names them all.
+    pub fn of_mask(paths: &[String], violations: &mut Violations) -> Vec<Setting> {
+        if paths.is_empty() {
+            return Self::ALL.to_vec();
+        }
+        let known: Vec<&str> = Self::ALL.iter().map(|s| s.path()).collect();
+        violations.each("update_mask.paths", paths, Self::ALL.len() * 4, |path| {
+            Self::ALL
+                .into_iter()
+                .find(|setting| setting.path() == path)
+                .ok_or_else(|| {
+                    format!(
+                        "unknown setting {}; settings are: {}",
+                        quoted(path),
+                        known.join(", ")
+                    )
+                })
+        })
+    }
 }
 
 /// Changes the caller's workspace settings.

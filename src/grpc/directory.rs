@@ -1,20 +1,23 @@
-//! `docket.v1.DirectoryService`: proto ↔ domain for users and channels.
+//! `docket.v1.DirectoryService`: proto ↔ domain for users and channels. Each handler parses its
+//! request (`requests`), calls the domain, and converts the result.
+
+mod requests;
 
 use std::pin::Pin;
 
 use futures_util::{Stream, StreamExt};
 use tonic::{Request, Response, Status};
-use uuid::Uuid;
 
-use super::{caller, connection, page, parse_id, pb, timestamp};
+use requests::UpsertUser;
+
+use super::{caller, connection, parse::parse, pb, timestamp};
 use crate::{
     db::{
         PgPool,
         channels::{ChannelSummary, Membership},
         users::User,
     },
-    domain::directory::{self, ChannelName, UserProfile},
-    error::{ApiError, FieldViolation},
+    domain::directory,
 };
 
 pub struct DirectoryApi {
@@ -35,21 +38,15 @@ impl pb::directory_service_server::DirectoryService for DirectoryApi {
         &self,
         request: Request<pb::UpsertUserRequest>,
     ) -> Result<Response<pb::UpsertUserResponse>, Status> {
-        let caller = caller(&request)?;
-        let body = request.get_ref();
-        let id = parse_id("user_id", &body.user_id);
-        let profile = UserProfile::new(&body.first_name, &body.last_name, &body.email);
-        let (id, profile) = match (id, profile) {
-            (Ok(id), Ok(profile)) => (id, profile),
-            (id, profile) => {
-                let mut violations: Vec<FieldViolation> = id.err().into_iter().collect();
-                violations.extend(profile.err().unwrap_or_default());
-                return Err(ApiError::Validation(violations).into());
-            }
-        };
+        let UpsertUser {
+            user_id,
+            profile,
+            active,
+        } = parse(request.get_ref())?;
         let mut conn = connection(&self.pool).await?;
+        let caller = caller(&request)?;
         let (user, created) =
-            directory::upsert_user(&mut conn, caller, id, &profile, body.active).await?;
+            directory::upsert_user(&mut conn, caller, user_id, &profile, active).await?;
         Ok(Response::new(pb::UpsertUserResponse {
             user: Some(user_to_proto(user)),
             created,
@@ -60,9 +57,9 @@ impl pb::directory_service_server::DirectoryService for DirectoryApi {
         &self,
         request: Request<pb::GetUserRequest>,
     ) -> Result<Response<pb::GetUserResponse>, Status> {
-        let caller = caller(&request)?;
-        let id = parse_id("user_id", &request.get_ref().user_id).map_err(invalid)?;
-        let user = directory::get_user(&mut *connection(&self.pool).await?, caller, id).await?;
+        let user_id = parse(request.get_ref())?;
+        let mut conn = connection(&self.pool).await?;
+        let user = directory::get_user(&mut conn, caller(&request)?, user_id).await?;
         Ok(Response::new(pb::GetUserResponse {
             user: Some(user_to_proto(user)),
         }))
@@ -74,10 +71,9 @@ impl pb::directory_service_server::DirectoryService for DirectoryApi {
         &self,
         request: Request<pb::ListUsersRequest>,
     ) -> Result<Response<Self::ListUsersStream>, Status> {
-        let caller = caller(&request)?;
-        let body = request.get_ref();
-        let page = page(&body.page_cursor, body.page_limit).map_err(invalid)?;
-        let users = directory::list_users(self.pool.clone(), caller, body.include_inactive, page)?;
+        let (include_inactive, page) = parse(request.get_ref())?;
+        let users =
+            directory::list_users(self.pool.clone(), caller(&request)?, include_inactive, page)?;
         let messages = users.map(|item| {
             let (user, cursor) = item?;
             Ok(pb::ListUsersResponse {
@@ -92,10 +88,9 @@ impl pb::directory_service_server::DirectoryService for DirectoryApi {
         &self,
         request: Request<pb::DeactivateUserRequest>,
     ) -> Result<Response<pb::DeactivateUserResponse>, Status> {
-        let caller = caller(&request)?;
-        let id = parse_id("user_id", &request.get_ref().user_id).map_err(invalid)?;
-        let user =
-            directory::deactivate_user(&mut *connection(&self.pool).await?, caller, id).await?;
+        let user_id = parse(request.get_ref())?;
+        let mut conn = connection(&self.pool).await?;
+        let user = directory::deactivate_user(&mut conn, caller(&request)?, user_id).await?;
         Ok(Response::new(pb::DeactivateUserResponse {
             user: Some(user_to_proto(user)),
         }))
@@ -105,21 +100,10 @@ impl pb::directory_service_server::DirectoryService for DirectoryApi {
         &self,
         request: Request<pb::UpsertChannelRequest>,
     ) -> Result<Response<pb::UpsertChannelResponse>, Status> {
-        let caller = caller(&request)?;
-        let body = request.get_ref();
-        let (id, name) = match (
-            parse_id("channel_id", &body.channel_id),
-            ChannelName::new(&body.name),
-        ) {
-            (Ok(id), Ok(name)) => (id, name),
-            (id, name) => {
-                let violations = id.err().into_iter().chain(name.err()).collect();
-                return Err(ApiError::Validation(violations).into());
-            }
-        };
+        let (channel_id, name) = parse(request.get_ref())?;
+        let mut conn = connection(&self.pool).await?;
         let (channel, created) =
-            directory::upsert_channel(&mut *connection(&self.pool).await?, caller, id, &name)
-                .await?;
+            directory::upsert_channel(&mut conn, caller(&request)?, channel_id, &name).await?;
         Ok(Response::new(pb::UpsertChannelResponse {
             channel: Some(channel_to_proto(channel)),
             created,
@@ -130,10 +114,9 @@ impl pb::directory_service_server::DirectoryService for DirectoryApi {
         &self,
         request: Request<pb::GetChannelRequest>,
     ) -> Result<Response<pb::GetChannelResponse>, Status> {
-        let caller = caller(&request)?;
-        let id = parse_id("channel_id", &request.get_ref().channel_id).map_err(invalid)?;
-        let channel =
-            directory::get_channel(&mut *connection(&self.pool).await?, caller, id).await?;
+        let channel_id = parse(request.get_ref())?;
+        let mut conn = connection(&self.pool).await?;
+        let channel = directory::get_channel(&mut conn, caller(&request)?, channel_id).await?;
         Ok(Response::new(pb::GetChannelResponse {
             channel: Some(channel_to_proto(channel)),
         }))
@@ -143,25 +126,10 @@ impl pb::directory_service_server::DirectoryService for DirectoryApi {
         &self,
         request: Request<pb::AddChannelMembersRequest>,
     ) -> Result<Response<pb::AddChannelMembersResponse>, Status> {
-        let caller = caller(&request)?;
-        let body = request.get_ref();
-        let channel_id = parse_id("channel_id", &body.channel_id);
-        let members: Vec<Result<(Uuid, bool), FieldViolation>> = body
-            .members
-            .iter()
-            .enumerate()
-            .map(|(i, m)| {
-                parse_id(&format!("members[{i}].user_id"), &m.user_id).map(|id| (id, m.admin))
-            })
-            .collect();
-        let (channel_id, members) = collect_ids(channel_id, members)?;
-        let (channel, added_count, updated_count) = directory::add_members(
-            &mut *connection(&self.pool).await?,
-            caller,
-            channel_id,
-            members,
-        )
-        .await?;
+        let (channel_id, members) = parse(request.get_ref())?;
+        let mut conn = connection(&self.pool).await?;
+        let (channel, added_count, updated_count) =
+            directory::add_members(&mut conn, caller(&request)?, channel_id, members).await?;
         Ok(Response::new(pb::AddChannelMembersResponse {
             channel: Some(channel_to_proto(channel)),
             added_count,
@@ -173,23 +141,10 @@ impl pb::directory_service_server::DirectoryService for DirectoryApi {
         &self,
         request: Request<pb::RemoveChannelMembersRequest>,
     ) -> Result<Response<pb::RemoveChannelMembersResponse>, Status> {
-        let caller = caller(&request)?;
-        let body = request.get_ref();
-        let channel_id = parse_id("channel_id", &body.channel_id);
-        let user_ids: Vec<_> = body
-            .user_ids
-            .iter()
-            .enumerate()
-            .map(|(i, id)| parse_id(&format!("user_ids[{i}]"), id))
-            .collect();
-        let (channel_id, user_ids) = collect_ids(channel_id, user_ids)?;
-        let (channel, removed_count) = directory::remove_members(
-            &mut *connection(&self.pool).await?,
-            caller,
-            channel_id,
-            user_ids,
-        )
-        .await?;
+        let (channel_id, users) = parse(request.get_ref())?;
+        let mut conn = connection(&self.pool).await?;
+        let (channel, removed_count) =
+            directory::remove_members(&mut conn, caller(&request)?, channel_id, users).await?;
         Ok(Response::new(pb::RemoveChannelMembersResponse {
             channel: Some(channel_to_proto(channel)),
             removed_count,
@@ -202,19 +157,8 @@ impl pb::directory_service_server::DirectoryService for DirectoryApi {
         &self,
         request: Request<pb::ListChannelMembersRequest>,
     ) -> Result<Response<Self::ListChannelMembersStream>, Status> {
+        let (channel_id, page) = parse(request.get_ref())?;
         let caller = caller(&request)?;
-        let body = request.get_ref();
-        let (channel_id, page) = match (
-            parse_id("channel_id", &body.channel_id),
-            page(&body.page_cursor, body.page_limit),
-        ) {
-            (Ok(id), Ok(page)) => (id, page),
-            (id, page) => {
-                return Err(
-                    ApiError::Validation(id.err().into_iter().chain(page.err()).collect()).into(),
-                );
-            }
-        };
         let members = directory::list_members(self.pool.clone(), caller, channel_id, page).await?;
         let messages = members.map(|item| {
             let ((membership, user), cursor) = item?;
@@ -224,30 +168,6 @@ impl pb::directory_service_server::DirectoryService for DirectoryApi {
             })
         });
         Ok(Response::new(Box::pin(messages)))
-    }
-}
-
-fn invalid(violation: FieldViolation) -> Status {
-    ApiError::Validation(vec![violation]).into()
-}
-
-/// The parsed channel id and list, or every violation among them.
-fn collect_ids<T>(
-    channel_id: Result<Uuid, FieldViolation>,
-    items: Vec<Result<T, FieldViolation>>,
-) -> Result<(Uuid, Vec<T>), Status> {
-    let mut violations: Vec<FieldViolation> =
-        channel_id.as_ref().err().cloned().into_iter().collect();
-    let mut parsed = Vec::with_capacity(items.len());
-    for item in items {
-        match item {
-            Ok(value) => parsed.push(value),
-            Err(violation) => violations.push(violation),
-        }
-    }
-    match channel_id {
-        Ok(id) if violations.is_empty() => Ok((id, parsed)),
-        _ => Err(ApiError::Validation(violations).into()),
     }
 }
 

@@ -1,8 +1,15 @@
-//! The gRPC edge: generated protobuf types, and the layers every call passes through. Service
-//! adapters that turn proto requests into domain calls live in submodules, one per service.
+//! The gRPC edge: generated protobuf types, the layers every call passes through (request ids and
+//! logging, authentication), the codec, the one error mapping, and one adapter per service that
+//! reads requests into domain values (`parse`), calls the domain, and writes the answer. Nothing
+//! below this module knows tonic or the generated types.
 
 pub mod assignments;
+pub mod auth;
+pub mod codec;
 pub mod directory;
+pub(crate) mod enums;
+pub mod error;
+pub(crate) mod parse;
 pub mod request_context;
 pub mod tasks;
 pub mod workspace;
@@ -11,14 +18,11 @@ use chrono::{DateTime, Utc};
 use diesel_async::{AsyncPgConnection, pooled_connection::deadpool::Object};
 use tonic::{Request, Status};
 
-use uuid::Uuid;
-
 use crate::{
     auth::Caller,
     db::{DbError, PgPool},
-    domain::directory::Page,
-    error::{ApiError, FieldViolation},
 };
+use error::ApiError;
 
 /// The authenticated caller, put in the request by the auth layer.
 fn caller<T>(request: &Request<T>) -> Result<&Caller, Status> {
@@ -33,21 +37,6 @@ async fn connection(pool: &PgPool) -> Result<Object<AsyncPgConnection>, Status> 
     pool.get()
         .await
         .map_err(|e| ApiError::from(DbError::from(e)).into())
-}
-
-/// A UUID field of a request.
-fn parse_id(field: &str, text: &str) -> Result<Uuid, FieldViolation> {
-    Uuid::parse_str(text.trim()).map_err(|_| FieldViolation::new(field, "must be a UUID"))
-}
-
-/// `page_cursor` and `page_limit` of a list request (limit 0 means no limit).
-fn page(cursor: &str, limit: i32) -> Result<Page, FieldViolation> {
-    let limit = u64::try_from(limit)
-        .map_err(|_| FieldViolation::new("page_limit", "must not be negative"))?;
-    Ok(Page {
-        cursor: (!cursor.is_empty()).then(|| cursor.to_owned()),
-        limit: (limit > 0).then_some(limit),
-    })
 }
 
 fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {

@@ -2,14 +2,20 @@
 
 use tonic::{Request, Response, Status};
 
-use super::{caller, connection, pb, timestamp};
+use super::{
+    caller, connection,
+    parse::{Parse, parse},
+    pb, timestamp,
+};
 use crate::{
     db::{
         PgPool,
         workspaces::{SettingsChange, Workspace},
     },
-    domain::workspaces,
-    error::{ApiError, FieldViolation},
+    domain::{
+        input::Violations,
+        workspaces::{self, Setting},
+    },
 };
 
 pub struct WorkspaceApi {
@@ -39,54 +45,39 @@ impl pb::workspace_service_server::WorkspaceService for WorkspaceApi {
         &self,
         request: Request<pb::UpdateWorkspaceSettingsRequest>,
     ) -> Result<Response<pb::UpdateWorkspaceSettingsResponse>, Status> {
-        let caller = caller(&request)?;
-        let change = settings_change(request.get_ref())?;
-        let workspace =
-            workspaces::update_settings(&mut *connection(&self.pool).await?, caller, change)
-                .await?;
+        let change = parse(request.get_ref())?;
+        let mut conn = connection(&self.pool).await?;
+        let workspace = workspaces::update_settings(&mut conn, caller(&request)?, change).await?;
         Ok(Response::new(pb::UpdateWorkspaceSettingsResponse {
             workspace: Some(to_proto(workspace)),
         }))
     }
 }
 
-/// The settings an update names: those in `update_mask`, or all of them when the mask is empty.
-fn settings_change(
-    request: &pb::UpdateWorkspaceSettingsRequest,
-) -> Result<SettingsChange, ApiError> {
-    let Some(settings) = &request.settings else {
-        return Err(ApiError::Validation(vec![FieldViolation::new(
-            "settings",
-            "is required",
-        )]));
-    };
-    let paths = request
-        .update_mask
-        .as_ref()
-        .map(|mask| mask.paths.as_slice())
-        .unwrap_or_default();
-    if paths.is_empty() {
-        return Ok(SettingsChange {
-            assignments_enabled: Some(settings.assignments_enabled),
-        });
-    }
-    let mut change = SettingsChange::default();
-    let mut violations = Vec::new();
-    for (index, path) in paths.iter().enumerate() {
-        match path.as_str() {
-            "assignments_enabled" => {
-                change.assignments_enabled = Some(settings.assignments_enabled)
+impl Parse for pb::UpdateWorkspaceSettingsRequest {
+    type Checked = SettingsChange;
+
+    /// The settings the mask names (all of them when it is empty), from `settings`.
+    fn parse(&self, v: &mut Violations) -> Option<SettingsChange> {
+        let paths = self
+            .update_mask
+            .as_ref()
+            .map(|mask| mask.paths.as_slice())
+            .unwrap_or_default();
+        let named = Setting::of_mask(paths, v);
+        let Some(settings) = &self.settings else {
+            v.add("settings", "is required");
+            return None;
+        };
+        let mut change = SettingsChange::default();
+        for setting in named {
+            match setting {
+                Setting::AssignmentsEnabled => {
+                    change.assignments_enabled = Some(settings.assignments_enabled)
+                }
             }
-            other => violations.push(FieldViolation::new(
-                format!("update_mask.paths[{index}]"),
-                format!("unknown setting {other:?}; settings are: assignments_enabled"),
-            )),
         }
-    }
-    if violations.is_empty() {
-        Ok(change)
-    } else {
-        Err(ApiError::Validation(violations))
+        Some(change)
     }
 }
 

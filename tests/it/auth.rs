@@ -5,8 +5,11 @@
 use std::{collections::HashMap, time::Duration};
 
 use docket::{
-    auth::{Scope, ScopeSet, required_scope},
-    grpc::pb::{self, methods::METHOD_SCOPES, workspace_service_client::WorkspaceServiceClient},
+    auth::{Scope, ScopeSet},
+    grpc::{
+        auth::required_scope,
+        pb::{self, methods::METHOD_SCOPES, workspace_service_client::WorkspaceServiceClient},
+    },
 };
 use tonic::{Code, Request};
 
@@ -22,7 +25,7 @@ use crate::helpers::{
 async fn every_rpc_refuses_missing_or_invalid_credentials() {
     let app = TestApp::spawn().await;
     let (workspace, _) = seed::workspace(&app.db, "acme").await;
-    let (revoked, revoked_id) = seed::service_token(&app.db, workspace.id, &Scope::ALL).await;
+    let (revoked, revoked_id) = seed::service_token(&app.db, workspace.id, Scope::ALL).await;
     docket::domain::tokens::revoke(&mut seed::diesel(&app.db).await, workspace.id, revoked_id)
         .await
         .expect("revoke");
@@ -83,7 +86,8 @@ async fn every_rpc_requires_its_scope() {
             None => {
                 // Every scope that does not grant the required one.
                 let others: Vec<Scope> = Scope::ALL
-                    .into_iter()
+                    .iter()
+                    .copied()
                     .filter(|s| !std::iter::once(*s).collect::<ScopeSet>().allows(required))
                     .collect();
                 let (secret, _) = seed::service_token(&app.db, workspace.id, &others).await;

@@ -174,6 +174,60 @@ async fn hs256_tokens_are_accepted_only_when_everything_checks_out() {
     app.stop().await;
 }
 
+/// Hole 4 of issue 9: a token not valid yet (`nbf` in the future) was accepted on every RPC.
+#[tokio::test(flavor = "multi_thread")]
+async fn tokens_not_valid_yet_are_refused() {
+    let app = TestApp::spawn_with_auth(hs256_config()).await;
+    let (workspace, _) = seed::workspace(&app.db, "acme").await;
+    let user = seed::user(&app.db, workspace.id, true).await;
+    let channel = app.channel().await;
+    let starting = |nbf: i64| {
+        let mut claims = claims(user, workspace.id);
+        claims["nbf"] = json!(nbf);
+        claims["exp"] = json!(nbf + 3600);
+        hs256(&claims, SECRET)
+    };
+    for (case, nbf) in [
+        ("in an hour", now() + 3600),
+        ("in three years", now() + 3 * 365 * 86_400),
+    ] {
+        let status = get_workspace(&channel, &starting(nbf))
+            .await
+            .expect_err(case);
+        assert_error(&status, Code::Unauthenticated, "UNAUTHENTICATED", case);
+    }
+    get_workspace(&channel, &starting(now() - 10))
+        .await
+        .expect("valid since ten seconds ago");
+    app.stop().await;
+}
+
+/// The clock skew allowed around `exp` and `nbf` is DOCKET_JWT_LEEWAY (30 s by default).
+#[tokio::test(flavor = "multi_thread")]
+async fn clock_skew_allowed_is_a_setting() {
+    for (leeway, accepted) in [(Duration::from_secs(30), true), (Duration::ZERO, false)] {
+        let app = TestApp::spawn_with_auth(AuthConfig {
+            jwt_leeway: leeway,
+            ..hs256_config()
+        })
+        .await;
+        let (workspace, _) = seed::workspace(&app.db, "acme").await;
+        let user = seed::user(&app.db, workspace.id, true).await;
+        let channel = app.channel().await;
+        let skewed = |key: &str, at: i64| {
+            let mut claims = claims(user, workspace.id);
+            claims[key] = json!(at);
+            hs256(&claims, SECRET)
+        };
+        // Expired five seconds ago, and not valid for another five seconds.
+        for token in [skewed("exp", now() - 5), skewed("nbf", now() + 5)] {
+            let result = get_workspace(&channel, &token).await;
+            assert_eq!(result.is_ok(), accepted, "leeway {leeway:?}: {result:?}");
+        }
+        app.stop().await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn deactivating_a_user_locks_their_jwt_out_within_the_cache_ttl() {
     let app = TestApp::spawn_with_auth(hs256_config()).await;

@@ -3,6 +3,7 @@
 //! (default `postgres://postgres@127.0.0.1:5432/postgres`).
 
 mod admin_cli;
+mod assignment_invariants;
 mod assignment_lists;
 mod assignment_races;
 mod assignment_rules;
@@ -10,6 +11,8 @@ mod assignments;
 mod auth;
 mod auth_jwt;
 mod directory;
+mod edge_text;
+mod edge_wire;
 mod health;
 mod helpers;
 mod lifecycle;

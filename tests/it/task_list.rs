@@ -14,7 +14,7 @@ use crate::{
     directory::drain,
     helpers::{
         database::connect,
-        raw::{assert_error, call},
+        raw::{assert_error, call, violated_fields},
         team::{Team, titled},
     },
 };
@@ -904,12 +904,4 @@ async fn foreign_edited_and_malformed_requests_are_invalid_arguments() {
         }
     }
     team.app.stop().await;
-}
-
-fn violated_fields(status: &tonic::Status) -> Vec<String> {
-    use tonic_types::StatusExt;
-    status
-        .get_details_bad_request()
-        .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
-        .unwrap_or_default()
 }

@@ -3,8 +3,9 @@
 //! a keyset page in any sort order never sorts the workspace's tasks.
 
 use chrono::{TimeZone, Utc};
-use docket::db::task_list::{
-    Position, Sort, SortKey, TaskFilter, Visibility, explain_count, explain_page,
+use docket::db::{
+    enums::{ActorType, Priority, Status},
+    task_list::{Position, Sort, SortKey, TaskFilter, Visibility, explain_count, explain_page},
 };
 use uuid::Uuid;
 
@@ -67,7 +68,7 @@ type Edit = Box<dyn Fn(&mut TaskFilter)>;
 
 fn related(user_id: Uuid, personal: bool, distributed: bool, received: bool) -> Visibility {
     Visibility::Related {
-        actor_type: "USER".into(),
+        actor_type: ActorType::User,
         actor_id: user_id.to_string(),
         user_id: Some(user_id),
         personal,
@@ -187,11 +188,11 @@ async fn every_sort_and_filter_is_served_by_an_index_on_100k_tasks() {
     let filters: Vec<(&str, Edit)> = vec![
         (
             "statuses",
-            Box::new(|f| f.statuses = vec!["NEW".into(), "OPEN".into()]),
+            Box::new(|f| f.statuses = vec![Status::New, Status::Open]),
         ),
         (
             "priorities",
-            Box::new(|f| f.priorities = vec!["URGENT".into()]),
+            Box::new(|f| f.priorities = vec![Priority::Urgent]),
         ),
         ("kinds", Box::new(|f| f.kinds = vec!["CALL".into()])),
         (

@@ -16,7 +16,7 @@ fn mask(paths: &[&str]) -> Option<prost_types::FieldMask> {
     })
 }
 
-async fn update(
+pub async fn update(
     team: &Team,
     token: &str,
     request: pb::UpdateTaskRequest,
@@ -29,7 +29,7 @@ async fn update(
     Ok(response.into_inner().task.expect("task"))
 }
 
-fn patch_of(id: &str, patch: pb::TaskPatch, paths: &[&str]) -> pb::UpdateTaskRequest {
+pub fn patch_of(id: &str, patch: pb::TaskPatch, paths: &[&str]) -> pb::UpdateTaskRequest {
     pb::UpdateTaskRequest {
         task_id: id.into(),
         task: Some(patch),

@@ -19,28 +19,32 @@ use crate::{
             self, MyAssignmentFilter, MyAssignmentSort, TaskAssignmentPosition, TaskAssignmentSort,
         },
         assignments::{AssignmentRow, ProgressCounts},
+        enums::ProgressStatus,
         paging::keyset_stream,
-        task_list::Visibility,
         tasks,
         users::{self, User},
     },
     domain::{
         DomainError, cursor,
         directory::{Page, start_after},
-        tasks::{DistributionKind, TaskView, is_author, list::views},
+        tasks::{DistributionKind, Received, TaskView, is_author, views},
     },
 };
 
-/// A recipient's filter from the kinds asked for, which must be RECEIVED and/or PERSONAL.
+/// A recipient's filter from the kinds asked for, which must be RECEIVED and/or PERSONAL (`None`:
+/// a kind left unspecified, which is neither).
 fn my_filter(
     caller: &Caller,
-    kinds: &[DistributionKind],
-    progress_statuses: &[&'static str],
+    kinds: &[Option<DistributionKind>],
+    progress_statuses: &[ProgressStatus],
     kinds_required: bool,
 ) -> Result<Option<MyAssignmentFilter>, DomainError> {
-    let defined = kinds
-        .iter()
-        .all(|k| matches!(k, DistributionKind::Received | DistributionKind::Personal));
+    let defined = kinds.iter().all(|k| {
+        matches!(
+            k,
+            Some(DistributionKind::Received | DistributionKind::Personal)
+        )
+    });
     if !defined || (kinds_required && kinds.is_empty()) {
         return Err(DomainError::DistributionKindUndefined);
     }
@@ -48,13 +52,13 @@ fn my_filter(
     let Some(user_id) = caller.actor.user_id() else {
         return Ok(None);
     };
-    let wants = |kind| kinds.is_empty() || kinds.contains(&kind);
+    let wants = |kind| kinds.is_empty() || kinds.contains(&Some(kind));
     Ok(Some(MyAssignmentFilter {
         workspace_id: caller.workspace_id,
         user_id,
         personal: wants(DistributionKind::Personal),
         received: wants(DistributionKind::Received),
-        progress_statuses: progress_statuses.iter().map(|s| s.to_string()).collect(),
+        progress_statuses: progress_statuses.to_vec(),
     }))
 }
 
@@ -62,7 +66,7 @@ fn my_filter(
 pub async fn my_summary(
     conn: &mut AsyncPgConnection,
     caller: &Caller,
-    kinds: &[DistributionKind],
+    kinds: &[Option<DistributionKind>],
 ) -> Result<ProgressCounts, DomainError> {
     ensure_enabled(conn, caller).await?;
     match my_filter(caller, kinds, &[], false)? {
@@ -75,8 +79,8 @@ pub async fn my_summary(
 pub async fn list_mine(
     pool: PgPool,
     caller: &Caller,
-    kinds: &[DistributionKind],
-    progress_statuses: &[&'static str],
+    kinds: &[Option<DistributionKind>],
+    progress_statuses: &[ProgressStatus],
     sort: MyAssignmentSort,
     page: Page,
 ) -> Result<
@@ -92,22 +96,13 @@ pub async fn list_mine(
     let after = start_after::<(DateTime<Utc>, Uuid)>(&page, &query)?;
     let filter = Arc::new(filter);
     let caller = Arc::new(caller.clone());
-    // The caller's tasks as ListTasks shows them: their own, and those they received.
-    let visibility = Arc::new(Visibility::Related {
-        actor_type: caller.actor.kind().to_owned(),
-        actor_id: caller.actor.id(),
-        user_id: caller.actor.user_id(),
-        personal: true,
-        distributed: true,
-        received: true,
-    });
     let rows = keyset_stream(
         pool,
         after,
         page.limit,
         move |(row, _): &(AssignmentRow, TaskView)| sort.position(row),
         Arc::new(move |conn, after, limit| {
-            let (filter, caller, visibility) = (filter.clone(), caller.clone(), visibility.clone());
+            let (filter, caller) = (filter.clone(), caller.clone());
             Box::pin(async move {
                 let Some(filter) = filter.as_ref() else {
                     return Ok(Vec::new());
@@ -115,11 +110,13 @@ pub async fn list_mine(
                 let rows = assignment_list::my_page(conn, filter, sort, after, limit).await?;
                 let task_ids: Vec<Uuid> = rows.iter().map(|r| r.task_id).collect();
                 let found = tasks::of_ids(conn, filter.workspace_id, &task_ids).await?;
-                let mut by_id: HashMap<Uuid, TaskView> = views(conn, &caller, &visibility, found)
-                    .await?
-                    .into_iter()
-                    .map(|view| (view.task.id, view))
-                    .collect();
+                // Each is the caller's own task or one they received, as ListTasks shows them.
+                let mut by_id: HashMap<Uuid, TaskView> =
+                    views(conn, &caller, found, Received::AllNotAuthored)
+                        .await?
+                        .into_iter()
+                        .map(|view| (view.task.id, view))
+                        .collect();
                 // An assignment's task exists (foreign key); one task may not appear twice in a
                 // user's list (one assignment per task and user).
                 Ok(rows
@@ -141,7 +138,7 @@ pub async fn list_for_task(
     pool: PgPool,
     caller: &Caller,
     task_id: Uuid,
-    progress_statuses: &[&'static str],
+    progress_statuses: &[ProgressStatus],
     sort: TaskAssignmentSort,
     page: Page,
 ) -> Result<
@@ -157,8 +154,7 @@ pub async fn list_for_task(
             .filter(|task| is_author(caller, task))
             .ok_or(DomainError::TaskNotFound)?;
     }
-    let progress: Arc<Vec<String>> =
-        Arc::new(progress_statuses.iter().map(|s| s.to_string()).collect());
+    let progress: Arc<Vec<ProgressStatus>> = Arc::new(progress_statuses.to_vec());
     let query = json!({
         "list": "task_assignments", "task_id": task_id, "progress": &*progress, "sort": sort,
     });

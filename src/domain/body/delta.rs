@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{BodyError, safe_link};
+use crate::domain::input::check_characters;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Delta {
@@ -127,6 +128,7 @@ impl Delta {
                 }
             }
         }
+        check_strings(&value)?;
         let kept = value.to_string();
         let delta: Delta = serde_json::from_value(value).map_err(|e| invalid(&e.to_string()))?;
         if let Some(header) = delta
@@ -303,4 +305,16 @@ fn render_runs(runs: &[(String, Attributes)]) -> String {
         html.push_str(&run);
     }
     html
+}
+
+/// Every string of a Delta (inserts and attribute values alike) under the body's character rule:
+/// JSON escapes such as `\u0000` would otherwise carry control characters past the check of the
+/// written text.
+fn check_strings(value: &Value) -> Result<(), BodyError> {
+    match value {
+        Value::String(text) => Ok(check_characters(text, true)?),
+        Value::Array(items) => items.iter().try_for_each(check_strings),
+        Value::Object(fields) => fields.values().try_for_each(check_strings),
+        Value::Null | Value::Bool(_) | Value::Number(_) => Ok(()),
+    }
 }

@@ -11,31 +11,20 @@
 //! The Delta ↔ HTML mapping covers paragraphs, line breaks, bold, italic, underline, strike, inline
 //! code, links, headers 1–6, ordered and bullet lists, block quotes and code blocks. Delta
 //! attributes outside that set (colours, fonts, ...) are kept in the Delta but not rendered.
+//! - Bodies are multi-line free text: tab, line feed and carriage return, and no other control
+//!   character, in what is written and in every rendition (HTML entities such as `&#7;` decode to
+//!   control characters too), as `super::input::check_characters` rules.
 
 mod delta;
 mod html;
 
 pub use delta::Delta;
 
+pub use crate::db::enums::BodyFormat;
+use crate::domain::input::{TextError, check_characters};
+
 /// The largest body accepted, in bytes of the written form.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum BodyFormat {
-    Plain,
-    Html,
-    Delta,
-}
-
-impl BodyFormat {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BodyFormat::Plain => "PLAIN",
-            BodyFormat::Html => "HTML",
-            BodyFormat::Delta => "DELTA",
-        }
-    }
-}
 
 /// A body as a caller writes it.
 #[derive(Debug, Clone, Copy)]
@@ -62,6 +51,8 @@ pub enum BodyError {
     TooLarge,
     #[error("not a Quill Delta: {0}")]
     InvalidDelta(String),
+    #[error("{0}")]
+    Characters(#[from] TextError),
 }
 
 impl Body {
@@ -81,7 +72,8 @@ impl Body {
         if written.len() > MAX_BODY_BYTES {
             return Err(BodyError::TooLarge);
         }
-        Ok(match input {
+        check_characters(written, true)?;
+        let body = match input {
             BodyInput::Plain(text) => {
                 let delta = Delta::from_plain(text);
                 Self {
@@ -110,7 +102,10 @@ impl Body {
                     delta: kept,
                 }
             }
-        })
+        };
+        check_characters(&body.plain, true)?;
+        check_characters(&body.html, true)?;
+        Ok(body)
     }
 
     /// The rendition in `format`.

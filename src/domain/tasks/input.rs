@@ -1,36 +1,148 @@
-//! A new task as the domain accepts it: every field checked, so a `NewTask` cannot hold anything
-//! the database would refuse.
+//! What a task is made of as the domain accepts it: every field a checked value, so a `NewTask`
+//! or `TaskChanges` cannot hold anything the database would refuse. The kinds of free text a task
+//! has, their limits, and the rules of update masks live here; `grpc::tasks` reads requests into
+//! these types.
 
 use std::collections::HashSet;
 
 use uuid::Uuid;
 
 use super::model::{CompletionPolicy, Due, Priority};
-use crate::{
-    domain::body::{Body, BodyError, BodyInput},
-    error::FieldViolation,
+use crate::domain::{
+    body::Body,
+    input::{Text, TextKind, Violations, quoted},
 };
 
-pub const MAX_TITLE_CHARS: usize = 500;
+/// Most tags a task (or a tag filter) has, linked records a task has, and recipients a create
+/// names.
 pub const MAX_TAGS: usize = 32;
-pub const MAX_TAG_CHARS: usize = 64;
 pub const MAX_LINKED_RECORDS: usize = 50;
 pub const MAX_RECIPIENTS: usize = 1000;
-const MAX_ID_CHARS: usize = 200;
-const DEFAULT_KIND: &str = "GENERAL";
 
-/// What a caller asks for, fields still unchecked (ids already parsed by the edge).
-#[derive(Debug, Clone, Default)]
-pub struct TaskDraft<'a> {
-    pub title: &'a str,
-    pub body: Option<BodyInput<'a>>,
-    pub kind: &'a str,
-    pub priority: Option<Priority>,
+macro_rules! text_kind {
+    ($(#[$meta:meta])* $name:ident: $max:expr, $required:expr $(, multiline = $multi:expr)?) => {
+        $(#[$meta])*
+        #[derive(Debug)]
+        pub enum $name {}
+        impl TextKind for $name {
+            const MAX_CHARS: usize = $max;
+            const REQUIRED: bool = $required;
+            $(const MULTILINE: bool = $multi;)?
+        }
+    };
+}
+
+text_kind!(
+    /// A task's title.
+    Title: 500, true
+);
+text_kind!(
+    /// One tag.
+    Tag: 64, true
+);
+text_kind!(
+    /// A linked record's id in its own system (not always a UUID).
+    RecordId: 200, true
+);
+text_kind!(
+    /// `external_id` and `correlation_id`: keys from other systems; empty means none.
+    ExternalKey: 200, false
+);
+text_kind!(
+    /// A create's `request_id`; empty means none.
+    RequestKey: 200, false
+);
+text_kind!(
+    /// The note of a completion response.
+    Note: 10_000, false, multiline = true
+);
+text_kind!(
+    /// Why a task was reopened.
+    Reason: 1_000, false, multiline = true
+);
+text_kind!(
+    /// ListTasks' `query`: words of the title, or a task number.
+    SearchQuery: 200, false
+);
+
+/// A task's kind: a short upper-case key such as CALL or NEW_LEAD_REVIEW.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
+pub struct TaskKind(String);
+
+impl TaskKind {
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        let mut chars = raw.chars();
+        let valid = matches!(chars.next(), Some(c) if c.is_ascii_uppercase())
+            && raw.len() <= 64
+            && chars.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+        if valid {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err("an upper-case key of letters, digits and _ (up to 64), e.g. CALL")
+        }
+    }
+
+    /// The kind a task written without one gets.
+    pub fn general() -> Self {
+        Self("GENERAL".to_owned())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// What kind of record a linked record is: a lower-case key such as people or invoices.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ObjectKey(String);
+
+impl ObjectKey {
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        let mut chars = raw.chars();
+        let valid = matches!(chars.next(), Some(c) if c.is_ascii_lowercase())
+            && raw.len() <= 64
+            && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+        if valid {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err("a lowercase key such as people or companies")
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A record in another system that a task is about.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct LinkedRecord {
+    pub object: ObjectKey,
+    pub record_id: Text<RecordId>,
+}
+
+impl LinkedRecord {
+    pub fn pair(&self) -> (String, String) {
+        (
+            self.object.as_str().to_owned(),
+            self.record_id.as_str().to_owned(),
+        )
+    }
+}
+
+/// A new task's fields as read from a request, each already checked; what is unset gets its
+/// default when this becomes a [`NewTask`].
+#[derive(Debug, Clone)]
+pub struct TaskDraft {
+    pub title: Text<Title>,
+    pub body: Body,
+    pub kind: TaskKind,
+    pub priority: Priority,
     pub due: Option<Due>,
-    pub tags: &'a [String],
-    pub linked_records: Vec<(&'a str, &'a str)>,
-    pub external_id: &'a str,
-    pub correlation_id: &'a str,
+    pub tags: Vec<Text<Tag>>,
+    pub linked_records: Vec<LinkedRecord>,
+    pub external_id: Option<Text<ExternalKey>>,
+    pub correlation_id: Option<Text<ExternalKey>>,
     pub sequence_id: Option<Uuid>,
     pub completion_policy: Option<CompletionPolicy>,
     pub recipient_user_ids: Vec<Uuid>,
@@ -40,15 +152,15 @@ pub struct TaskDraft<'a> {
 /// A checked new task.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewTask {
-    pub title: String,
+    pub title: Text<Title>,
     pub body: Body,
-    pub kind: String,
+    pub kind: TaskKind,
     pub priority: Priority,
     pub due: Option<Due>,
-    pub tags: Vec<String>,
-    pub linked_records: Vec<(String, String)>,
-    pub external_id: Option<String>,
-    pub correlation_id: Option<String>,
+    pub tags: Vec<Text<Tag>>,
+    pub linked_records: Vec<LinkedRecord>,
+    pub external_id: Option<Text<ExternalKey>>,
+    pub correlation_id: Option<Text<ExternalKey>>,
     pub sequence_id: Option<Uuid>,
     pub completion_policy: CompletionPolicy,
     pub recipient_user_ids: Vec<Uuid>,
@@ -59,158 +171,39 @@ impl NewTask {
     pub fn is_distributed(&self) -> bool {
         !self.recipient_user_ids.is_empty() || !self.recipient_channel_ids.is_empty()
     }
-
-    pub fn check(draft: TaskDraft<'_>) -> Result<Self, Vec<FieldViolation>> {
-        let mut checks = FieldChecks::default();
-        let title = checks.title(draft.title);
-        let body = checks.body(draft.body);
-        let kind = checks.kind(draft.kind);
-        let tags = checks.tags(draft.tags);
-        let linked_records = checks.linked_records(&draft.linked_records);
-        let external_id = checks.optional_id("external_id", draft.external_id);
-        let correlation_id = checks.optional_id("correlation_id", draft.correlation_id);
-        let recipients = draft.recipient_user_ids.len() + draft.recipient_channel_ids.len();
-        if recipients > MAX_RECIPIENTS {
-            checks.bad(
-                "recipient_user_ids",
-                format!("at most {MAX_RECIPIENTS} recipients"),
-            );
-        }
-        let distributed = recipients > 0;
-        checks.finish()?;
-        Ok(Self {
-            title,
-            body,
-            kind,
-            priority: draft.priority.unwrap_or(Priority::Normal),
-            due: draft.due,
-            tags,
-            linked_records,
-            external_id,
-            correlation_id,
-            sequence_id: draft.sequence_id,
-            completion_policy: draft.completion_policy.unwrap_or(if distributed {
-                CompletionPolicy::All
-            } else {
-                CompletionPolicy::Any
-            }),
-            recipient_user_ids: dedup(draft.recipient_user_ids),
-            recipient_channel_ids: dedup(draft.recipient_channel_ids),
-        })
-    }
 }
 
-/// The checks of single task fields, shared by create and update; collects every violation.
-#[derive(Debug, Default)]
-pub struct FieldChecks {
-    violations: Vec<FieldViolation>,
-}
-
-impl FieldChecks {
-    pub fn bad(&mut self, field: impl Into<String>, description: impl Into<String>) {
-        self.violations
-            .push(FieldViolation::new(field, description));
-    }
-
-    /// `Ok` when every check passed, else all the violations.
-    pub fn finish(self) -> Result<(), Vec<FieldViolation>> {
-        if self.violations.is_empty() {
-            Ok(())
+impl From<TaskDraft> for NewTask {
+    /// Duplicates dropped; the completion policy defaults to ALL for a distributed task and ANY
+    /// for a personal one.
+    fn from(draft: TaskDraft) -> Self {
+        let distributed =
+            !draft.recipient_user_ids.is_empty() || !draft.recipient_channel_ids.is_empty();
+        let default_policy = if distributed {
+            CompletionPolicy::All
         } else {
-            Err(self.violations)
+            CompletionPolicy::Any
+        };
+        Self {
+            title: draft.title,
+            body: draft.body,
+            kind: draft.kind,
+            priority: draft.priority,
+            due: draft.due,
+            tags: unique(draft.tags),
+            linked_records: unique(draft.linked_records),
+            external_id: draft.external_id,
+            correlation_id: draft.correlation_id,
+            sequence_id: draft.sequence_id,
+            completion_policy: draft.completion_policy.unwrap_or(default_policy),
+            recipient_user_ids: unique(draft.recipient_user_ids),
+            recipient_channel_ids: unique(draft.recipient_channel_ids),
         }
-    }
-
-    pub fn title(&mut self, title: &str) -> String {
-        let title = title.trim();
-        if title.is_empty() || title.chars().count() > MAX_TITLE_CHARS {
-            self.bad(
-                "title",
-                format!("must be 1 to {MAX_TITLE_CHARS} characters"),
-            );
-        }
-        title.to_owned()
-    }
-
-    pub fn body(&mut self, body: Option<BodyInput<'_>>) -> Body {
-        match body.map(Body::from_input).transpose() {
-            Ok(body) => body.unwrap_or_else(Body::empty),
-            Err(e @ (BodyError::TooLarge | BodyError::InvalidDelta(_))) => {
-                self.bad("body", e.to_string());
-                Body::empty()
-            }
-        }
-    }
-
-    pub fn kind(&mut self, kind: &str) -> String {
-        let kind = if kind.is_empty() { DEFAULT_KIND } else { kind };
-        if !valid_kind(kind) {
-            self.bad(
-                "kind",
-                "an upper-case key of letters, digits and _ (up to 64), e.g. CALL",
-            );
-        }
-        kind.to_owned()
-    }
-
-    /// Trimmed, without duplicates.
-    pub fn tags(&mut self, raw: &[String]) -> Vec<String> {
-        let mut tags: Vec<String> = Vec::new();
-        for (index, tag) in raw.iter().enumerate() {
-            let tag = tag.trim();
-            if tag.is_empty() || tag.chars().count() > MAX_TAG_CHARS {
-                self.bad(
-                    format!("tags[{index}]"),
-                    format!("must be 1 to {MAX_TAG_CHARS} characters"),
-                );
-            } else if !tags.iter().any(|t| t == tag) {
-                tags.push(tag.to_owned());
-            }
-        }
-        if tags.len() > MAX_TAGS {
-            self.bad("tags", format!("at most {MAX_TAGS} tags"));
-        }
-        tags
-    }
-
-    pub fn linked_records(&mut self, records: &[(&str, &str)]) -> Vec<(String, String)> {
-        if records.len() > MAX_LINKED_RECORDS {
-            self.bad(
-                "linked_records",
-                format!("at most {MAX_LINKED_RECORDS} records"),
-            );
-        }
-        let mut checked = Vec::new();
-        for (index, (object, record_id)) in records.iter().enumerate() {
-            if !valid_object(object) {
-                self.bad(
-                    format!("linked_records[{index}].object"),
-                    "a lowercase key such as people or companies",
-                );
-            }
-            if record_id.trim().is_empty() || record_id.chars().count() > MAX_ID_CHARS {
-                self.bad(
-                    format!("linked_records[{index}].record_id"),
-                    format!("must be 1 to {MAX_ID_CHARS} characters"),
-                );
-            }
-            checked.push((object.to_string(), record_id.trim().to_owned()));
-        }
-        checked
-    }
-
-    /// An optional external key; empty means none.
-    pub fn optional_id(&mut self, field: &str, value: &str) -> Option<String> {
-        let value = value.trim();
-        if value.chars().count() > MAX_ID_CHARS {
-            self.bad(field, format!("at most {MAX_ID_CHARS} characters"));
-        }
-        (!value.is_empty()).then(|| value.to_owned())
     }
 }
 
 /// A field of a task that UpdateTask may change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TaskField {
     Title,
     Body,
@@ -257,170 +250,127 @@ impl TaskField {
         }
     }
 
-    pub fn parse(path: &str) -> Option<Self> {
-        TaskField::ALL
-            .into_iter()
-            .find(|field| field.path() == path)
+    /// The fields an update mask names: at least one, each a field of TaskPatch, each once.
+    /// Only these fields of the patch are read (and need be valid).
+    pub fn of_mask(paths: &[String], violations: &mut Violations) -> Vec<TaskField> {
+        if paths.is_empty() {
+            violations.add("update_mask", "name the fields to change, e.g. title");
+        }
+        let mut fields = violations.each("update_mask.paths", paths, Self::ALL.len(), |path| {
+            Self::ALL
+                .into_iter()
+                .find(|field| field.path() == path)
+                .ok_or_else(|| format!("{} is not a field of TaskPatch", quoted(path)))
+        });
+        let mut seen = HashSet::new();
+        fields.retain(|field| seen.insert(*field));
+        fields
     }
 }
 
 /// Checked changes to a task: `None` leaves a field alone; for optional fields `Some(None)` clears.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TaskChanges {
-    pub title: Option<String>,
+    pub title: Option<Text<Title>>,
     pub body: Option<Body>,
-    pub kind: Option<String>,
+    pub kind: Option<TaskKind>,
     pub priority: Option<Priority>,
     pub due: Option<Option<Due>>,
-    pub tags: Option<Vec<String>>,
-    pub linked_records: Option<Vec<(String, String)>>,
-    pub external_id: Option<Option<String>>,
-    pub correlation_id: Option<Option<String>>,
+    pub tags: Option<Vec<Text<Tag>>>,
+    pub linked_records: Option<Vec<LinkedRecord>>,
+    pub external_id: Option<Option<Text<ExternalKey>>>,
+    pub correlation_id: Option<Option<Text<ExternalKey>>>,
     pub sequence_id: Option<Option<Uuid>>,
     /// `Some(None)`: back to the default for the task's distribution.
     pub completion_policy: Option<Option<CompletionPolicy>>,
 }
 
-impl TaskChanges {
-    /// The changes to the `fields` a draft carries, each checked as on create.
-    pub fn check(draft: TaskDraft<'_>, fields: &[TaskField]) -> Result<Self, Vec<FieldViolation>> {
-        let mut checks = FieldChecks::default();
-        let mut changes = TaskChanges::default();
-        for field in fields {
-            match field {
-                TaskField::Title => changes.title = Some(checks.title(draft.title)),
-                TaskField::Body => changes.body = Some(checks.body(draft.body)),
-                TaskField::Kind => changes.kind = Some(checks.kind(draft.kind)),
-                TaskField::Priority => {
-                    changes.priority = Some(draft.priority.unwrap_or(Priority::Normal))
-                }
-                TaskField::Due => changes.due = Some(draft.due),
-                TaskField::Tags => changes.tags = Some(checks.tags(draft.tags)),
-                TaskField::LinkedRecords => {
-                    changes.linked_records = Some(checks.linked_records(&draft.linked_records))
-                }
-                TaskField::ExternalId => {
-                    changes.external_id = Some(checks.optional_id("external_id", draft.external_id))
-                }
-                TaskField::CorrelationId => {
-                    changes.correlation_id =
-                        Some(checks.optional_id("correlation_id", draft.correlation_id))
-                }
-                TaskField::SequenceId => changes.sequence_id = Some(draft.sequence_id),
-                TaskField::CompletionPolicy => {
-                    changes.completion_policy = Some(draft.completion_policy)
-                }
-            }
-        }
-        checks.finish()?;
-        Ok(changes)
-    }
-}
-
-fn dedup(ids: Vec<Uuid>) -> Vec<Uuid> {
+/// The values in order, each once.
+pub(crate) fn unique<T: Clone + Eq + std::hash::Hash>(values: Vec<T>) -> Vec<T> {
     let mut seen = HashSet::new();
-    ids.into_iter().filter(|id| seen.insert(*id)).collect()
-}
-
-pub(super) fn valid_kind(kind: &str) -> bool {
-    let mut chars = kind.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_uppercase())
-        && kind.len() <= 64
-        && chars.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
-}
-
-pub(super) fn valid_object(object: &str) -> bool {
-    let mut chars = object.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_lowercase())
-        && object.len() <= 64
-        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+    values
+        .into_iter()
+        .filter(|v| seen.insert(v.clone()))
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::input::described;
 
-    fn fields(draft: TaskDraft<'_>) -> Vec<String> {
-        NewTask::check(draft)
-            .expect_err("invalid")
-            .into_iter()
-            .map(|v| v.field)
-            .collect()
+    #[test]
+    fn keys_follow_the_database_checks() {
+        for ok in ["CALL", "NEW_LEAD_REVIEW", "X1"] {
+            assert!(TaskKind::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "call", "1CALL", "CALL-ME", &"A".repeat(65), "CALL\u{0}"] {
+            assert!(TaskKind::parse(bad).is_err(), "{bad:?}");
+        }
+        for ok in ["people", "sales-orders", "a_1"] {
+            assert!(ObjectKey::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "People", "-x", &"a".repeat(65)] {
+            assert!(ObjectKey::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn masks_name_known_fields_each_once() {
+        let mut violations = Violations::default();
+        let paths = ["title", "tags", "title"].map(String::from);
+        assert_eq!(
+            TaskField::of_mask(&paths, &mut violations),
+            [TaskField::Title, TaskField::Tags]
+        );
+        assert!(violations.is_empty());
+
+        let mut violations = Violations::default();
+        TaskField::of_mask(&["colour".to_owned()], &mut violations);
+        TaskField::of_mask(&[], &mut violations);
+        TaskField::of_mask(&vec!["x".to_owned(); 12], &mut violations);
+        let invalid = violations.finish(()).expect_err("invalid");
+        assert_eq!(
+            described(&invalid),
+            [
+                (
+                    "update_mask.paths[0]",
+                    "\"colour\" is not a field of TaskPatch"
+                ),
+                ("update_mask", "name the fields to change, e.g. title"),
+                ("update_mask.paths", "at most 11 values, not 12"),
+            ]
+        );
     }
 
     #[test]
     fn defaults_follow_the_contract() {
-        let personal = NewTask::check(TaskDraft {
-            title: " Call Ada ",
-            ..Default::default()
-        })
-        .expect("valid");
-        assert_eq!(personal.title, "Call Ada");
-        assert_eq!(personal.kind, "GENERAL");
-        assert_eq!(personal.priority, Priority::Normal);
-        assert_eq!(personal.completion_policy, CompletionPolicy::Any);
+        let title = Text::parse("Call Ada").expect("title");
+        let draft = TaskDraft {
+            title,
+            body: Body::empty(),
+            kind: TaskKind::general(),
+            priority: Priority::Normal,
+            due: None,
+            tags: Vec::new(),
+            linked_records: Vec::new(),
+            external_id: None,
+            correlation_id: None,
+            sequence_id: None,
+            completion_policy: None,
+            recipient_user_ids: Vec::new(),
+            recipient_channel_ids: Vec::new(),
+        };
+        assert_eq!(
+            NewTask::from(draft.clone()).completion_policy,
+            CompletionPolicy::Any
+        );
         let user = Uuid::new_v4();
-        let distributed = NewTask::check(TaskDraft {
-            title: "x",
+        let distributed = NewTask::from(TaskDraft {
             recipient_user_ids: vec![user, user],
-            ..Default::default()
-        })
-        .expect("valid");
+            ..draft
+        });
         assert_eq!(distributed.completion_policy, CompletionPolicy::All);
         assert_eq!(distributed.recipient_user_ids, [user], "duplicates dropped");
-    }
-
-    #[test]
-    fn every_bad_field_is_named() {
-        let long_title = "x".repeat(501);
-        let tags: Vec<String> = (0..33).map(|i| format!("t{i}")).collect();
-        assert_eq!(
-            fields(TaskDraft {
-                title: &long_title,
-                ..Default::default()
-            }),
-            ["title"]
-        );
-        assert_eq!(
-            fields(TaskDraft {
-                title: "x",
-                tags: &tags,
-                ..Default::default()
-            }),
-            ["tags"]
-        );
-        let long_tag = ["y".repeat(65)];
-        assert_eq!(
-            fields(TaskDraft {
-                title: "x",
-                tags: &long_tag,
-                ..Default::default()
-            }),
-            ["tags[0]"]
-        );
-        assert_eq!(
-            fields(TaskDraft {
-                title: "x",
-                kind: "call",
-                ..Default::default()
-            }),
-            ["kind"]
-        );
-        assert_eq!(
-            fields(TaskDraft {
-                title: "x",
-                linked_records: vec![("People", "")],
-                ..Default::default()
-            }),
-            ["linked_records[0].object", "linked_records[0].record_id"]
-        );
-        assert_eq!(
-            fields(TaskDraft {
-                title: "",
-                body: Some(BodyInput::Delta("nope")),
-                ..Default::default()
-            }),
-            ["title", "body"]
-        );
     }
 }

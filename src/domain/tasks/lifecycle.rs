@@ -28,15 +28,6 @@ impl Move {
     }
 }
 
-impl Status {
-    pub fn is_terminal(self) -> bool {
-        matches!(
-            self,
-            Status::Completed | Status::Skipped | Status::Cancelled
-        )
-    }
-}
-
 /// The status `action` leads to from `from`, or `None` if the move is not allowed there.
 pub fn next_status(from: Status, action: Move) -> Option<Status> {
     use Status::*;

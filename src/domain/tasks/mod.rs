@@ -8,32 +8,44 @@ pub mod input;
 pub mod lifecycle;
 pub mod list;
 pub mod model;
+mod recipients;
+mod settle;
+mod view;
 
-use std::collections::HashSet;
+use std::time::Duration;
 
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use uuid::Uuid;
 
-pub use input::{NewTask, TaskChanges, TaskDraft, TaskField};
+pub use input::{
+    ExternalKey, LinkedRecord, NewTask, Note, ObjectKey, Reason, RecordId, RequestKey, SearchQuery,
+    Tag, TaskChanges, TaskDraft, TaskField, TaskKind, Title,
+};
 pub use lifecycle::Move;
 pub use model::{CompletionPolicy, Disposition, DistributionKind, Due, Priority, Status, TaskView};
+pub(crate) use recipients::recipients;
+pub use settle::policy_holds;
+pub(crate) use settle::settle;
+pub(crate) use view::{Received, is_author, views};
 
-use super::DomainError;
+use super::{DomainError, input::Text};
 use crate::{
     auth::{Actor, Caller},
     db::{
+        DbError, Failure,
         assignments::{self, Recipient},
-        channels,
-        task_list::Visibility,
+        enums::ProgressStatus,
         tasks::{self, CreateRequestKey, NewTaskRow, StatusChange, TaskChangeset, TaskRow},
         users,
     },
 };
 
+/// How long a change to a task's assignments waits for another change to the same task.
+const CHANGE_LOCK_WAIT: Duration = Duration::from_secs(2);
+
 /// A create's idempotency key and the hash of what it asked for.
-pub struct CreateRequest<'a> {
-    pub request_id: &'a str,
+pub struct CreateRequest {
+    pub request_id: Text<RequestKey>,
     pub payload_hash: [u8; 32],
 }
 
@@ -51,7 +63,7 @@ pub async fn create(
     conn: &mut AsyncPgConnection,
     caller: &Caller,
     task: NewTask,
-    request: Option<CreateRequest<'_>>,
+    request: Option<CreateRequest>,
 ) -> Result<TaskView, DomainError> {
     let task_id = Uuid::now_v7();
     let (actor_type, actor_id) = (caller.actor.kind(), caller.actor.id());
@@ -61,7 +73,7 @@ pub async fn create(
                 workspace_id: caller.workspace_id,
                 actor_type,
                 actor_id: &actor_id,
-                request_id: request.request_id,
+                request_id: request.request_id.as_str(),
             };
             if let Some((hash, first)) =
                 tasks::claim_create_request(conn, &key, &request.payload_hash, task_id).await?
@@ -72,10 +84,17 @@ pub async fn create(
                 let row = tasks::find(conn, caller.workspace_id, first)
                     .await?
                     .ok_or(DomainError::TaskNotFound)?;
-                return view(conn, caller, row, Relation::Author).await;
+                return Ok(view::view(conn, caller, row, false).await?);
             }
         }
-        let recipients = resolve_recipients(conn, caller, &task).await?;
+        let recipients = recipients(
+            conn,
+            caller,
+            &task.recipient_user_ids,
+            &task.recipient_channel_ids,
+            &Default::default(),
+        )
+        .await?;
         if task.is_distributed() && recipients.is_empty() {
             return Err(DomainError::AssignmentsLowerLimit(
                 "a distributed task needs at least one recipient, and its channels have no active members",
@@ -86,39 +105,33 @@ pub async fn create(
             Some(Due::At(at)) => (None, Some(at)),
             None => (None, None),
         };
+        let tags: Vec<String> = task.tags.iter().map(|t| t.as_str().to_owned()).collect();
         let row = NewTaskRow {
             workspace_id: caller.workspace_id,
             id: task_id,
-            title: &task.title,
-            body_format: task.body.written_as.as_str(),
+            title: task.title.as_str(),
+            body_format: task.body.written_as,
             body_plain: &task.body.plain,
             body_html: &task.body.html,
             body_delta: &task.body.delta,
-            kind: &task.kind,
-            priority: task.priority.as_str(),
+            kind: task.kind.as_str(),
+            priority: task.priority,
             due_date,
             due_at,
-            tags: &task.tags,
-            external_id: task.external_id.as_deref(),
-            correlation_id: task.correlation_id.as_deref(),
+            tags: &tags,
+            external_id: task.external_id.as_ref().map(Text::as_str),
+            correlation_id: task.correlation_id.as_ref().map(Text::as_str),
             sequence_id: task.sequence_id,
-            completion_policy: task.completion_policy.as_str(),
+            completion_policy: task.completion_policy,
             distributed: task.is_distributed(),
             created_by_type: actor_type,
             created_by_id: &actor_id,
         };
-        let row = match tasks::insert(conn, row).await {
-            Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info))
-                if info.constraint_name() == Some("tasks_external_id_key") =>
-            {
-                return Err(DomainError::ExternalIdTaken);
-            }
-            other => other?,
-        };
-        tasks::insert_linked_records(conn, caller.workspace_id, task_id, &task.linked_records)
-            .await?;
+        let row = tasks::insert(conn, row).await?;
+        let links: Vec<(String, String)> = task.linked_records.iter().map(LinkedRecord::pair).collect();
+        tasks::insert_linked_records(conn, caller.workspace_id, task_id, &links).await?;
         if task.is_distributed() {
-            assignments::insert_many(conn, caller.workspace_id, task_id, &recipients, "NEW")
+            assignments::insert_many(conn, caller.workspace_id, task_id, &recipients, ProgressStatus::New)
                 .await?;
         } else if let Actor::User(author) = caller.actor {
             // A personal task is assigned to its author, who has seen it by writing it.
@@ -126,11 +139,29 @@ pub async fn create(
                 user_id: author,
                 via_channel_id: None,
             }];
-            assignments::insert_many(conn, caller.workspace_id, task_id, &own, "OPEN").await?;
+            assignments::insert_many(conn, caller.workspace_id, task_id, &own, ProgressStatus::Open)
+                .await?;
         }
-        view(conn, caller, row, Relation::Author).await
+        Ok(view::view(conn, caller, row, false).await?)
     })
     .await
+}
+
+/// The task locked for a change to its assignments (see `tasks::lock_for_change`): a wait for
+/// another change that runs out is TASK_ASSIGNMENT_CHANGE_CONFLICT, having changed nothing.
+pub(crate) async fn lock_for_change(
+    conn: &mut AsyncPgConnection,
+    workspace_id: Uuid,
+    task_id: Uuid,
+) -> Result<TaskRow, DomainError> {
+    match tasks::lock_for_change(conn, workspace_id, task_id, CHANGE_LOCK_WAIT).await {
+        Ok(Some(task)) => Ok(task),
+        Ok(None) => Err(DomainError::TaskNotFound),
+        Err(e) => match DbError::from(e) {
+            e if e.failure() == Failure::Conflict => Err(DomainError::AssignmentChangeConflict),
+            e => Err(e.into()),
+        },
+    }
 }
 
 /// The task as the caller sees it. A recipient reading it marks their assignment seen.
@@ -152,7 +183,8 @@ pub async fn get(
         }
         Relation::Author | Relation::Admin => {}
     }
-    view(conn, caller, row, relation).await
+    let received = relation == Relation::Recipient;
+    Ok(view::view(conn, caller, row, received).await?)
 }
 
 /// Applies an author's changes, if the task still has `expected_etag` (when given).
@@ -185,37 +217,42 @@ pub async fn update(
             Some(Some(Due::At(at))) => (Some(None), Some(Some(at))),
         };
         let body = changes.body.as_ref();
+        let tags: Option<Vec<String>> = changes
+            .tags
+            .as_ref()
+            .map(|tags| tags.iter().map(|t| t.as_str().to_owned()).collect());
+        fn optional(text: &Option<Option<Text<ExternalKey>>>) -> Option<Option<&str>> {
+            text.as_ref().map(|text| text.as_ref().map(Text::as_str))
+        }
         let changeset = TaskChangeset {
-            title: changes.title.as_deref(),
-            body_format: body.map(|b| b.written_as.as_str()),
+            title: changes.title.as_ref().map(Text::as_str),
+            body_format: body.map(|b| b.written_as),
             body_plain: body.map(|b| b.plain.as_str()),
             body_html: body.map(|b| b.html.as_str()),
             body_delta: body.map(|b| b.delta.as_str()),
-            kind: changes.kind.as_deref(),
-            priority: changes.priority.map(Priority::as_str),
+            kind: changes.kind.as_ref().map(TaskKind::as_str),
+            priority: changes.priority,
             due_date,
             due_at,
-            tags: changes.tags.as_deref(),
-            external_id: changes.external_id.as_ref().map(Option::as_deref),
-            correlation_id: changes.correlation_id.as_ref().map(Option::as_deref),
+            tags: tags.as_deref(),
+            external_id: optional(&changes.external_id),
+            correlation_id: optional(&changes.correlation_id),
             sequence_id: changes.sequence_id,
             completion_policy: changes
                 .completion_policy
-                .map(|p| p.unwrap_or(default_policy).as_str()),
+                .map(|p| p.unwrap_or(default_policy)),
             distributed: None,
         };
-        let row = match tasks::update(conn, caller.workspace_id, task_id, changeset).await {
-            Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info))
-                if info.constraint_name() == Some("tasks_external_id_key") =>
-            {
-                return Err(DomainError::ExternalIdTaken);
-            }
-            other => other?,
-        };
+        let mut row = tasks::update(conn, caller.workspace_id, task_id, changeset).await?;
         if let Some(records) = &changes.linked_records {
-            tasks::replace_linked_records(conn, caller.workspace_id, task_id, records).await?;
+            let links: Vec<(String, String)> = records.iter().map(LinkedRecord::pair).collect();
+            tasks::replace_linked_records(conn, caller.workspace_id, task_id, &links).await?;
         }
-        view(conn, caller, row, Relation::Author).await
+        if changes.completion_policy.is_some() {
+            // Another policy may hold, or stop holding, over the same assignments.
+            row = settle(conn, row).await?.0;
+        }
+        Ok(view::view(conn, caller, row, false).await?)
     })
     .await
 }
@@ -237,9 +274,7 @@ pub async fn reassign(
 ) -> Result<Vec<TaskView>, DomainError> {
     let workspace_id = caller.workspace_id;
     conn.transaction(async |conn| {
-        let row = tasks::lock(conn, workspace_id, task_id)
-            .await?
-            .ok_or(DomainError::TaskNotFound)?;
+        let row = lock_for_change(conn, workspace_id, task_id).await?;
         if !is_author(caller, &row) && !caller.is_workspace_admin() {
             return Err(DomainError::TaskNotFound);
         }
@@ -268,33 +303,24 @@ pub async fn reassign(
         let mut changed = Vec::with_capacity(targets.len());
         for task in targets {
             assignments::replace_with(conn, workspace_id, task.id, assignee).await?;
-            // Assigned to its own author, a task is personal again; to anyone else, distributed.
-            let to_author =
-                task.created_by_type == "USER" && task.created_by_id == assignee.to_string();
-            let distributed = TaskChangeset {
-                distributed: Some(!to_author),
-                ..Default::default()
-            };
-            changed.push(tasks::update(conn, workspace_id, task.id, distributed).await?);
+            // New recipients make a new version of the task (and etag), whatever else follows.
+            let task = tasks::update(conn, workspace_id, task.id, TaskChangeset::default()).await?;
+            // Assigned to its author alone, a task is personal again; to anyone else, distributed.
+            changed.push(settle(conn, task).await?.0);
         }
-        // The caller is the author or an admin, so each task is seen as a workspace-wide listing
-        // sees it; one batch of reads for the whole sequence.
-        Ok(list::views(conn, caller, &Visibility::Workspace, changed).await?)
+        // The caller is the author or an admin; one batch of reads for the whole sequence.
+        Ok(views(conn, caller, changed, Received::LookUp).await?)
     })
     .await
 }
-
-/// Longest completion note and reopen reason.
-pub const MAX_NOTE_CHARS: usize = 10_000;
-pub const MAX_REASON_CHARS: usize = 1_000;
 
 /// What a lifecycle move records besides the status: the completion response (Complete) or the
 /// reason (Reopen).
 #[derive(Debug, Clone, Default)]
 pub struct MoveDetails {
     pub disposition: Option<Disposition>,
-    pub note: String,
-    pub reopen_reason: String,
+    pub note: Option<Text<Note>>,
+    pub reopen_reason: Option<Text<Reason>>,
 }
 
 /// Moves the task through its lifecycle. The author or a recipient may; anyone else who can see
@@ -316,25 +342,23 @@ pub async fn transition(
             Relation::Admin => return Err(DomainError::NotTaskParticipant),
             Relation::Author | Relation::Recipient => {}
         }
-        let from = Status::parse(&row.status).unwrap_or(Status::New);
+        let from = row.status;
         let to = lifecycle::next_status(from, action).ok_or(DomainError::InvalidTransition {
             action: action.name(),
-            status: from.as_str(),
+            status: from,
         })?;
         let change = StatusChange {
-            status: to.as_str(),
+            to,
             starts_work: lifecycle::starts_work(from, to),
-            outcome: (to == Status::Completed).then(|| {
-                (
-                    details.disposition.map(Disposition::as_str),
-                    details.note.as_str(),
-                )
-            }),
-            reopen_reason: (action == Move::Reopen).then_some(details.reopen_reason.as_str()),
+            outcome: (to == Status::Completed)
+                .then(|| (details.disposition, details.note.as_ref().map(Text::as_str))),
+            reopen_reason: (action == Move::Reopen)
+                .then(|| details.reopen_reason.as_ref().map_or("", Text::as_str)),
             by_policy: false,
         };
         let row = tasks::change_status(conn, caller.workspace_id, task_id, &change).await?;
-        view(conn, caller, row, relation).await
+        let received = relation == Relation::Recipient;
+        Ok(view::view(conn, caller, row, received).await?)
     })
     .await
 }
@@ -352,10 +376,6 @@ pub async fn delete(
         return Err(DomainError::TaskNotFound);
     }
     Ok(())
-}
-
-pub(crate) fn is_author(caller: &Caller, row: &TaskRow) -> bool {
-    row.created_by_type == caller.actor.kind() && row.created_by_id == caller.actor.id()
 }
 
 async fn relation(
@@ -378,101 +398,4 @@ async fn relation(
     } else {
         Relation::Stranger
     })
-}
-
-async fn view(
-    conn: &mut AsyncPgConnection,
-    caller: &Caller,
-    task: TaskRow,
-    relation: Relation,
-) -> Result<TaskView, DomainError> {
-    let own_kind = if task.distributed {
-        DistributionKind::Distributed
-    } else {
-        DistributionKind::Personal
-    };
-    let (distribution_kind, assignment_summary) = match relation {
-        Relation::Author => (
-            own_kind,
-            Some(assignments::counts(conn, caller.workspace_id, task.id).await?),
-        ),
-        Relation::Recipient => (DistributionKind::Received, None),
-        Relation::Admin | Relation::Stranger => (own_kind, None),
-    };
-    let linked_records = tasks::linked_records(conn, caller.workspace_id, task.id).await?;
-    Ok(TaskView {
-        task,
-        linked_records,
-        distribution_kind,
-        assignment_summary,
-    })
-}
-
-/// The users a new task is assigned to: its user recipients (who must be active), then the active
-/// members of its channels (which the caller must administer) other than the author, each user
-/// once.
-async fn resolve_recipients(
-    conn: &mut AsyncPgConnection,
-    caller: &Caller,
-    task: &NewTask,
-) -> Result<Vec<Recipient>, DomainError> {
-    recipients(
-        conn,
-        caller,
-        &task.recipient_user_ids,
-        &task.recipient_channel_ids,
-    )
-    .await
-}
-
-/// Users (who must be active), then the active members of channels (which the caller must
-/// administer) other than the caller, each user once.
-pub(crate) async fn recipients(
-    conn: &mut AsyncPgConnection,
-    caller: &Caller,
-    user_ids: &[Uuid],
-    channel_ids: &[Uuid],
-) -> Result<Vec<Recipient>, DomainError> {
-    let workspace_id = caller.workspace_id;
-    let active: HashSet<Uuid> = users::existing_ids(conn, workspace_id, user_ids, true)
-        .await?
-        .into_iter()
-        .collect();
-    if let Some(unknown) = user_ids.iter().find(|id| !active.contains(id)) {
-        return Err(DomainError::UnknownUser(*unknown));
-    }
-    let mut recipients: Vec<Recipient> = user_ids
-        .iter()
-        .map(|&user_id| Recipient {
-            user_id,
-            via_channel_id: None,
-        })
-        .collect();
-    let mut assigned: HashSet<Uuid> = user_ids.iter().copied().collect();
-    for &channel_id in channel_ids {
-        if channels::find(conn, workspace_id, channel_id)
-            .await?
-            .is_none()
-        {
-            return Err(DomainError::UnknownChannel(channel_id));
-        }
-        let may_distribute = match &caller.actor {
-            Actor::User(user) => channels::is_admin(conn, workspace_id, channel_id, *user).await?,
-            // Services are not channel members; workspace admins may distribute anywhere.
-            Actor::ApiToken(_) | Actor::System => caller.is_workspace_admin(),
-        };
-        if !may_distribute {
-            return Err(DomainError::NotAdminOfChannel(channel_id));
-        }
-        for user_id in channels::active_member_ids(conn, workspace_id, channel_id).await? {
-            // Distributing to one's own channel reaches the others, not oneself.
-            if Some(user_id) != caller.actor.user_id() && assigned.insert(user_id) {
-                recipients.push(Recipient {
-                    user_id,
-                    via_channel_id: Some(channel_id),
-                });
-            }
-        }
-    }
-    Ok(recipients)
 }

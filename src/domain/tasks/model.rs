@@ -1,44 +1,19 @@
-//! The task's vocabulary: statuses, priorities, policies, and how a caller sees a task.
+//! The task's vocabulary: statuses, priorities, policies (stored, so typed down to the column in
+//! `db::enums`), and how a caller sees a task.
 
 use chrono::{DateTime, NaiveDate, Utc};
 
+pub use crate::db::enums::{CompletionPolicy, Disposition, Priority, Status};
 use crate::db::{assignments::ProgressCounts, tasks::TaskRow};
 
-macro_rules! text_enum {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum $name { $($variant),+ }
-
-        impl $name {
-            /// The form stored in the database (and named in the contract).
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-
-            pub fn parse(text: &str) -> Option<Self> {
-                match text { $($text => Some($name::$variant),)+ _ => None }
-            }
-        }
-    };
+/// How a task relates to the caller: their own (PERSONAL, or DISTRIBUTED to others) or RECEIVED
+/// from someone else. Never stored: it depends on who asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DistributionKind {
+    Personal,
+    Distributed,
+    Received,
 }
-
-text_enum!(Priority { Urgent = "URGENT", High = "HIGH", Normal = "NORMAL", Low = "LOW" });
-text_enum!(Status {
-    New = "NEW",
-    Open = "OPEN",
-    InProgress = "IN_PROGRESS",
-    InReview = "IN_REVIEW",
-    Completed = "COMPLETED",
-    Skipped = "SKIPPED",
-    Cancelled = "CANCELLED",
-});
-text_enum!(CompletionPolicy { Manual = "MANUAL", Any = "ANY", All = "ALL" });
-text_enum!(Disposition { Answered = "ANSWERED", VoicemailLeft = "VOICEMAIL_LEFT", NoAnswer = "NO_ANSWER" });
-text_enum!(
-    /// How a task relates to the caller.
-    DistributionKind { Personal = "PERSONAL", Distributed = "DISTRIBUTED", Received = "RECEIVED" }
-);
 
 /// When a task is due: a day, or a moment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -122,6 +122,7 @@ pub fn auth_config() -> AuthConfig {
         jwt_public_key_file: None,
         jwt_issuer: None,
         jwt_audience: None,
+        jwt_leeway: Duration::from_secs(30),
         auth_cache_ttl: Duration::from_millis(300),
     }
 }

@@ -87,3 +87,11 @@ pub fn assert_error(status: &Status, code: Code, reason: &str, context: &str) {
     assert_eq!(info.reason, reason, "{context}");
     assert_eq!(info.domain, "docket.v1", "{context}");
 }
+
+/// The fields a validation error's BadRequest names, in order.
+pub fn violated_fields(status: &Status) -> Vec<String> {
+    status
+        .get_details_bad_request()
+        .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
+        .unwrap_or_default()
+}

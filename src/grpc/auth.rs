@@ -1,6 +1,7 @@
 //! The tower layer that authenticates every RPC except health and reflection, checks the scope the
 //! RPC declares (`docket.v1.required_scope` in the proto), records the actor on the call's span,
-//! and hands the handler a [`Caller`] in the request extensions.
+//! and hands the handler a [`Caller`](crate::auth::Caller) in the request extensions. It sits with
+//! the gRPC edge: `crate::auth` decides who is calling and knows nothing of tonic.
 
 use std::{
     collections::HashMap,
@@ -12,8 +13,8 @@ use futures_util::future::BoxFuture;
 use tonic::{Status, body::Body};
 use tower::{Layer, Service};
 
-use super::{AuthError, Authenticator, Scope};
-use crate::{error::ApiError, grpc::pb};
+use super::{error::ApiError, pb};
+use crate::auth::{AuthError, Authenticator, Scope};
 
 /// Services anyone may call: probes and tooling must work without credentials.
 const PUBLIC_PREFIXES: &[&str] = &["/grpc.health.v1.Health/", "/grpc.reflection."];

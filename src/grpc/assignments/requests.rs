@@ -1,0 +1,172 @@
+//! AssignmentService requests read into checked domain values, one parser per request message.
+
+use uuid::Uuid;
+
+use crate::{
+    db::{
+        assignment_list::{MyAssignmentSort, TaskAssignmentSort},
+        enums::ProgressStatus,
+    },
+    domain::{
+        assignments::{Batch, MAX_BATCH, NewRecipient},
+        body::BodyFormat,
+        directory::Page,
+        input::Violations,
+        tasks::{DistributionKind, list::MAX_FILTER_VALUES},
+    },
+    grpc::{
+        enums::{Embed, optional},
+        parse::{Parse, body_formats, enums, page, uuid, uuids},
+        pb,
+    },
+};
+
+pub(crate) struct ListMine {
+    /// `None`: a kind left unspecified.
+    pub kinds: Vec<Option<DistributionKind>>,
+    pub progress: Vec<ProgressStatus>,
+    pub sort: MyAssignmentSort,
+    pub formats: Vec<BodyFormat>,
+    pub page: Page,
+}
+
+pub(crate) struct ListForTask {
+    pub task_id: Uuid,
+    pub progress: Vec<ProgressStatus>,
+    pub embed_user: bool,
+    pub sort: TaskAssignmentSort,
+    pub page: Page,
+}
+
+/// Distribution kinds as asked for; which of them a listing of one's assignments takes is the
+/// domain's rule (DISTRIBUTION_KIND_UNDEFINED).
+fn kinds(v: &mut Violations, numbers: &[i32]) -> Vec<Option<DistributionKind>> {
+    v.each("distribution_kinds", numbers, MAX_FILTER_VALUES, |n| {
+        optional(*n)
+    })
+}
+
+fn progress(v: &mut Violations, numbers: &[i32]) -> Vec<ProgressStatus> {
+    enums(v, "progress_statuses", numbers, MAX_FILTER_VALUES)
+}
+
+fn batch(v: &mut Violations, field: &str, ids: &[String]) -> Option<Batch> {
+    let read = uuids(v, field, ids, MAX_BATCH);
+    if read.len() != ids.len() {
+        return None; // the list's size, or each bad id, is recorded already
+    }
+    v.check(field, Batch::new(read))
+}
+
+impl Parse for pb::ListMyAssignmentsRequest {
+    type Checked = ListMine;
+
+    fn parse(&self, v: &mut Violations) -> Option<ListMine> {
+        let kinds = kinds(v, &self.distribution_kinds);
+        let progress = progress(v, &self.progress_statuses);
+        let sort = v.check("sort", optional(self.sort));
+        let formats = body_formats(v, &self.body_formats);
+        let page = page(v, &self.page_cursor, self.page_limit);
+        Some(ListMine {
+            kinds,
+            progress,
+            sort: sort?.unwrap_or(MyAssignmentSort::CreatedAt { descending: true }),
+            formats,
+            page: page?,
+        })
+    }
+}
+
+impl Parse for pb::ListTaskAssignmentsRequest {
+    type Checked = ListForTask;
+
+    fn parse(&self, v: &mut Violations) -> Option<ListForTask> {
+        let task_id = v.check("task_id", uuid(&self.task_id));
+        let progress = progress(v, &self.progress_statuses);
+        let embeds: Vec<Embed> = enums(v, "embed", &self.embed, MAX_FILTER_VALUES);
+        let sort = v.check("sort", optional(self.sort));
+        let page = page(v, &self.page_cursor, self.page_limit);
+        Some(ListForTask {
+            task_id: task_id?,
+            progress,
+            embed_user: embeds.contains(&Embed::User),
+            sort: sort?.unwrap_or(TaskAssignmentSort::CreatedAt { descending: false }),
+            page: page?,
+        })
+    }
+}
+
+impl Parse for pb::CreateAssignmentRequest {
+    type Checked = (Uuid, NewRecipient);
+
+    fn parse(&self, v: &mut Violations) -> Option<(Uuid, NewRecipient)> {
+        use pb::create_assignment_request::Recipient;
+        let task_id = v.check("task_id", uuid(&self.task_id));
+        let recipient = match &self.recipient {
+            Some(Recipient::UserId(id)) => v.check("user_id", uuid(id)).map(NewRecipient::User),
+            Some(Recipient::ChannelId(id)) => {
+                v.check("channel_id", uuid(id)).map(NewRecipient::Channel)
+            }
+            None => {
+                v.add("user_id", "name the recipient: user_id or channel_id");
+                None
+            }
+        };
+        Some((task_id?, recipient?))
+    }
+}
+
+impl Parse for pb::BatchCreateAssignmentsRequest {
+    type Checked = (Uuid, Batch);
+
+    fn parse(&self, v: &mut Violations) -> Option<(Uuid, Batch)> {
+        let task_id = v.check("task_id", uuid(&self.task_id));
+        let users = batch(v, "user_ids", &self.user_ids);
+        Some((task_id?, users?))
+    }
+}
+
+impl Parse for pb::BatchDeleteAssignmentsRequest {
+    type Checked = (Uuid, Batch);
+
+    fn parse(&self, v: &mut Violations) -> Option<(Uuid, Batch)> {
+        let task_id = v.check("task_id", uuid(&self.task_id));
+        let assignments = batch(v, "assignment_ids", &self.assignment_ids);
+        Some((task_id?, assignments?))
+    }
+}
+
+/// Requests naming one assignment.
+macro_rules! one_assignment {
+    ($($request:ident),+) => {$(
+        impl Parse for pb::$request {
+            type Checked = Uuid;
+
+            fn parse(&self, v: &mut Violations) -> Option<Uuid> {
+                v.check("assignment_id", uuid(&self.assignment_id))
+            }
+        }
+    )+};
+}
+
+one_assignment!(
+    DeleteAssignmentRequest,
+    FinishAssignmentRequest,
+    OpenAssignmentRequest
+);
+
+impl Parse for pb::GetMyAssignmentsSummaryRequest {
+    type Checked = Vec<Option<DistributionKind>>;
+
+    fn parse(&self, v: &mut Violations) -> Option<Vec<Option<DistributionKind>>> {
+        Some(kinds(v, &self.distribution_kinds))
+    }
+}
+
+impl Parse for pb::GetTaskAssignmentsSummaryRequest {
+    type Checked = Uuid;
+
+    fn parse(&self, v: &mut Violations) -> Option<Uuid> {
+        v.check("task_id", uuid(&self.task_id))
+    }
+}

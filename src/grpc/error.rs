@@ -1,0 +1,367 @@
+//! The one place errors become `tonic::Status`: every failure a caller sees is a gRPC code plus a
+//! `google.rpc.ErrorInfo` (reason from `docket.v1.ErrorReason`, domain `docket.v1`), with
+//! `google.rpc.BadRequest` field violations for validation failures, kept within a byte budget so
+//! every client can read them. Internal details (SQL, error chains) are logged inside the
+//! request's span, which carries its request id, and never returned.
+
+use std::collections::HashMap;
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+use crate::{
+    auth::AuthError,
+    db::{DbError, Failure},
+    domain::{
+        DomainError,
+        input::{FieldViolation, Invalid, cut},
+    },
+    grpc::pb::ErrorReason,
+    telemetry::ErrorChain,
+};
+
+/// The `ErrorInfo.domain` of every Docket error.
+pub const ERROR_DOMAIN: &str = "docket.v1";
+
+/// Most bytes of field paths and descriptions a validation error carries in its BadRequest
+/// detail; violations past it are counted, not listed. With the message's three, this keeps a
+/// validation error's trailers under 6 KB whatever the request.
+const MAX_LISTED_BYTES: usize = 2560;
+/// Violations spelled out in the message too, and the most characters of each there.
+const VIOLATIONS_IN_MESSAGE: usize = 3;
+const MESSAGE_PART_CHARS: usize = 80;
+
+/// What an RPC can fail with, as the caller will see it.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The request is malformed: INVALID_ARGUMENT `VALIDATION_ERROR` with the fields named.
+    #[error("invalid request: {0}")]
+    Validation(Invalid),
+    /// The body is not the method's request message: INVALID_ARGUMENT `MALFORMED_REQUEST`.
+    #[error("the request body is not a valid protobuf message for this method: {0}")]
+    Malformed(String),
+    /// A rule said no: the code and reason say which rule.
+    #[error("{message}")]
+    Rejected {
+        code: Code,
+        reason: ErrorReason,
+        message: String,
+    },
+    /// PostgreSQL cannot be reached; the caller may retry.
+    #[error("the database is unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// Anything unexpected. The source is logged, never returned.
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl ApiError {
+    pub fn rejected(code: Code, reason: ErrorReason, message: impl Into<String>) -> Self {
+        Self::Rejected {
+            code,
+            reason,
+            message: message.into(),
+        }
+    }
+
+    pub fn internal(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self::Internal(source.into())
+    }
+}
+
+impl From<Invalid> for ApiError {
+    fn from(invalid: Invalid) -> Self {
+        ApiError::Validation(invalid)
+    }
+}
+
+impl From<DbError> for ApiError {
+    fn from(error: DbError) -> Self {
+        match error.failure() {
+            Failure::Unavailable => ApiError::Unavailable(Box::new(error)),
+            // A lost race where no rule says what it means is unexpected: logged.
+            Failure::Conflict | Failure::Fault => ApiError::Internal(Box::new(error)),
+        }
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(error: AuthError) -> Self {
+        match error {
+            AuthError::Unauthenticated => ApiError::rejected(
+                Code::Unauthenticated,
+                ErrorReason::Unauthenticated,
+                "missing or invalid credentials: send `authorization: Bearer <token>`",
+            ),
+            AuthError::MissingScope(scope) => ApiError::rejected(
+                Code::PermissionDenied,
+                ErrorReason::MissingScope,
+                format!("this call needs the {scope} scope"),
+            ),
+            AuthError::Lookup(source) if source.is_unavailable() => {
+                ApiError::Unavailable(Box::new(source))
+            }
+            AuthError::Lookup(source) => ApiError::Internal(Box::new(source)),
+        }
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(error: DomainError) -> Self {
+        let message = error.to_string();
+        let (code, reason) = match error {
+            DomainError::Invalid(invalid) => return ApiError::Validation(invalid),
+            DomainError::Entropy(e) => return ApiError::internal(e),
+            DomainError::Db(e) => return e.into(),
+            DomainError::WorkspaceNotFound => (Code::NotFound, ErrorReason::WorkspaceNotFound),
+            DomainError::UnknownUser(_) => (Code::NotFound, ErrorReason::UnknownUserId),
+            DomainError::UserNotFound(_) => (Code::NotFound, ErrorReason::UserNotFound),
+            DomainError::ChannelNotFound(_) => (Code::NotFound, ErrorReason::ChannelNotFound),
+            DomainError::TaskNotFound => (Code::NotFound, ErrorReason::TaskNotFound),
+            DomainError::InvalidTransition { .. } => (
+                Code::FailedPrecondition,
+                ErrorReason::InvalidStatusTransition,
+            ),
+            DomainError::TaskChangeConflict => (Code::Aborted, ErrorReason::TaskChangeConflict),
+            DomainError::NotTaskParticipant => {
+                (Code::PermissionDenied, ErrorReason::NotTaskParticipant)
+            }
+            DomainError::UnknownChannel(_) => (Code::NotFound, ErrorReason::UnknownChannelId),
+            DomainError::NotAdminOfChannel(_) => {
+                (Code::PermissionDenied, ErrorReason::NotAdminOfChannel)
+            }
+            DomainError::AssignmentsLowerLimit(_) => (
+                Code::FailedPrecondition,
+                ErrorReason::TaskAssignmentsLowerLimitViolation,
+            ),
+            DomainError::RequestIdReused => (Code::AlreadyExists, ErrorReason::RequestIdReused),
+            DomainError::ExternalIdTaken => (Code::AlreadyExists, ErrorReason::ExternalIdTaken),
+            DomainError::FeatureDisabled => {
+                (Code::FailedPrecondition, ErrorReason::FeatureDisabled)
+            }
+            DomainError::AssignmentNotFound => {
+                (Code::NotFound, ErrorReason::TaskAssignmentNotFound)
+            }
+            DomainError::UnknownAssignment(_) => {
+                (Code::NotFound, ErrorReason::UnknownTaskAssignmentId)
+            }
+            DomainError::AssignmentChangeConflict => {
+                (Code::Aborted, ErrorReason::TaskAssignmentChangeConflict)
+            }
+            DomainError::DistributionKindUndefined => (
+                Code::InvalidArgument,
+                ErrorReason::DistributionKindUndefined,
+            ),
+            DomainError::TokenNotFound(_) => (Code::NotFound, ErrorReason::ApiTokenNotFound),
+        };
+        ApiError::rejected(code, reason, message)
+    }
+}
+
+impl From<DomainError> for Status {
+    fn from(error: DomainError) -> Self {
+        ApiError::from(error).into()
+    }
+}
+
+impl From<Invalid> for Status {
+    fn from(invalid: Invalid) -> Self {
+        ApiError::Validation(invalid).into()
+    }
+}
+
+/// The wire `reason` of a proto `ErrorReason`: its name without the enum prefix.
+pub fn reason_code(reason: ErrorReason) -> &'static str {
+    let name = reason.as_str_name();
+    name.strip_prefix("ERROR_REASON_").unwrap_or(name)
+}
+
+impl From<ApiError> for Status {
+    fn from(error: ApiError) -> Self {
+        let mut metadata = HashMap::new();
+        let mut violations = Vec::new();
+        let (code, reason, message) = match error {
+            ApiError::Validation(invalid) => {
+                metadata.insert(
+                    "violations".to_owned(),
+                    (invalid.listed.len() + invalid.unlisted).to_string(),
+                );
+                let message = describe(&invalid);
+                violations = within_budget(invalid.listed);
+                (Code::InvalidArgument, ErrorReason::ValidationError, message)
+            }
+            ApiError::Malformed(why) => {
+                let message = format!(
+                    "the request body is not a valid protobuf message for this method: {why}"
+                );
+                (
+                    Code::InvalidArgument,
+                    ErrorReason::MalformedRequest,
+                    message,
+                )
+            }
+            ApiError::Rejected {
+                code,
+                reason,
+                message,
+            } => (code, reason, message),
+            ApiError::Unavailable(source) => {
+                tracing::warn!(error = %source, "database unavailable");
+                let message = "the database is unavailable, retry later".to_owned();
+                (Code::Unavailable, ErrorReason::DatabaseUnavailable, message)
+            }
+            ApiError::Internal(source) => {
+                tracing::error!(error = %ErrorChain(source.as_ref()), "internal error");
+                let message = "internal error; the server logged it under this call's x-request-id";
+                (Code::Internal, ErrorReason::Internal, message.to_owned())
+            }
+        };
+        let mut details =
+            ErrorDetails::with_error_info(reason_code(reason), ERROR_DOMAIN, metadata);
+        if !violations.is_empty() {
+            details.set_bad_request(violations);
+        }
+        Status::with_error_details(code, message, details)
+    }
+}
+
+/// The first few violations, and how many more the BadRequest detail (and a count) holds.
+fn describe(invalid: &Invalid) -> String {
+    let total = invalid.listed.len() + invalid.unlisted;
+    let mut parts: Vec<String> = invalid
+        .listed
+        .iter()
+        .take(VIOLATIONS_IN_MESSAGE)
+        .map(|v| {
+            cut(
+                &format!("{}: {}", v.field, v.description),
+                MESSAGE_PART_CHARS,
+            )
+        })
+        .collect();
+    if total > VIOLATIONS_IN_MESSAGE {
+        parts.push(format!("and {} more", total - VIOLATIONS_IN_MESSAGE));
+    }
+    parts.join("; ")
+}
+
+/// As many violations as fit in [`MAX_LISTED_BYTES`], in order.
+fn within_budget(listed: Vec<FieldViolation>) -> Vec<tonic_types::FieldViolation> {
+    let mut spent = 0;
+    listed
+        .into_iter()
+        .take_while(|v| {
+            spent += v.field.len() + v.description.len();
+            spent <= MAX_LISTED_BYTES
+        })
+        .map(|v| tonic_types::FieldViolation::new(v.field, v.description))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(status: &Status) -> (String, String) {
+        let info = status.get_details_error_info().expect("ErrorInfo detail");
+        (info.reason, info.domain)
+    }
+
+    #[test]
+    fn reasons_travel_without_the_enum_prefix() {
+        assert_eq!(reason_code(ErrorReason::TaskNotFound), "TASK_NOT_FOUND");
+        assert_eq!(
+            reason_code(ErrorReason::TaskAssignmentsLowerLimitViolation),
+            "TASK_ASSIGNMENTS_LOWER_LIMIT_VIOLATION"
+        );
+    }
+
+    #[test]
+    fn validation_errors_name_every_field() {
+        let mut violations = crate::domain::input::Violations::default();
+        violations.add("title", "must not be empty");
+        violations.add("tags[2]", "longer than 64 characters");
+        let status: Status =
+            ApiError::Validation(violations.finish(()).expect_err("invalid")).into();
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert_eq!(
+            info(&status),
+            ("VALIDATION_ERROR".into(), "docket.v1".into())
+        );
+        let bad = status.get_details_bad_request().expect("BadRequest detail");
+        let fields: Vec<_> = bad
+            .field_violations
+            .iter()
+            .map(|v| v.field.as_str())
+            .collect();
+        assert_eq!(fields, ["title", "tags[2]"]);
+        assert!(status.message().contains("title: must not be empty"));
+    }
+
+    #[test]
+    fn validation_errors_stay_within_their_budget() {
+        let mut violations = crate::domain::input::Violations::default();
+        for index in 0..1000 {
+            let value = "é".repeat(10_000);
+            violations.add(
+                crate::domain::input::Field::Item("tags", index),
+                format!("{} is {}", crate::domain::input::quoted(&value), value),
+            );
+        }
+        let status: Status =
+            ApiError::Validation(violations.finish(()).expect_err("invalid")).into();
+        let mut headers = http::HeaderMap::new();
+        status.add_header(&mut headers).expect("headers");
+        let size: usize = headers
+            .iter()
+            .map(|(k, v)| k.as_str().len() + v.len())
+            .sum();
+        assert!(size < 6 * 1024, "{size} bytes");
+        let info = status.get_details_error_info().expect("ErrorInfo");
+        assert_eq!(info.metadata["violations"], "1000");
+        assert!(
+            status.message().ends_with("; and 997 more"),
+            "{}",
+            status.message()
+        );
+    }
+
+    #[test]
+    fn rejections_keep_their_code_and_reason() {
+        let status: Status =
+            ApiError::rejected(Code::NotFound, ErrorReason::TaskNotFound, "task not found").into();
+        assert_eq!(status.code(), Code::NotFound);
+        assert_eq!(info(&status).0, "TASK_NOT_FOUND");
+        assert_eq!(status.message(), "task not found");
+        assert!(status.get_details_bad_request().is_none());
+    }
+
+    #[test]
+    fn internal_errors_reveal_nothing() {
+        let source = std::io::Error::other("relation \"tasks\" does not exist at SELECT secret");
+        let status: Status = ApiError::internal(source).into();
+        assert_eq!(status.code(), Code::Internal);
+        assert_eq!(info(&status).0, "INTERNAL");
+        assert!(!status.message().contains("secret"), "{}", status.message());
+        assert!(
+            !status.message().contains("relation"),
+            "{}",
+            status.message()
+        );
+    }
+
+    #[test]
+    fn lost_connections_are_unavailable_and_other_query_errors_internal() {
+        use diesel::result::{DatabaseErrorKind, Error};
+        let closed = DbError::Query(Error::DatabaseError(
+            DatabaseErrorKind::ClosedConnection,
+            Box::new("connection closed".to_owned()),
+        ));
+        let status: Status = ApiError::from(closed).into();
+        assert_eq!(status.code(), Code::Unavailable);
+        assert_eq!(info(&status).0, "DATABASE_UNAVAILABLE");
+
+        let status: Status = ApiError::from(DbError::Query(Error::NotFound)).into();
+        assert_eq!(status.code(), Code::Internal);
+    }
+}

@@ -1,0 +1,439 @@
+//! TaskService requests read into checked domain values: one parser per request message, and the
+//! readers of task fields that CreateTask and UpdateTask share (an update reads only the fields
+//! its mask names, each as a create would).
+
+use prost::Message;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::{
+    domain::{
+        body::{Body, BodyFormat, BodyInput},
+        directory::Page,
+        input::{Field, Text, Violations},
+        tasks::{
+            CreateRequest, DistributionKind, ExternalKey, LinkedRecord, MoveDetails, NewTask,
+            ObjectKey, Priority, ReassignScope, Tag, TaskChanges, TaskDraft, TaskField, TaskKind,
+            input::{MAX_LINKED_RECORDS, MAX_RECIPIENTS, MAX_TAGS},
+            list::{MAX_FILTER_VALUES, TaskQuery, TaskQueryDraft, TaskSort, TaskSortKey},
+        },
+    },
+    grpc::{
+        enums::optional,
+        parse::{
+            Parse, body_formats, due, enums, optional_instant, optional_uuid, page, uuid, uuids,
+        },
+        pb,
+    },
+};
+
+pub(crate) struct CreateTask {
+    pub task: NewTask,
+    pub request: Option<CreateRequest>,
+    pub formats: Vec<BodyFormat>,
+}
+
+/// A request about one task: its id and the body formats to answer with.
+pub(crate) struct OneTask {
+    pub task_id: Uuid,
+    pub formats: Vec<BodyFormat>,
+}
+
+pub(crate) struct ListTasks {
+    pub query: TaskQuery,
+    pub sort: TaskSort,
+    pub page: Page,
+    pub formats: Vec<BodyFormat>,
+}
+
+pub(crate) struct UpdateTask {
+    pub task: OneTask,
+    pub changes: TaskChanges,
+    pub etag: Option<String>,
+}
+
+pub(crate) struct LifecycleMove {
+    pub task: OneTask,
+    pub details: MoveDetails,
+}
+
+pub(crate) struct ReassignTask {
+    pub task: OneTask,
+    pub assignee: Uuid,
+    pub scope: ReassignScope,
+}
+
+fn one_task(violations: &mut Violations, task_id: &str, formats: &[i32]) -> Option<OneTask> {
+    let task_id = violations.check("task_id", uuid(task_id));
+    let formats = body_formats(violations, formats);
+    Some(OneTask {
+        task_id: task_id?,
+        formats,
+    })
+}
+
+impl Parse for pb::CreateTaskRequest {
+    type Checked = CreateTask;
+
+    fn parse(&self, v: &mut Violations) -> Option<CreateTask> {
+        let title = v.check("title", Text::parse(&self.title));
+        let body = body(v, self.body.as_ref());
+        let kind = kind(v, &self.kind);
+        let priority = priority(v, self.priority);
+        let due = due(v, self.due.as_ref());
+        let tags = tags(v, &self.tags);
+        let linked_records = linked_records(v, &self.linked_records);
+        let external_id = v.check("external_id", Text::optional(&self.external_id));
+        let correlation_id = v.check("correlation_id", Text::optional(&self.correlation_id));
+        let sequence_id = v.check("sequence_id", optional_uuid(&self.sequence_id));
+        let completion_policy = v.check("completion_policy", optional(self.completion_policy));
+        let recipients = self.recipient_user_ids.len() + self.recipient_channel_ids.len();
+        let (users, channels) = if recipients > MAX_RECIPIENTS {
+            v.add(
+                "recipient_user_ids",
+                format!("at most {MAX_RECIPIENTS} recipients in all, not {recipients}"),
+            );
+            (Vec::new(), Vec::new())
+        } else {
+            (
+                uuids(
+                    v,
+                    "recipient_user_ids",
+                    &self.recipient_user_ids,
+                    MAX_RECIPIENTS,
+                ),
+                uuids(
+                    v,
+                    "recipient_channel_ids",
+                    &self.recipient_channel_ids,
+                    MAX_RECIPIENTS,
+                ),
+            )
+        };
+        let request_id = v.check("request_id", Text::optional(&self.request_id));
+        let formats = body_formats(v, &self.body_formats);
+        let draft = TaskDraft {
+            title: title?,
+            body: body?,
+            kind: kind?,
+            priority: priority?,
+            due: due?,
+            tags,
+            linked_records,
+            external_id: external_id?,
+            correlation_id: correlation_id?,
+            sequence_id: sequence_id?,
+            completion_policy: completion_policy?,
+            recipient_user_ids: users,
+            recipient_channel_ids: channels,
+        };
+        Some(CreateTask {
+            task: NewTask::from(draft),
+            request: request_id?.map(|request_id| CreateRequest {
+                request_id,
+                payload_hash: payload_hash(self),
+            }),
+            formats,
+        })
+    }
+}
+
+/// What identifies a create's payload: the request without its request id and the formats it
+/// wants back, which do not change what is created.
+fn payload_hash(request: &pb::CreateTaskRequest) -> [u8; 32] {
+    let mut canonical = request.clone();
+    canonical.request_id.clear();
+    canonical.body_formats.clear();
+    Sha256::digest(canonical.encode_to_vec()).into()
+}
+
+impl Parse for pb::GetTaskRequest {
+    type Checked = OneTask;
+
+    fn parse(&self, v: &mut Violations) -> Option<OneTask> {
+        one_task(v, &self.task_id, &self.body_formats)
+    }
+}
+
+impl Parse for pb::DeleteTaskRequest {
+    type Checked = Uuid;
+
+    fn parse(&self, v: &mut Violations) -> Option<Uuid> {
+        v.check("task_id", uuid(&self.task_id))
+    }
+}
+
+impl Parse for pb::UpdateTaskRequest {
+    type Checked = UpdateTask;
+
+    fn parse(&self, v: &mut Violations) -> Option<UpdateTask> {
+        let task = one_task(v, &self.task_id, &self.body_formats);
+        let paths = self
+            .update_mask
+            .as_ref()
+            .map(|mask| mask.paths.as_slice())
+            .unwrap_or_default();
+        let fields = TaskField::of_mask(paths, v);
+        let patch = self.task.clone().unwrap_or_default();
+        let mut changes = TaskChanges::default();
+        for field in fields {
+            match field {
+                TaskField::Title => changes.title = v.check("title", Text::parse(&patch.title)),
+                TaskField::Body => changes.body = body(v, patch.body.as_ref()),
+                TaskField::Kind => changes.kind = kind(v, &patch.kind),
+                TaskField::Priority => changes.priority = priority(v, patch.priority),
+                TaskField::Due => changes.due = due(v, patch.due.as_ref()),
+                TaskField::Tags => changes.tags = Some(tags(v, &patch.tags)),
+                TaskField::LinkedRecords => {
+                    changes.linked_records = Some(linked_records(v, &patch.linked_records))
+                }
+                TaskField::ExternalId => {
+                    changes.external_id = v.check("external_id", Text::optional(&patch.external_id))
+                }
+                TaskField::CorrelationId => {
+                    changes.correlation_id =
+                        v.check("correlation_id", Text::optional(&patch.correlation_id))
+                }
+                TaskField::SequenceId => {
+                    changes.sequence_id = v.check("sequence_id", optional_uuid(&patch.sequence_id))
+                }
+                TaskField::CompletionPolicy => {
+                    changes.completion_policy =
+                        v.check("completion_policy", optional(patch.completion_policy))
+                }
+            }
+        }
+        Some(UpdateTask {
+            task: task?,
+            changes,
+            etag: (!self.etag.is_empty()).then(|| self.etag.clone()),
+        })
+    }
+}
+
+impl Parse for pb::ReassignTaskRequest {
+    type Checked = ReassignTask;
+
+    fn parse(&self, v: &mut Violations) -> Option<ReassignTask> {
+        let task = one_task(v, &self.task_id, &self.body_formats);
+        let assignee = v.check("assignee_user_id", uuid(&self.assignee_user_id));
+        let scope = v.check("scope", optional(self.scope));
+        Some(ReassignTask {
+            task: task?,
+            assignee: assignee?,
+            scope: scope?.unwrap_or(ReassignScope::Task),
+        })
+    }
+}
+
+/// The lifecycle moves that record nothing but the status.
+macro_rules! plain_move {
+    ($($request:ident),+) => {$(
+        impl Parse for pb::$request {
+            type Checked = LifecycleMove;
+
+            fn parse(&self, v: &mut Violations) -> Option<LifecycleMove> {
+                Some(LifecycleMove {
+                    task: one_task(v, &self.task_id, &self.body_formats)?,
+                    details: MoveDetails::default(),
+                })
+            }
+        }
+    )+};
+}
+
+plain_move!(
+    StartTaskRequest,
+    SubmitTaskForReviewRequest,
+    SkipTaskRequest,
+    CancelTaskRequest
+);
+
+impl Parse for pb::CompleteTaskRequest {
+    type Checked = LifecycleMove;
+
+    fn parse(&self, v: &mut Violations) -> Option<LifecycleMove> {
+        let task = one_task(v, &self.task_id, &self.body_formats);
+        let outcome = self.outcome.clone().unwrap_or_default();
+        let disposition = v.check("outcome.disposition", optional(outcome.disposition));
+        let note = v.check("outcome.note", Text::optional(&outcome.note));
+        Some(LifecycleMove {
+            task: task?,
+            details: MoveDetails {
+                disposition: disposition?,
+                note: note?,
+                reopen_reason: None,
+            },
+        })
+    }
+}
+
+impl Parse for pb::ReopenTaskRequest {
+    type Checked = LifecycleMove;
+
+    fn parse(&self, v: &mut Violations) -> Option<LifecycleMove> {
+        let task = one_task(v, &self.task_id, &self.body_formats);
+        let reason = v.check("reason", Text::optional(&self.reason));
+        Some(LifecycleMove {
+            task: task?,
+            details: MoveDetails {
+                reopen_reason: reason?,
+                ..Default::default()
+            },
+        })
+    }
+}
+
+impl Parse for pb::ListTasksRequest {
+    type Checked = ListTasks;
+
+    fn parse(&self, v: &mut Violations) -> Option<ListTasks> {
+        let query = filters_of(self).parse(v);
+        let sort = v.check("sort", optional(self.sort));
+        let page = page(v, &self.page_cursor, self.page_limit);
+        let formats = body_formats(v, &self.body_formats);
+        Some(ListTasks {
+            query: query?,
+            sort: sort?.unwrap_or(TaskSort {
+                key: TaskSortKey::CreatedAt,
+                descending: true,
+            }),
+            page: page?,
+            formats,
+        })
+    }
+}
+
+/// The filters of a list request: the two requests share their filter fields (same names and
+/// numbers), so a list request's filters are read as a count request.
+fn filters_of(request: &pb::ListTasksRequest) -> pb::CountTasksRequest {
+    pb::CountTasksRequest {
+        distribution_kinds: request.distribution_kinds.clone(),
+        statuses: request.statuses.clone(),
+        priorities: request.priorities.clone(),
+        kinds: request.kinds.clone(),
+        assignee_user_ids: request.assignee_user_ids.clone(),
+        include_unassigned: request.include_unassigned,
+        tags: request.tags.clone(),
+        linked_record: request.linked_record.clone(),
+        sequence_id: request.sequence_id.clone(),
+        external_id: request.external_id.clone(),
+        correlation_id: request.correlation_id.clone(),
+        due_before: request.due_before,
+        due_after: request.due_after,
+        created_before: request.created_before,
+        created_after: request.created_after,
+        query: request.query.clone(),
+    }
+}
+
+impl Parse for pb::CountTasksRequest {
+    type Checked = TaskQuery;
+
+    fn parse(&self, v: &mut Violations) -> Option<TaskQuery> {
+        let max = MAX_FILTER_VALUES;
+        let distribution_kinds: Vec<DistributionKind> =
+            enums(v, "distribution_kinds", &self.distribution_kinds, max);
+        let statuses = enums(v, "statuses", &self.statuses, max);
+        let priorities = enums(v, "priorities", &self.priorities, max);
+        let kinds = v.each("kinds", &self.kinds, max, |kind| TaskKind::parse(kind));
+        let assignee_user_ids = uuids(v, "assignee_user_ids", &self.assignee_user_ids, max);
+        let tags = tags(v, &self.tags);
+        let linked_record = match &self.linked_record {
+            None => Some(None),
+            Some(record) => {
+                linked_record(v, record, |part| Field::Part("linked_record", part)).map(Some)
+            }
+        };
+        let sequence_id = v.check("sequence_id", optional_uuid(&self.sequence_id));
+        let external_id = v.check(
+            "external_id",
+            Text::<ExternalKey>::optional(&self.external_id),
+        );
+        let correlation_id = v.check("correlation_id", Text::optional(&self.correlation_id));
+        let due_before = optional_instant(v, "due_before", self.due_before.as_ref());
+        let due_after = optional_instant(v, "due_after", self.due_after.as_ref());
+        let created_before = optional_instant(v, "created_before", self.created_before.as_ref());
+        let created_after = optional_instant(v, "created_after", self.created_after.as_ref());
+        let query = v.check("query", Text::optional(&self.query));
+        Some(TaskQuery::from(TaskQueryDraft {
+            distribution_kinds,
+            statuses,
+            priorities,
+            kinds,
+            assignee_user_ids,
+            include_unassigned: self.include_unassigned,
+            tags,
+            linked_record: linked_record?,
+            sequence_id: sequence_id?,
+            external_id: external_id?,
+            correlation_id: correlation_id?,
+            due_before,
+            due_after,
+            created_before,
+            created_after,
+            query: query?,
+        }))
+    }
+}
+
+/// A body as written: plain text, HTML or a Quill Delta; none is an empty body.
+fn body(v: &mut Violations, input: Option<&pb::TaskBodyInput>) -> Option<Body> {
+    let Some(content) = input.and_then(|body| body.content.as_ref()) else {
+        return Some(Body::empty());
+    };
+    let written = match content {
+        pb::task_body_input::Content::Plain(text) => BodyInput::Plain(text),
+        pb::task_body_input::Content::Html(html) => BodyInput::Html(html),
+        pb::task_body_input::Content::Delta(delta) => BodyInput::Delta(delta),
+    };
+    v.check("body", Body::from_input(written))
+}
+
+/// A task's kind; none is GENERAL.
+fn kind(v: &mut Violations, kind: &str) -> Option<TaskKind> {
+    if kind.is_empty() {
+        return Some(TaskKind::general());
+    }
+    v.check("kind", TaskKind::parse(kind))
+}
+
+/// A task's priority; unspecified is NORMAL.
+fn priority(v: &mut Violations, number: i32) -> Option<Priority> {
+    Some(
+        v.check("priority", optional(number))?
+            .unwrap_or(Priority::Normal),
+    )
+}
+
+fn tags(v: &mut Violations, tags: &[String]) -> Vec<Text<Tag>> {
+    v.each("tags", tags, MAX_TAGS, |tag| Text::parse(tag))
+}
+
+fn linked_records(v: &mut Violations, records: &[pb::LinkedRecord]) -> Vec<LinkedRecord> {
+    if !v.within("linked_records", records.len(), MAX_LINKED_RECORDS) {
+        return Vec::new();
+    }
+    records
+        .iter()
+        .enumerate()
+        .filter_map(|(index, record)| {
+            linked_record(v, record, |part| {
+                Field::ItemPart("linked_records", index, part)
+            })
+        })
+        .collect()
+}
+
+fn linked_record<'a>(
+    v: &mut Violations,
+    record: &pb::LinkedRecord,
+    field: impl Fn(&'static str) -> Field<'a>,
+) -> Option<LinkedRecord> {
+    let object = v.check(field("object"), ObjectKey::parse(&record.object));
+    let record_id = v.check(field("record_id"), Text::parse(&record.record_id));
+    Some(LinkedRecord {
+        object: object?,
+        record_id: record_id?,
+    })
+}
