@@ -5,11 +5,17 @@
 //! Cursors are not secret and not signed: they only hold sort keys of items the caller has already
 //! seen, and filters are always re-applied from the request, so a forged cursor can only move the
 //! starting point of a listing the caller may read anyway. The checksum catches edits and
-//! truncation.
+//! truncation. Because anyone can forge one, what a cursor holds is checked like any other input:
+//! its text must pass the free-text character rule and its instants lie in years 1 to 9999, as
+//! every key Docket hands out does.
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use chrono::{DateTime, Datelike, FixedOffset};
 use serde::{Serialize, de::DeserializeOwned};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
+
+use super::input::check_characters;
 
 const VERSION: u8 = 1;
 
@@ -49,11 +55,28 @@ pub fn decode<K: DeserializeOwned>(cursor: &str, query: &impl Serialize) -> Resu
     if sum != checksum(&json) {
         return Err(CursorError);
     }
-    let payload: Payload<K> = serde_json::from_slice(&json).map_err(|_| CursorError)?;
-    if payload.v != VERSION || payload.q != fingerprint(query) {
+    let payload: Payload<Value> = serde_json::from_slice(&json).map_err(|_| CursorError)?;
+    if payload.v != VERSION || payload.q != fingerprint(query) || !possible(&payload.k) {
         return Err(CursorError);
     }
-    Ok(payload.k)
+    serde_json::from_value(payload.k).map_err(|_| CursorError)
+}
+
+/// Whether a key could have come from Docket: text without control characters, instants within
+/// years 1 to 9999 (PostgreSQL refuses NUL, and instants beyond its range, as query parameters).
+fn possible(key: &Value) -> bool {
+    match key {
+        Value::String(text) => {
+            // Parsed as chrono's serde reads instants, extended years included.
+            let instant_in_range = text
+                .parse::<DateTime<FixedOffset>>()
+                .map_or(true, |at| (1..=9999).contains(&at.year()));
+            check_characters(text, false).is_ok() && instant_in_range
+        }
+        Value::Array(items) => items.iter().all(possible),
+        Value::Object(fields) => fields.values().all(possible),
+        Value::Null | Value::Bool(_) | Value::Number(_) => true,
+    }
 }
 
 fn fingerprint(query: &impl Serialize) -> String {
@@ -88,6 +111,22 @@ mod tests {
 
         let other = json!({"list": "users", "include_inactive": true});
         assert_eq!(decode::<(String, i32)>(&cursor, &other), Err(CursorError));
+    }
+
+    #[test]
+    fn refuses_keys_docket_never_hands_out() {
+        let query = json!({"list": "names"});
+        assert_eq!(
+            decode::<String>(&encode(&query, &"a\u{0}b"), &query),
+            Err(CursorError)
+        );
+        let far = chrono::DateTime::<chrono::Utc>::MAX_UTC;
+        assert_eq!(
+            decode::<chrono::DateTime<chrono::Utc>>(&encode(&query, &far), &query),
+            Err(CursorError)
+        );
+        let now = chrono::Utc::now();
+        assert_eq!(decode(&encode(&query, &now), &query), Ok(now));
     }
 
     #[test]

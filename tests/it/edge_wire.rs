@@ -8,6 +8,7 @@ use tonic::{Code, Status};
 
 use crate::{
     auth::authorized,
+    directory::drain,
     edge_text::record,
     helpers::{
         raw::{assert_error, call, violated_fields},
@@ -209,5 +210,103 @@ async fn errors_stay_small_whatever_the_request() {
         let size = trailer_bytes(&status);
         assert!(size < 6 * 1024, "{case}: {size} bytes of trailers");
     }
+    team.app.stop().await;
+}
+
+/// A cursor re-signed with another key: cursors are not secret (they hold only sort keys the
+/// caller has seen), so anyone can forge one; what is inside must still be checked.
+fn forged(cursor: &str, key: serde_json::Value) -> String {
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+    use sha2::{Digest, Sha256};
+    let (body, _) = cursor.split_once('.').expect("a cursor");
+    let mut payload: serde_json::Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(body).expect("base64")).expect("json");
+    payload["k"] = key;
+    let json = serde_json::to_vec(&payload).expect("json");
+    let mut hasher = Sha256::new();
+    hasher.update(b"docket.cursor.v1");
+    hasher.update(&json);
+    format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(&json),
+        URL_SAFE_NO_PAD.encode(&hasher.finalize()[..8])
+    )
+}
+
+/// Forged cursors whose keys PostgreSQL would refuse (a NUL in a name, an instant outside its
+/// range) are the caller's error, not INTERNAL.
+#[tokio::test(flavor = "multi_thread")]
+async fn forged_cursors_with_impossible_keys_are_refused() {
+    let team = Team::new().await;
+    let token = &team.author.1;
+    let task = team.distributed(&[team.alice.0]).await;
+    let mut assignments = team.assignments().await;
+    let by_name = |page_cursor: String| pb::ListTaskAssignmentsRequest {
+        task_id: task.id.clone(),
+        sort: pb::TaskAssignmentSort::LastnameAsc as i32,
+        page_cursor,
+        page_limit: 1,
+        ..Default::default()
+    };
+    let first = assignments
+        .list_task_assignments(authorized(by_name(String::new()), token))
+        .await
+        .expect("list")
+        .into_inner()
+        .message()
+        .await
+        .expect("stream")
+        .expect("one item");
+    let listed = team
+        .list(
+            token,
+            pb::ListTasksRequest {
+                page_limit: 1,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("list");
+    let id = uuid::Uuid::nil().to_string();
+    let cases = [
+        (
+            "a NUL in a name",
+            forged(
+                &first.cursor,
+                serde_json::json!({ "Name": ["a\u{0}b", id] }),
+            ),
+        ),
+        (
+            "an instant PostgreSQL cannot hold",
+            forged(
+                &listed[0].1,
+                serde_json::json!({ "At": ["-200000-01-01T00:00:00Z", id] }),
+            ),
+        ),
+    ];
+    let listing = assignments
+        .list_task_assignments(authorized(by_name(cases[0].1.clone()), token))
+        .await;
+    let status = match listing {
+        Ok(stream) => drain(stream.into_inner()).await.expect_err(cases[0].0),
+        Err(status) => status,
+    };
+    assert_error(
+        &status,
+        Code::InvalidArgument,
+        "VALIDATION_ERROR",
+        cases[0].0,
+    );
+    let request = pb::ListTasksRequest {
+        page_cursor: cases[1].1.clone(),
+        ..Default::default()
+    };
+    let status = team.list(token, request).await.expect_err(cases[1].0);
+    assert_error(
+        &status,
+        Code::InvalidArgument,
+        "VALIDATION_ERROR",
+        cases[1].0,
+    );
     team.app.stop().await;
 }
