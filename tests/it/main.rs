@@ -13,6 +13,7 @@ mod auth_jwt;
 mod directory;
 mod edge_text;
 mod edge_wire;
+mod generative;
 mod health;
 mod helpers;
 mod lifecycle;
