@@ -11,7 +11,7 @@ use crate::{
     directory::drain,
     edge_text::record,
     helpers::{
-        raw::{assert_error, call, violated_fields},
+        raw::{assert_error, call, call_without_message, violated_fields},
         team::{Team, titled},
     },
 };
@@ -91,6 +91,57 @@ async fn undecodable_bodies_are_invalid_argument_with_a_reason() {
             );
         }
     }
+    team.app.stop().await;
+}
+
+/// Errors tonic answers before any Docket code runs carry Docket's ErrorInfo too: a unary call
+/// with no request message (INTERNAL before), a message over the 4 MiB limit, a method the
+/// service does not have.
+#[tokio::test(flavor = "multi_thread")]
+async fn errors_raised_below_the_handlers_carry_error_info() {
+    let team = Team::new().await;
+    let channel = team.app.channel().await;
+    let status = call_without_message(
+        channel.clone(),
+        "/docket.v1.TaskService/GetTask",
+        &team.admin,
+    )
+    .await;
+    assert_error(
+        &status,
+        Code::InvalidArgument,
+        "MALFORMED_REQUEST",
+        "no message",
+    );
+    let huge = titled(&"x".repeat(5 * 1024 * 1024)).encode_to_vec();
+    let status = call(
+        channel.clone(),
+        "/docket.v1.TaskService/CreateTask",
+        Some(&team.admin),
+        huge,
+    )
+    .await
+    .expect_err("too large");
+    assert_error(
+        &status,
+        Code::ResourceExhausted,
+        "REQUEST_TOO_LARGE",
+        "5 MiB",
+    );
+    let status = call(
+        channel,
+        "/docket.v1.TaskService/Frobnicate",
+        Some(&team.admin),
+        Vec::new(),
+    )
+    .await
+    .expect_err("no such method");
+    assert_error(
+        &status,
+        Code::Unimplemented,
+        "UNIMPLEMENTED",
+        "unknown method",
+    );
     team.app.stop().await;
 }
 

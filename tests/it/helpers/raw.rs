@@ -78,6 +78,20 @@ pub async fn call(
     Ok(messages)
 }
 
+/// Calls `path` sending no request message at all (the request stream ends at once).
+pub async fn call_without_message(channel: Channel, path: &str, token: &str) -> Status {
+    let mut grpc = tonic::client::Grpc::new(channel);
+    grpc.ready().await.expect("ready");
+    let mut request = Request::new(futures_util::stream::empty::<Vec<u8>>());
+    let value = format!("Bearer {token}").parse().expect("ascii token");
+    request.metadata_mut().insert("authorization", value);
+    let path = PathAndQuery::from_str(path).expect("a gRPC path");
+    match grpc.client_streaming(request, path, RawCodec).await {
+        Ok(response) => panic!("{response:?}"),
+        Err(status) => status,
+    }
+}
+
 /// Asserts a failed call's code and `ErrorInfo` reason (domain `docket.v1`).
 pub fn assert_error(status: &Status, code: Code, reason: &str, context: &str) {
     assert_eq!(status.code(), code, "{context}: {status:?}");
