@@ -19,7 +19,6 @@ use crate::{
     grpc::{
         assignments::AssignmentApi,
         auth::AuthLayer,
-        bare_errors::BareErrorsLayer,
         directory::DirectoryApi,
         pb::{
             self, assignment_service_server::AssignmentServiceServer,
@@ -152,11 +151,10 @@ impl Application {
         };
 
         let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
-        // Outermost first: every call gets a request id and its log line, errors tonic raises
-        // itself get Docket's error model, then authentication.
+        // Outermost first: every call gets a request id, its log line and Docket's error model,
+        // then authentication.
         let layers = ServiceBuilder::new()
             .layer(RequestContextLayer)
-            .layer(BareErrorsLayer)
             .layer(AuthLayer::new(authenticator));
         let mut server = Server::builder();
         if let Some(tls) = tls {

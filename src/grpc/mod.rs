@@ -5,7 +5,6 @@
 
 pub mod assignments;
 pub mod auth;
-pub mod bare_errors;
 pub mod codec;
 pub mod directory;
 pub(crate) mod enums;

@@ -45,6 +45,28 @@ pub(crate) fn parse<R: Parse>(request: &R) -> Result<R::Checked, Status> {
     }
 }
 
+/// Parsers of the requests whose only content is one id field (`one_id!(task_id: GetTask...)`).
+macro_rules! one_id {
+    ($field:ident: $($request:ident),+ $(,)?) => {$(
+        impl $crate::grpc::parse::Parse for $crate::grpc::pb::$request {
+            type Checked = uuid::Uuid;
+
+            fn parse(
+                &self,
+                violations: &mut $crate::domain::input::Violations,
+            ) -> Option<uuid::Uuid> {
+                violations.check(stringify!($field), $crate::grpc::parse::uuid(&self.$field))
+            }
+        }
+    )+};
+}
+pub(crate) use one_id;
+
+/// The paths of an update mask; none is an empty mask.
+pub(crate) fn mask_paths(mask: Option<&prost_types::FieldMask>) -> &[String] {
+    mask.map(|mask| mask.paths.as_slice()).unwrap_or_default()
+}
+
 /// A UUID field.
 pub(crate) fn uuid(text: &str) -> Result<Uuid, &'static str> {
     Uuid::parse_str(text.trim()).map_err(|_| "must be a UUID")

@@ -8,6 +8,8 @@
 //!   in the trailers after the last message; a stream the client abandons is logged as CANCELLED.
 //! - The span has an empty `actor` field; authentication records it with
 //!   `tracing::Span::current().record("actor", ...)` once it knows who is calling.
+//! - An error tonic raised itself on a Docket path gets Docket's error model
+//!   (`error::give_error_model`), so every Docket RPC's error carries an ErrorInfo.
 
 use std::{
     pin::Pin,
@@ -21,6 +23,8 @@ use http_body::{Body, Frame};
 use tonic::Code;
 use tower::{Layer, Service};
 use tracing::{Instrument, Span, field::Empty};
+
+use super::error::give_error_model;
 
 /// The header carrying the request id, both ways.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -91,6 +95,7 @@ where
 
     fn call(&mut self, mut request: http::Request<ReqBody>) -> Self::Future {
         let started = Instant::now();
+        let docket = request.uri().path().starts_with("/docket.v1.");
         let request_id =
             RequestId::from_headers(request.headers()).unwrap_or_else(RequestId::generate);
         let span = tracing::info_span!(
@@ -106,6 +111,9 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         Box::pin(async move {
             let mut response = inner.call(request).instrument(span.clone()).await?;
+            if docket {
+                give_error_model(response.headers_mut());
+            }
             response
                 .headers_mut()
                 .insert(REQUEST_ID_HEADER, request_id.0);

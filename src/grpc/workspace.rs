@@ -4,7 +4,7 @@ use tonic::{Request, Response, Status};
 
 use super::{
     caller, connection,
-    parse::{Parse, parse},
+    parse::{Parse, mask_paths, parse},
     pb, timestamp,
 };
 use crate::{
@@ -59,12 +59,7 @@ impl Parse for pb::UpdateWorkspaceSettingsRequest {
 
     /// The settings the mask names (all of them when it is empty), from `settings`.
     fn parse(&self, v: &mut Violations) -> Option<SettingsChange> {
-        let paths = self
-            .update_mask
-            .as_ref()
-            .map(|mask| mask.paths.as_slice())
-            .unwrap_or_default();
-        let named = Setting::of_mask(paths, v);
+        let named = Setting::of_mask(mask_paths(self.update_mask.as_ref()), v);
         let Some(settings) = &self.settings else {
             v.add("settings", "is required");
             return None;

@@ -69,13 +69,18 @@ text_kind!(
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
 pub struct TaskKind(String);
 
+/// Whether `raw` is a key: 1 to 64 ASCII characters, the first a letter of `letter`'s case, the
+/// rest such letters, digits or one of `marks` (the database's CHECK constraints say the same).
+fn is_key(raw: &str, letter: fn(&char) -> bool, marks: &[char]) -> bool {
+    let mut chars = raw.chars();
+    chars.next().is_some_and(|c| letter(&c))
+        && raw.len() <= 64
+        && chars.all(|c| letter(&c) || c.is_ascii_digit() || marks.contains(&c))
+}
+
 impl TaskKind {
     pub fn parse(raw: &str) -> Result<Self, &'static str> {
-        let mut chars = raw.chars();
-        let valid = matches!(chars.next(), Some(c) if c.is_ascii_uppercase())
-            && raw.len() <= 64
-            && chars.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
-        if valid {
+        if is_key(raw, char::is_ascii_uppercase, &['_']) {
             Ok(Self(raw.to_owned()))
         } else {
             Err("an upper-case key of letters, digits and _ (up to 64), e.g. CALL")
@@ -98,11 +103,7 @@ pub struct ObjectKey(String);
 
 impl ObjectKey {
     pub fn parse(raw: &str) -> Result<Self, &'static str> {
-        let mut chars = raw.chars();
-        let valid = matches!(chars.next(), Some(c) if c.is_ascii_lowercase())
-            && raw.len() <= 64
-            && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
-        if valid {
+        if is_key(raw, char::is_ascii_lowercase, &['_', '-']) {
             Ok(Self(raw.to_owned()))
         } else {
             Err("a lowercase key such as people or companies")

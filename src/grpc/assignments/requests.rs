@@ -16,7 +16,7 @@ use crate::{
     },
     grpc::{
         enums::{Embed, optional},
-        parse::{Parse, body_formats, enums, page, uuid, uuids},
+        parse::{Parse, body_formats, enums, one_id, page, uuid, uuids},
         pb,
     },
 };
@@ -136,37 +136,13 @@ impl Parse for pb::BatchDeleteAssignmentsRequest {
     }
 }
 
-/// Requests naming one assignment.
-macro_rules! one_assignment {
-    ($($request:ident),+) => {$(
-        impl Parse for pb::$request {
-            type Checked = Uuid;
-
-            fn parse(&self, v: &mut Violations) -> Option<Uuid> {
-                v.check("assignment_id", uuid(&self.assignment_id))
-            }
-        }
-    )+};
-}
-
-one_assignment!(
-    DeleteAssignmentRequest,
-    FinishAssignmentRequest,
-    OpenAssignmentRequest
-);
+one_id!(assignment_id: DeleteAssignmentRequest, FinishAssignmentRequest, OpenAssignmentRequest);
+one_id!(task_id: GetTaskAssignmentsSummaryRequest);
 
 impl Parse for pb::GetMyAssignmentsSummaryRequest {
     type Checked = Vec<Option<DistributionKind>>;
 
     fn parse(&self, v: &mut Violations) -> Option<Vec<Option<DistributionKind>>> {
         Some(kinds(v, &self.distribution_kinds))
-    }
-}
-
-impl Parse for pb::GetTaskAssignmentsSummaryRequest {
-    type Checked = Uuid;
-
-    fn parse(&self, v: &mut Violations) -> Option<Uuid> {
-        v.check("task_id", uuid(&self.task_id))
     }
 }

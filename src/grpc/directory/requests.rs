@@ -10,7 +10,7 @@ use crate::{
         input::{Field, Text, Violations},
     },
     grpc::{
-        parse::{Parse, page, uuid},
+        parse::{Parse, one_id, page, uuid},
         pb,
     },
 };
@@ -44,20 +44,8 @@ impl Parse for pb::UpsertUserRequest {
     }
 }
 
-/// Requests naming one user.
-macro_rules! one_user {
-    ($($request:ident),+) => {$(
-        impl Parse for pb::$request {
-            type Checked = Uuid;
-
-            fn parse(&self, v: &mut Violations) -> Option<Uuid> {
-                v.check("user_id", uuid(&self.user_id))
-            }
-        }
-    )+};
-}
-
-one_user!(GetUserRequest, DeactivateUserRequest);
+one_id!(user_id: GetUserRequest, DeactivateUserRequest);
+one_id!(channel_id: GetChannelRequest);
 
 impl Parse for pb::ListUsersRequest {
     type Checked = (bool, Page);
@@ -77,14 +65,6 @@ impl Parse for pb::UpsertChannelRequest {
         let channel_id = v.check("channel_id", uuid(&self.channel_id));
         let name = v.check("name", Text::parse(&self.name));
         Some((channel_id?, name?))
-    }
-}
-
-impl Parse for pb::GetChannelRequest {
-    type Checked = Uuid;
-
-    fn parse(&self, v: &mut Violations) -> Option<Uuid> {
-        v.check("channel_id", uuid(&self.channel_id))
     }
 }
 

@@ -21,7 +21,8 @@ use crate::{
     grpc::{
         enums::optional,
         parse::{
-            Parse, body_formats, due, enums, optional_instant, optional_uuid, page, uuid, uuids,
+            Parse, body_formats, due, enums, mask_paths, one_id, optional_instant, optional_uuid,
+            page, uuid, uuids,
         },
         pb,
     },
@@ -155,25 +156,14 @@ impl Parse for pb::GetTaskRequest {
     }
 }
 
-impl Parse for pb::DeleteTaskRequest {
-    type Checked = Uuid;
-
-    fn parse(&self, v: &mut Violations) -> Option<Uuid> {
-        v.check("task_id", uuid(&self.task_id))
-    }
-}
+one_id!(task_id: DeleteTaskRequest);
 
 impl Parse for pb::UpdateTaskRequest {
     type Checked = UpdateTask;
 
     fn parse(&self, v: &mut Violations) -> Option<UpdateTask> {
         let task = one_task(v, &self.task_id, &self.body_formats);
-        let paths = self
-            .update_mask
-            .as_ref()
-            .map(|mask| mask.paths.as_slice())
-            .unwrap_or_default();
-        let fields = TaskField::of_mask(paths, v);
+        let fields = TaskField::of_mask(mask_paths(self.update_mask.as_ref()), v);
         let patch = self.task.clone().unwrap_or_default();
         let mut changes = TaskChanges::default();
         for field in fields {
