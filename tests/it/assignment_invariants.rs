@@ -18,6 +18,7 @@ use crate::{
         raw::assert_error,
         team::{Team, titled},
     },
+    tasks_update::{patch_of, update},
 };
 
 impl Team {
@@ -283,6 +284,41 @@ async fn the_policy_holds_over_the_current_assignments_after_every_change() {
         InProgress,
         "ANY no longer holds"
     );
+
+    // A new policy over the same assignments: ALL no longer holds (the outsider has not
+    // finished), and back to ANY it holds again.
+    let task = team
+        .create(
+            token,
+            pb::CreateTaskRequest {
+                recipient_user_ids: vec![alice.to_string(), outsider.to_string()],
+                completion_policy: pb::CompletionPolicy::Any as i32,
+                ..titled("Any, then All")
+            },
+        )
+        .await
+        .expect("create");
+    let ids = team.assignment_of(&task.id).await;
+    team.finish(&team.alice.1, &ids[&alice])
+        .await
+        .expect("finish");
+    for (policy, status) in [
+        (pb::CompletionPolicy::All, InProgress),
+        (pb::CompletionPolicy::Any, Completed),
+    ] {
+        let patch = pb::TaskPatch {
+            completion_policy: policy as i32,
+            ..Default::default()
+        };
+        update(
+            &team,
+            token,
+            patch_of(&task.id, patch, &["completion_policy"]),
+        )
+        .await
+        .expect("new policy");
+        assert_eq!(team.status(&task.id).await, status, "{policy:?}");
+    }
 
     // Reassigning a task ALL completed to someone new reopens it.
     let task = team.distributed(&[alice]).await;

@@ -333,10 +333,17 @@ async fn free_text_takes_line_breaks_only_where_it_has_lines() {
         }),
         ..Default::default()
     };
-    tasks
+    let completed = tasks
         .complete_task(authorized(complete, token))
         .await
-        .expect("a multi-line note");
+        .expect("a multi-line note")
+        .into_inner()
+        .task
+        .expect("task");
+    let outcome = completed
+        .outcome
+        .expect("a note alone is a completion response");
+    assert_eq!(outcome.note, "called\nleft a message\tok");
     let reopen = pb::ReopenTaskRequest {
         task_id: task.id.clone(),
         reason: "wrong number\r\nretry".into(),

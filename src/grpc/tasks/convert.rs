@@ -33,14 +33,16 @@ pub(crate) fn task_to_proto(view: TaskView, formats: &[BodyFormat]) -> pb::Task 
         delta: wants(BodyFormat::Delta).then_some(task.body_delta),
     };
     // The completion response: a disposition and/or a note.
-    let outcome = (task.outcome_disposition.is_some() || task.outcome_note.is_some()).then(|| {
-        pb::TaskOutcome {
-            disposition: task
-                .outcome_disposition
-                .map_or(pb::CallDisposition::Unspecified, pb::CallDisposition::from)
-                as i32,
-            note: task.outcome_note.unwrap_or_default(),
-        }
+    let has_note = task
+        .outcome_note
+        .as_deref()
+        .is_some_and(|note| !note.is_empty());
+    let outcome = (task.outcome_disposition.is_some() || has_note).then(|| pb::TaskOutcome {
+        disposition: task
+            .outcome_disposition
+            .map_or(pb::CallDisposition::Unspecified, pb::CallDisposition::from)
+            as i32,
+        note: task.outcome_note.unwrap_or_default(),
     });
     pb::Task {
         id: task.id.to_string(),
