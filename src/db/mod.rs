@@ -20,7 +20,7 @@ pub mod workspaces;
 
 use diesel_async::{
     AsyncPgConnection,
-    pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, deadpool},
+    pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod, deadpool},
 };
 use futures_util::FutureExt;
 use tokio_postgres::error::SqlState;
@@ -94,6 +94,10 @@ pub fn quote_identifier(name: &str) -> String {
 pub fn pool(config: &DatabaseConfig) -> Result<PgPool, SetupError> {
     let options = ConnectOptions::new(config, "docket")?;
     let mut manager_config = ManagerConfig::<AsyncPgConnection>::default();
+    // No test query per checkout (a round trip on every call): a connection whose socket closed,
+    // or that was left inside a transaction, is still discarded, and one that died unnoticed fails
+    // its first query as UNAVAILABLE, as any query to a dead server would.
+    manager_config.recycling_method = RecyclingMethod::Fast;
     manager_config.custom_setup = Box::new(move |_url| {
         let options = options.clone();
         async move {
