@@ -1,0 +1,155 @@
+//! What the benchmark runs against, made straight in the database (the same domain code the CLI
+//! uses, and SQL for bulk): workspaces each with a user and that user's token, and large
+//! workspaces seeded once and found again by name on later runs.
+
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use docket::{
+    auth::Scope,
+    domain::{
+        tokens::{self, TokenOwner},
+        workspaces,
+    },
+};
+use tokio_postgres::NoTls;
+use uuid::Uuid;
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A workspace to load: its id, an all-scope service token, and a user with a tasks:write token
+/// (a user's create writes the task and its assignment, as the database ceiling's SQL does).
+pub struct Workspace {
+    pub id: Uuid,
+    pub admin_token: String,
+    pub user_token: String,
+}
+
+/// User `n` (1 to 50) of a seeded workspace.
+pub fn user_of(n: u128) -> Uuid {
+    Uuid::from_u128(n)
+}
+
+pub struct Fixture {
+    url: String,
+    sql: tokio_postgres::Client,
+}
+
+impl Fixture {
+    pub async fn connect(url: &str) -> Result<Self, BoxError> {
+        let (sql, connection) = tokio_postgres::connect(url, NoTls).await?;
+        tokio::spawn(connection);
+        Ok(Self {
+            url: url.to_owned(),
+            sql,
+        })
+    }
+
+    /// A new workspace named `name` with its user and tokens.
+    pub async fn workspace(&self, name: &str) -> Result<Workspace, BoxError> {
+        let mut conn = AsyncPgConnection::establish(&self.url).await?;
+        let (workspace, admin) = workspaces::create(&mut conn, name).await?;
+        let user_id = Uuid::new_v4();
+        self.sql
+            .execute(
+                "INSERT INTO users (workspace_id, id, first_name, last_name, email)
+                 VALUES ($1, $2, 'Bench', 'User', 'bench@example.com')",
+                &[&workspace.id, &user_id],
+            )
+            .await?;
+        let user = tokens::create(
+            &mut conn,
+            workspace.id,
+            TokenOwner::User(user_id),
+            &[Scope::TasksWrite],
+        )
+        .await?;
+        Ok(Workspace {
+            id: workspace.id,
+            admin_token: admin.secret,
+            user_token: user.secret,
+        })
+    }
+
+    /// An all-scope token of the workspace named `name`, which holds `tasks` seeded tasks: made
+    /// and seeded on the first run (a minute for a million), found again on later ones. Its
+    /// tasks are by 50 users, every filter column varied; each is assigned to its author. A second
+    /// workspace holds as many, each with the tag `elsewhere`, which the first has on one task in
+    /// 10,000, so a tag filter must not walk other workspaces' tasks.
+    pub async fn seeded(&self, name: &str, tasks: i64) -> Result<String, BoxError> {
+        let existing = self
+            .sql
+            .query_opt("SELECT id FROM workspaces WHERE name = $1", &[&name])
+            .await?;
+        if let Some(row) = existing {
+            // A new token for this run: secrets are not stored.
+            let mut conn = AsyncPgConnection::establish(&self.url).await?;
+            let owner = TokenOwner::Service("bench".into());
+            return Ok(tokens::create(&mut conn, row.get(0), owner, Scope::ALL)
+                .await?
+                .secret);
+        }
+        // Named only once seeded, so a run cut short leaves nothing a later run would take for a
+        // seeded workspace.
+        let seeding = format!("{name}-seeding-{}", Uuid::new_v4().simple());
+        let target = self.workspace(&seeding).await?;
+        let other = self.workspace(&format!("{seeding}-elsewhere")).await?;
+        eprintln!("docket-bench: seeding {tasks} tasks into {name} (once; later runs reuse it)");
+        for (workspace, rare_tag) in [(target.id, 10_000_i64), (other.id, 1)] {
+            self.sql.execute(SEED_USERS, &[&workspace]).await?;
+            self.sql
+                .execute(SEED_TASKS, &[&workspace, &tasks, &rare_tag])
+                .await?;
+            self.sql.execute(SEED_ASSIGNMENTS, &[&workspace]).await?;
+            self.sql
+                .execute(
+                    "SELECT setval(task_number_sequence($1)::regclass, $2)",
+                    &[&workspace, &tasks],
+                )
+                .await?;
+        }
+        self.sql
+            .batch_execute("VACUUM ANALYZE tasks, assignments, task_linked_records")
+            .await?;
+        self.sql
+            .execute(
+                "UPDATE workspaces SET name = $1 WHERE id = $2",
+                &[&name, &target.id],
+            )
+            .await?;
+        Ok(target.admin_token)
+    }
+}
+
+/// Users 1 to 50 of the workspace ($1).
+const SEED_USERS: &str = "
+INSERT INTO users (workspace_id, id, first_name, last_name, email)
+SELECT $1, ('00000000-0000-0000-0000-' || lpad(to_hex(u), 12, '0'))::uuid, 'U' || u, 'L' || u,
+       'u' || u || '@example.com'
+FROM generate_series(1, 50) u";
+
+/// $2 tasks in workspace $1; one task in $3 carries the tag `elsewhere`.
+const SEED_TASKS: &str = "
+INSERT INTO tasks (workspace_id, id, number, title, body_plain, body_html, body_delta, kind,
+                   priority, status, due_date, tags, correlation_id, completion_policy,
+                   distributed, created_by_type, created_by_id, created_at, updated_at)
+SELECT $1, gen_random_uuid(), i,
+       'Task ' || i || ' call ' || (ARRAY['acme', 'globex', 'initech', 'umbrella'])[1 + i % 4],
+       'Call the customer back about the renewal ' || i,
+       '<p>Call the customer back about the renewal ' || i || '</p>',
+       '{\"ops\":[{\"insert\":\"Call the customer back about the renewal ' || i || '\\n\"}]}',
+       (ARRAY['CALL', 'EMAIL_REPLY', 'GENERAL'])[1 + i % 3],
+       (ARRAY['URGENT', 'HIGH', 'NORMAL', 'LOW'])[1 + i % 4],
+       (ARRAY['NEW', 'OPEN', 'IN_PROGRESS', 'IN_REVIEW', 'COMPLETED', 'SKIPPED', 'CANCELLED'])[1 + i % 7],
+       CASE WHEN i % 5 = 0 THEN date '2026-01-01' + (i % 365)::int END,
+       CASE WHEN i % $3 = 0 THEN ARRAY['elsewhere'] WHEN i % 10 = 1 THEN ARRAY['vip'] ELSE '{}' END,
+       CASE WHEN i % 100 = 0 THEN 'corr-' || (i / 100) END,
+       'ANY', false,
+       'USER', '00000000-0000-0000-0000-' || lpad(to_hex(1 + i % 50), 12, '0'),
+       timestamptz '2025-01-01' + i * interval '1 second',
+       timestamptz '2025-01-01' + i * interval '1 second'
+FROM generate_series(1, $2::bigint) i";
+
+/// Each task of workspace $1 assigned to its author.
+const SEED_ASSIGNMENTS: &str = "
+INSERT INTO assignments (workspace_id, id, task_id, user_id, progress_status)
+SELECT workspace_id, gen_random_uuid(), id, created_by_id::uuid, 'OPEN' FROM tasks
+WHERE workspace_id = $1";
