@@ -76,7 +76,7 @@ pub async fn my_page(
         " ORDER BY {column} {direction}, a.id {direction} LIMIT "
     ));
     sql.bind::<BigInt, _>(limit);
-    sql.build().load(conn).await
+    sql.load(conn).await
 }
 
 /// Counts of the user's assignments per progress status.
@@ -95,7 +95,7 @@ pub async fn my_summary(
     sql.push("SELECT a.progress_status, count(*) AS count FROM assignments a");
     sql.my_filters(filter);
     sql.push(" GROUP BY a.progress_status");
-    let rows: Vec<Count> = sql.build().load(conn).await?;
+    let rows: Vec<Count> = sql.load(conn).await?;
     Ok(ProgressCounts::from_pairs(
         rows.into_iter().map(|r| (r.progress_status, r.count)),
     ))
@@ -201,5 +201,5 @@ pub async fn task_page(
         " ORDER BY {column} {direction}, a.id {direction} LIMIT "
     ));
     sql.bind::<BigInt, _>(limit);
-    sql.build().load(conn).await
+    sql.load(conn).await
 }

@@ -14,6 +14,7 @@ pub mod paging;
 pub mod schema;
 pub(crate) mod sql;
 pub mod task_list;
+pub mod task_trips;
 pub mod tasks;
 pub mod users;
 pub mod workspaces;

@@ -13,8 +13,6 @@
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use diesel::{
     QueryResult, QueryableByName,
-    pg::Pg,
-    query_builder::{BoxedSqlQuery, SqlQuery},
     sql_types::{Array, BigInt, Bool, Nullable, SmallInt, Text, Timestamptz, Uuid as SqlUuid},
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -153,7 +151,7 @@ pub async fn count(conn: &mut AsyncPgConnection, filter: &TaskFilter) -> QueryRe
     Ok(counted.count)
 }
 
-fn count_query(prefix: &str, filter: &TaskFilter) -> BoxedSqlQuery<'static, Pg, SqlQuery> {
+fn count_query(prefix: &str, filter: &TaskFilter) -> Sql {
     let mut sql = Sql::default();
     sql.push(prefix);
     match &filter.visibility {
@@ -172,7 +170,7 @@ fn count_query(prefix: &str, filter: &TaskFilter) -> BoxedSqlQuery<'static, Pg, 
             sql.push(") AS count");
         }
     }
-    sql.build()
+    sql
 }
 
 #[derive(QueryableByName)]
@@ -211,7 +209,7 @@ fn page_query(
     sort: Sort,
     after: Option<Position>,
     limit: i64,
-) -> BoxedSqlQuery<'static, Pg, SqlQuery> {
+) -> Sql {
     let mut sql = Sql::default();
     sql.push(prefix);
     sql.push("SELECT t.* FROM tasks t");
@@ -286,7 +284,7 @@ fn page_query(
         ));
     }
     sql.bind::<BigInt, _>(limit);
-    sql.build()
+    sql
 }
 
 impl Sql {

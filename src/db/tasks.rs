@@ -8,15 +8,11 @@ use uuid::Uuid;
 use super::{
     enums::{ActorType, BodyFormat, CompletionPolicy, Disposition, Priority, Status},
     schema::{task_create_requests, task_linked_records, tasks},
+    sql::Sql,
 };
 
 /// The unique index behind "external_id is unique per workspace".
 pub const EXTERNAL_ID_KEY: &str = "tasks_external_id_key";
-
-diesel::define_sql_function! {
-    /// The next task number of the workspace (see the task_numbers migration).
-    fn next_task_number(workspace_id: sql_types::Uuid) -> sql_types::BigInt;
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = tasks, check_for_backend(diesel::pg::Pg))]
@@ -57,9 +53,8 @@ pub struct TaskRow {
     pub completed_by_policy: bool,
 }
 
-/// A task to insert; its number is drawn from the workspace's sequence.
-#[derive(Debug, Insertable)]
-#[diesel(table_name = tasks)]
+/// A task to insert (`task_trips::create`); its number is drawn from the workspace's sequence.
+#[derive(Debug)]
 pub struct NewTaskRow<'a> {
     pub workspace_id: Uuid,
     pub id: Uuid,
@@ -80,15 +75,6 @@ pub struct NewTaskRow<'a> {
     pub distributed: bool,
     pub created_by_type: ActorType,
     pub created_by_id: &'a str,
-}
-
-pub async fn insert(conn: &mut AsyncPgConnection, task: NewTaskRow<'_>) -> QueryResult<TaskRow> {
-    let number = next_task_number(task.workspace_id);
-    diesel::insert_into(tasks::table)
-        .values((task, tasks::number.eq(number)))
-        .returning(TaskRow::as_returning())
-        .get_result(conn)
-        .await
 }
 
 pub async fn find(
@@ -197,8 +183,9 @@ pub async fn lock_for_change(
 /// A status change and what it records besides.
 pub struct StatusChange<'a> {
     pub to: Status,
-    /// The task leaves NEW/OPEN for work: set `first_started_at` if it never was.
-    pub starts_work: bool,
+    /// The statuses from which this change begins work, setting `first_started_at` if it never
+    /// was (see `domain::tasks::lifecycle::work_begins_from`).
+    pub work_begins_from: &'a [Status],
     /// For COMPLETED: the completion response (disposition, note).
     pub outcome: Option<(Option<Disposition>, Option<&'a str>)>,
     /// For a reopen (to OPEN): why.
@@ -207,50 +194,67 @@ pub struct StatusChange<'a> {
     pub by_policy: bool,
 }
 
-/// Applies a status change with timestamps from the database clock; bumps version and updated_at.
-/// Completing stamps `completed_at` (and `first_terminated_at` once) and records the outcome;
-/// skipping and cancelling stamp their times; reopening (the only way back to OPEN) clears those
-/// two and records when and why.
+/// `UPDATE tasks SET ...` for a status change, with timestamps from the database clock; bumps
+/// version and updated_at. Completing stamps `completed_at` (and `first_terminated_at` once) and
+/// records the outcome; skipping and cancelling stamp their times; reopening (the only way back
+/// to OPEN) clears those two and records when and why. The caller adds the WHERE clause.
+pub(crate) fn status_update(change: &StatusChange<'_>) -> Sql {
+    let (disposition, note) = change.outcome.unwrap_or_default();
+    let completing = change.to == Status::Completed;
+    let reopening = change.to == Status::Open;
+    Sql::new("UPDATE tasks SET status = ")
+        .with::<sql_types::Text, _>(change.to)
+        .text(
+            ", version = version + 1, updated_at = now(), \
+             first_started_at = CASE WHEN status = ANY(",
+        )
+        .with::<sql_types::Array<sql_types::Text>, _>(change.work_begins_from.to_vec())
+        .text(") THEN coalesce(first_started_at, now()) ELSE first_started_at END, first_terminated_at = CASE WHEN ")
+        .with::<sql_types::Bool, _>(completing)
+        .text(" THEN coalesce(first_terminated_at, now()) ELSE first_terminated_at END, completed_at = CASE WHEN ")
+        .with::<sql_types::Bool, _>(completing)
+        .text(" THEN now() END, skipped_at = CASE WHEN ")
+        .with::<sql_types::Bool, _>(change.to == Status::Skipped)
+        .text(" THEN now() WHEN ")
+        .with::<sql_types::Bool, _>(reopening)
+        .text(" THEN NULL ELSE skipped_at END, cancelled_at = CASE WHEN ")
+        .with::<sql_types::Bool, _>(change.to == Status::Cancelled)
+        .text(" THEN now() WHEN ")
+        .with::<sql_types::Bool, _>(reopening)
+        .text(" THEN NULL ELSE cancelled_at END, reopened_at = CASE WHEN ")
+        .with::<sql_types::Bool, _>(reopening)
+        .text(" THEN now() ELSE reopened_at END, reopen_reason = CASE WHEN ")
+        .with::<sql_types::Bool, _>(reopening)
+        .text(" THEN ")
+        .with::<sql_types::Nullable<sql_types::Text>, _>(change.reopen_reason.map(str::to_owned))
+        .text(" ELSE reopen_reason END, outcome_disposition = CASE WHEN ")
+        .with::<sql_types::Bool, _>(completing)
+        .text(" THEN ")
+        .with::<sql_types::Nullable<sql_types::Text>, _>(disposition)
+        .text(" ELSE outcome_disposition END, outcome_note = CASE WHEN ")
+        .with::<sql_types::Bool, _>(completing)
+        .text(" THEN ")
+        .with::<sql_types::Nullable<sql_types::Text>, _>(note.map(str::to_owned))
+        .text(" ELSE outcome_note END, completed_by_policy = ")
+        .with::<sql_types::Bool, _>(completing && change.by_policy)
+}
+
+/// Applies a status change (see [`status_update`]) to the task.
 pub async fn change_status(
     conn: &mut AsyncPgConnection,
     workspace_id: Uuid,
     id: Uuid,
     change: &StatusChange<'_>,
 ) -> QueryResult<TaskRow> {
-    let (disposition, note) = change.outcome.unwrap_or_default();
-    let completing = change.to == Status::Completed;
-    diesel::sql_query(
-        "UPDATE tasks SET
-             status = $3,
-             version = version + 1,
-             updated_at = now(),
-             first_started_at = CASE WHEN $4 THEN coalesce(first_started_at, now()) ELSE first_started_at END,
-             first_terminated_at = CASE WHEN $5 THEN coalesce(first_terminated_at, now()) ELSE first_terminated_at END,
-             completed_at = CASE WHEN $5 THEN now() END,
-             skipped_at = CASE WHEN $6 THEN now() WHEN $8 THEN NULL ELSE skipped_at END,
-             cancelled_at = CASE WHEN $7 THEN now() WHEN $8 THEN NULL ELSE cancelled_at END,
-             reopened_at = CASE WHEN $8 THEN now() ELSE reopened_at END,
-             reopen_reason = CASE WHEN $8 THEN $9 ELSE reopen_reason END,
-             outcome_disposition = CASE WHEN $5 THEN $10 ELSE outcome_disposition END,
-             outcome_note = CASE WHEN $5 THEN $11 ELSE outcome_note END,
-             completed_by_policy = $5 AND $12
-         WHERE workspace_id = $1 AND id = $2
-         RETURNING *",
-    )
-    .bind::<sql_types::Uuid, _>(workspace_id)
-    .bind::<sql_types::Uuid, _>(id)
-    .bind::<sql_types::Text, _>(change.to)
-    .bind::<sql_types::Bool, _>(change.starts_work)
-    .bind::<sql_types::Bool, _>(completing)
-    .bind::<sql_types::Bool, _>(change.to == Status::Skipped)
-    .bind::<sql_types::Bool, _>(change.to == Status::Cancelled)
-    .bind::<sql_types::Bool, _>(change.to == Status::Open)
-    .bind::<sql_types::Nullable<sql_types::Text>, _>(change.reopen_reason)
-    .bind::<sql_types::Nullable<sql_types::Text>, _>(disposition)
-    .bind::<sql_types::Nullable<sql_types::Text>, _>(note)
-    .bind::<sql_types::Bool, _>(change.by_policy)
-    .get_result(conn)
-    .await
+    status_update(change)
+        .text(" WHERE workspace_id = ")
+        .with::<sql_types::Uuid, _>(workspace_id)
+        .text(" AND id = ")
+        .with::<sql_types::Uuid, _>(id)
+        .text(" RETURNING *")
+        .prepared()
+        .get_result(conn)
+        .await
 }
 
 /// The non-terminal tasks of a sequence, optionally only one author's, locked in id order (a

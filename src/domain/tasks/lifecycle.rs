@@ -43,14 +43,38 @@ pub fn next_status(from: Status, action: Move) -> Option<Status> {
     }
 }
 
-/// Whether entering `to` from `from` is the task leaving NEW/OPEN for work (which sets
-/// `first_started_at`, once).
+/// The statuses the move is allowed from, and the status it leads to (the same from each):
+/// [`next_status`] read the other way, for a statement that checks and moves in one go.
+pub fn rule(action: Move) -> (Vec<Status>, Status) {
+    let from: Vec<Status> = Status::ALL
+        .iter()
+        .copied()
+        .filter(|status| next_status(*status, action).is_some())
+        .collect();
+    let to = from
+        .first()
+        .and_then(|status| next_status(*status, action))
+        .unwrap_or(Status::Open);
+    (from, to)
+}
+
+/// The statuses from which entering `to` begins work, setting `first_started_at` once: NEW and
+/// OPEN, when `to` is work (IN_PROGRESS, IN_REVIEW or COMPLETED).
+pub fn work_begins_from(to: Status) -> &'static [Status] {
+    const BEFORE_WORK: &[Status] = &[Status::New, Status::Open];
+    if matches!(
+        to,
+        Status::InProgress | Status::InReview | Status::Completed
+    ) {
+        BEFORE_WORK
+    } else {
+        &[]
+    }
+}
+
+/// Whether entering `to` from `from` is the task leaving NEW/OPEN for work.
 pub fn starts_work(from: Status, to: Status) -> bool {
-    matches!(from, Status::New | Status::Open)
-        && matches!(
-            to,
-            Status::InProgress | Status::InReview | Status::Completed
-        )
+    work_begins_from(to).contains(&from)
 }
 
 #[cfg(test)]
@@ -106,6 +130,25 @@ mod tests {
             "already started"
         );
         assert!(starts_work(Status::Open, Status::Completed));
+        assert_eq!(
+            rule(Move::Start),
+            (
+                vec![Status::New, Status::Open, Status::InReview],
+                Status::InProgress
+            )
+        );
+        for action in [
+            Move::Start,
+            Move::SubmitForReview,
+            Move::Complete,
+            Move::Skip,
+            Move::Cancel,
+            Move::Reopen,
+        ] {
+            let (from, to) = rule(action);
+            assert!(!from.is_empty(), "{action:?}");
+            assert!(from.iter().all(|f| next_status(*f, action) == Some(to)));
+        }
         assert!(!starts_work(Status::InReview, Status::InProgress));
         assert!(!starts_work(Status::New, Status::Skipped));
     }

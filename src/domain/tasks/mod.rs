@@ -27,14 +27,16 @@ pub(crate) use recipients::recipients;
 pub use settle::policy_holds;
 pub(crate) use settle::settle;
 pub(crate) use view::{Received, is_author, views};
+use view::Context;
 
 use super::{DomainError, input::Text};
 use crate::{
     auth::{Actor, Caller},
     db::{
         DbError, Failure,
-        assignments::{self, Recipient},
+        assignments::{self, ProgressCounts, Recipient},
         enums::ProgressStatus,
+        task_trips::{self, Asker, TaskInContext},
         tasks::{self, CreateRequestKey, NewTaskRow, StatusChange, TaskChangeset, TaskRow},
         users,
     },
@@ -59,6 +61,10 @@ enum Relation {
     Stranger,
 }
 
+/// Creates the task authored by the caller, with its assignments (its recipients', or the
+/// author's own for a personal task) and linked records. A personal task without a request id is
+/// one statement; recipients to resolve or a request id to claim come first, in one transaction
+/// with it.
 pub async fn create(
     conn: &mut AsyncPgConnection,
     caller: &Caller,
@@ -66,6 +72,9 @@ pub async fn create(
     request: Option<CreateRequest>,
 ) -> Result<TaskView, DomainError> {
     let task_id = Uuid::now_v7();
+    if request.is_none() && !task.is_distributed() {
+        return write(conn, caller, task_id, &task, Vec::new()).await;
+    }
     let (actor_type, actor_id) = (caller.actor.kind(), caller.actor.id());
     conn.transaction(async |conn| {
         if let Some(request) = &request {
@@ -100,51 +109,89 @@ pub async fn create(
                 "a distributed task needs at least one recipient, and its channels have no active members",
             ));
         }
-        let (due_date, due_at) = match task.due {
-            Some(Due::Date(date)) => (Some(date), None),
-            Some(Due::At(at)) => (None, Some(at)),
-            None => (None, None),
-        };
-        let tags: Vec<String> = task.tags.iter().map(|t| t.as_str().to_owned()).collect();
-        let row = NewTaskRow {
-            workspace_id: caller.workspace_id,
-            id: task_id,
-            title: task.title.as_str(),
-            body_format: task.body.written_as,
-            body_plain: &task.body.plain,
-            body_html: &task.body.html,
-            body_delta: &task.body.delta,
-            kind: task.kind.as_str(),
-            priority: task.priority,
-            due_date,
-            due_at,
-            tags: &tags,
-            external_id: task.external_id.as_ref().map(Text::as_str),
-            correlation_id: task.correlation_id.as_ref().map(Text::as_str),
-            sequence_id: task.sequence_id,
-            completion_policy: task.completion_policy,
-            distributed: task.is_distributed(),
-            created_by_type: actor_type,
-            created_by_id: &actor_id,
-        };
-        let row = tasks::insert(conn, row).await?;
-        let links: Vec<(String, String)> = task.linked_records.iter().map(LinkedRecord::pair).collect();
-        tasks::insert_linked_records(conn, caller.workspace_id, task_id, &links).await?;
-        if task.is_distributed() {
-            assignments::insert_many(conn, caller.workspace_id, task_id, &recipients, ProgressStatus::New)
-                .await?;
-        } else if let Actor::User(author) = caller.actor {
-            // A personal task is assigned to its author, who has seen it by writing it.
-            let own = [Recipient {
-                user_id: author,
-                via_channel_id: None,
-            }];
-            assignments::insert_many(conn, caller.workspace_id, task_id, &own, ProgressStatus::Open)
-                .await?;
-        }
-        Ok(view::view(conn, caller, row, false).await?)
+        write(conn, caller, task_id, &task, recipients).await
     })
     .await
+}
+
+/// Writes the new task, its assignments and its linked records in one statement, and shows it to
+/// its author from what was written.
+async fn write(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    task_id: Uuid,
+    task: &NewTask,
+    recipients: Vec<Recipient>,
+) -> Result<TaskView, DomainError> {
+    let (assigned, progress) = match (task.is_distributed(), &caller.actor) {
+        (true, _) => (recipients, ProgressStatus::New),
+        // A personal task is assigned to its author, who has seen it by writing it.
+        (false, Actor::User(author)) => (
+            vec![Recipient {
+                user_id: *author,
+                via_channel_id: None,
+            }],
+            ProgressStatus::Open,
+        ),
+        (false, Actor::ApiToken(_) | Actor::System) => (Vec::new(), ProgressStatus::Open),
+    };
+    let (due_date, due_at) = match task.due {
+        Some(Due::Date(date)) => (Some(date), None),
+        Some(Due::At(at)) => (None, Some(at)),
+        None => (None, None),
+    };
+    let tags: Vec<String> = task.tags.iter().map(|t| t.as_str().to_owned()).collect();
+    let actor_id = caller.actor.id();
+    let row = NewTaskRow {
+        workspace_id: caller.workspace_id,
+        id: task_id,
+        title: task.title.as_str(),
+        body_format: task.body.written_as,
+        body_plain: &task.body.plain,
+        body_html: &task.body.html,
+        body_delta: &task.body.delta,
+        kind: task.kind.as_str(),
+        priority: task.priority,
+        due_date,
+        due_at,
+        tags: &tags,
+        external_id: task.external_id.as_ref().map(Text::as_str),
+        correlation_id: task.correlation_id.as_ref().map(Text::as_str),
+        sequence_id: task.sequence_id,
+        completion_policy: task.completion_policy,
+        distributed: task.is_distributed(),
+        created_by_type: caller.actor.kind(),
+        created_by_id: &actor_id,
+    };
+    let mut links: Vec<(String, String)> =
+        task.linked_records.iter().map(LinkedRecord::pair).collect();
+    links.sort();
+    let row = task_trips::create(conn, &row, &assigned, progress, &links).await?;
+    let context = Context {
+        received: false,
+        links,
+        counts: ProgressCounts::from_pairs([(progress, assigned.len() as i64)]),
+    };
+    Ok(view::assemble(caller, row, context))
+}
+
+/// Who the caller is, as the hot-path statements tell the author and the caller's assignment.
+fn asker<'a>(caller: &Caller, actor_id: &'a str) -> Asker<'a> {
+    Asker {
+        actor_type: caller.actor.kind(),
+        actor_id,
+        user_id: caller.actor.user_id(),
+    }
+}
+
+/// A task read with its context, as the caller sees it.
+fn in_context(caller: &Caller, found: TaskInContext) -> TaskView {
+    let context = Context {
+        received: found.assigned,
+        links: found.links(),
+        counts: found.counts(),
+    };
+    view::assemble(caller, found.task, context)
 }
 
 /// The task locked for a change to its assignments (see `tasks::lock_for_change`): a wait for
@@ -164,27 +211,22 @@ pub(crate) async fn lock_for_change(
     }
 }
 
-/// The task as the caller sees it. A recipient reading it marks their assignment seen.
+/// The task as the caller sees it, in one statement. A recipient reading it marks their
+/// assignment seen.
 pub async fn get(
     conn: &mut AsyncPgConnection,
     caller: &Caller,
     task_id: Uuid,
 ) -> Result<TaskView, DomainError> {
-    let row = tasks::find(conn, caller.workspace_id, task_id)
+    let actor_id = caller.actor.id();
+    let found = task_trips::read(conn, caller.workspace_id, task_id, &asker(caller, &actor_id))
         .await?
         .ok_or(DomainError::TaskNotFound)?;
-    let relation = relation(conn, caller, &row).await?;
-    match relation {
-        Relation::Stranger => return Err(DomainError::TaskNotFound),
-        Relation::Recipient => {
-            if let Some(user) = caller.actor.user_id() {
-                assignments::mark_seen(conn, caller.workspace_id, task_id, user).await?;
-            }
-        }
-        Relation::Author | Relation::Admin => {}
+    let visible = is_author(caller, &found.task) || found.assigned || caller.is_workspace_admin();
+    if !visible {
+        return Err(DomainError::TaskNotFound);
     }
-    let received = relation == Relation::Recipient;
-    Ok(view::view(conn, caller, row, received).await?)
+    Ok(in_context(caller, found))
 }
 
 /// Applies an author's changes, if the task still has `expected_etag` (when given).
@@ -324,7 +366,8 @@ pub struct MoveDetails {
 }
 
 /// Moves the task through its lifecycle. The author or a recipient may; anyone else who can see
-/// the task (a workspace admin) is refused, and anyone else does not see it.
+/// the task (a workspace admin) is refused, and anyone else does not see it. The move is one
+/// statement that checks and applies it; only a move that did not happen reads again, to say why.
 pub async fn transition(
     conn: &mut AsyncPgConnection,
     caller: &Caller,
@@ -332,35 +375,39 @@ pub async fn transition(
     action: Move,
     details: MoveDetails,
 ) -> Result<TaskView, DomainError> {
-    conn.transaction(async |conn| {
-        let row = tasks::lock(conn, caller.workspace_id, task_id)
-            .await?
-            .ok_or(DomainError::TaskNotFound)?;
-        let relation = relation(conn, caller, &row).await?;
-        match relation {
-            Relation::Stranger => return Err(DomainError::TaskNotFound),
-            Relation::Admin => return Err(DomainError::NotTaskParticipant),
-            Relation::Author | Relation::Recipient => {}
-        }
-        let from = row.status;
-        let to = lifecycle::next_status(from, action).ok_or(DomainError::InvalidTransition {
+    let (from, to) = lifecycle::rule(action);
+    let change = StatusChange {
+        to,
+        work_begins_from: lifecycle::work_begins_from(to),
+        outcome: (to == Status::Completed).then(|| {
+            (
+                details.disposition,
+                details.note.as_ref().map(Text::as_str),
+            )
+        }),
+        reopen_reason: (action == Move::Reopen)
+            .then(|| details.reopen_reason.as_ref().map_or("", Text::as_str)),
+        by_policy: false,
+    };
+    let actor_id = caller.actor.id();
+    let asker = asker(caller, &actor_id);
+    let workspace_id = caller.workspace_id;
+    if let Some(moved) =
+        task_trips::transition(conn, workspace_id, task_id, &asker, &from, &change).await?
+    {
+        return Ok(in_context(caller, moved));
+    }
+    let row = tasks::find(conn, workspace_id, task_id)
+        .await?
+        .ok_or(DomainError::TaskNotFound)?;
+    Err(match relation(conn, caller, &row).await? {
+        Relation::Stranger => DomainError::TaskNotFound,
+        Relation::Admin => DomainError::NotTaskParticipant,
+        Relation::Author | Relation::Recipient => DomainError::InvalidTransition {
             action: action.name(),
-            status: from,
-        })?;
-        let change = StatusChange {
-            to,
-            starts_work: lifecycle::starts_work(from, to),
-            outcome: (to == Status::Completed)
-                .then(|| (details.disposition, details.note.as_ref().map(Text::as_str))),
-            reopen_reason: (action == Move::Reopen)
-                .then(|| details.reopen_reason.as_ref().map_or("", Text::as_str)),
-            by_policy: false,
-        };
-        let row = tasks::change_status(conn, caller.workspace_id, task_id, &change).await?;
-        let received = relation == Relation::Recipient;
-        Ok(view::view(conn, caller, row, received).await?)
+            status: row.status,
+        },
     })
-    .await
 }
 
 /// Deletes the task with its assignments; only its author may.

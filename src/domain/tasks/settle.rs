@@ -46,7 +46,7 @@ pub(crate) async fn settle(
     if let Some(to) = policy_move(&task, &counts) {
         let change = StatusChange {
             to,
-            starts_work: lifecycle::starts_work(task.status, to),
+            work_begins_from: lifecycle::work_begins_from(to),
             outcome: None,
             reopen_reason: None,
             by_policy: to == Status::Completed,

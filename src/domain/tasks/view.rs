@@ -12,7 +12,7 @@ use super::{DistributionKind, TaskView};
 use crate::{
     auth::Caller,
     db::{
-        assignments,
+        assignments::{self, ProgressCounts},
         tasks::{self, TaskRow},
     },
 };
@@ -51,7 +51,29 @@ fn seen_as(caller: &Caller, task: &TaskRow, received: bool) -> (DistributionKind
     }
 }
 
-/// One task as the caller sees it.
+/// What a view of one task needs besides its row.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Context {
+    /// Whether the caller is assigned to it (without being its author: see [`seen_as`]).
+    pub received: bool,
+    /// Its linked records, by object and record id.
+    pub links: Vec<(String, String)>,
+    /// Its assignments' progress, shown to the author only.
+    pub counts: ProgressCounts,
+}
+
+/// The task as the caller sees it, from its row and context: the one rule, applied.
+pub(crate) fn assemble(caller: &Caller, task: TaskRow, context: Context) -> TaskView {
+    let (distribution_kind, with_summary) = seen_as(caller, &task, context.received);
+    TaskView {
+        linked_records: context.links,
+        assignment_summary: with_summary.then_some(context.counts),
+        distribution_kind,
+        task,
+    }
+}
+
+/// One task as the caller sees it, its context read from the database.
 pub(crate) async fn view(
     conn: &mut AsyncPgConnection,
     caller: &Caller,
@@ -97,19 +119,17 @@ pub(crate) async fn views(
     Ok(rows
         .into_iter()
         .map(|task| {
-            let was_received = match received {
+            let received = match received {
                 Received::AllNotAuthored => true,
                 Received::Known(known) => known,
                 Received::LookUp => looked_up.contains(&task.id),
             };
-            let (distribution_kind, with_summary) = seen_as(caller, &task, was_received);
-            TaskView {
-                linked_records: links.remove(&task.id).unwrap_or_default(),
-                assignment_summary: with_summary
-                    .then(|| summaries.remove(&task.id).unwrap_or_default()),
-                distribution_kind,
-                task,
-            }
+            let context = Context {
+                received,
+                links: links.remove(&task.id).unwrap_or_default(),
+                counts: summaries.remove(&task.id).unwrap_or_default(),
+            };
+            assemble(caller, task, context)
         })
         .collect())
 }
