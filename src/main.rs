@@ -3,6 +3,12 @@
 
 use std::process::ExitCode;
 
+/// mimalloc: per-thread free lists make the many small allocations of each call (HTTP/2 frames,
+/// protobuf messages, rows) cheaper than glibc's malloc, which showed up at 13% of the server's
+/// CPU under load.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::Parser;
 use docket::{
     Application,
