@@ -67,6 +67,33 @@ pub struct TaskFilter {
     pub number: Option<i64>,
 }
 
+impl TaskFilter {
+    /// Whether the only filter is on assignees (assigned to any of them; not "or unassigned").
+    pub fn filters_only_assignees(&self) -> bool {
+        let only_assignees = TaskFilter {
+            workspace_id: self.workspace_id,
+            visibility: self.visibility.clone(),
+            statuses: Vec::new(),
+            priorities: Vec::new(),
+            kinds: Vec::new(),
+            assignee_user_ids: self.assignee_user_ids.clone(),
+            include_unassigned: false,
+            tags: Vec::new(),
+            linked_record: None,
+            sequence_id: None,
+            external_id: None,
+            correlation_id: None,
+            due_before: None,
+            due_after: None,
+            created_before: None,
+            created_after: None,
+            title_words: None,
+            number: None,
+        };
+        !self.assignee_user_ids.is_empty() && *self == only_assignees
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum SortKey {
     CreatedAt,
@@ -155,6 +182,18 @@ fn count_query(prefix: &str, filter: &TaskFilter) -> Sql {
     let mut sql = Sql::default();
     sql.push(prefix);
     match &filter.visibility {
+        // Only an assignee filter, over the whole workspace: every assignment's task exists in
+        // the same workspace (foreign key), so the count is read off the users' assignments, from
+        // the index alone (assignments_user_idx includes task_id), however many tasks there are.
+        Visibility::Workspace if filter.filters_only_assignees() => {
+            sql.push(
+                "SELECT count(DISTINCT a.task_id) AS count FROM assignments a WHERE a.workspace_id = ",
+            );
+            sql.bind::<SqlUuid, _>(filter.workspace_id);
+            sql.push(" AND a.user_id = ANY(");
+            sql.bind::<Array<SqlUuid>, _>(filter.assignee_user_ids.clone());
+            sql.push(")");
+        }
         Visibility::Workspace => {
             sql.push("SELECT count(*) AS count FROM tasks t WHERE ");
             sql.filters(filter);

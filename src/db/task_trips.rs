@@ -1,8 +1,7 @@
 //! The task statements of the hot paths, each one round trip: creating a task with its
-//! assignments and linked records, reading one as a caller sees it (marking their assignment
-//! seen), and a lifecycle move checked and applied at once. Each returns, with the row, what a
-//! view of it needs (whether the caller is assigned, its links, its assignments' progress), so no
-//! second query follows. A single statement is atomic on its own: no BEGIN or COMMIT either. One
+//! assignments and linked records, reading one, and a lifecycle move checked and applied at once.
+//! Each returns, with the row, what a view of it needs (the caller's own assignment, its links,
+//! its assignments' progress), so no second query follows. A single statement is atomic on its own: no BEGIN or COMMIT either. One
 //! more table to write on these paths (an event log) is one more CTE, not one more round trip.
 
 use diesel::{
@@ -24,9 +23,9 @@ use super::{
 pub struct TaskInContext {
     #[diesel(embed)]
     pub task: TaskRow,
-    /// Whether the caller has an assignment of it.
-    #[diesel(sql_type = Bool)]
-    pub assigned: bool,
+    /// The caller's own assignment's progress, if they have one.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub own_progress: Option<ProgressStatus>,
     #[diesel(sql_type = Array<Text>)]
     link_objects: Vec<String>,
     #[diesel(sql_type = Array<Text>)]
@@ -75,11 +74,11 @@ fn in_context(asker: &Asker<'_>, source: &str) -> Sql {
         )
     };
     Sql::new(
-        "SELECT t.*, EXISTS (SELECT 1 FROM assignments a WHERE a.workspace_id = t.workspace_id \
-         AND a.task_id = t.id AND a.user_id = ",
+        "SELECT t.*, (SELECT a.progress_status FROM assignments a \
+         WHERE a.workspace_id = t.workspace_id AND a.task_id = t.id AND a.user_id = ",
     )
     .with::<Nullable<SqlUuid>, _>(asker.user_id)
-    .text(") AS assigned, ")
+    .text(") AS own_progress, ")
     .text(&links("object"))
     .text(&links("record_id"))
     .text("c.new_count, c.open_count, c.finished_count FROM ")
@@ -177,35 +176,14 @@ pub async fn create(
     sql.get_result(conn).await
 }
 
-/// The task with its view context, if the workspace has it. Reading it marks the caller's
-/// assignment seen (NEW → OPEN) unless the caller wrote the task; the context is as it was before
-/// (only the caller's own assignment changed, and the author, who sees the counts, is never
-/// marked).
+/// The task with its view context, if the workspace has it.
 pub async fn read(
     conn: &mut AsyncPgConnection,
     workspace_id: Uuid,
     task_id: Uuid,
     asker: &Asker<'_>,
 ) -> QueryResult<Option<TaskInContext>> {
-    let mut sql = Sql::new("WITH seen AS (UPDATE assignments a SET progress_status = ")
-        .with::<Text, _>(ProgressStatus::Open)
-        .text(", updated_at = now() FROM tasks w WHERE a.workspace_id = ")
-        .with::<SqlUuid, _>(workspace_id)
-        .text(" AND a.task_id = ")
-        .with::<SqlUuid, _>(task_id)
-        .text(" AND a.user_id = ")
-        .with::<Nullable<SqlUuid>, _>(asker.user_id)
-        .text(" AND a.progress_status = ")
-        .with::<Text, _>(ProgressStatus::New)
-        .text(
-            " AND w.workspace_id = a.workspace_id AND w.id = a.task_id \
-             AND NOT (w.created_by_type = ",
-        )
-        .with::<Text, _>(asker.actor_type)
-        .text(" AND w.created_by_id = ")
-        .with::<Text, _>(asker.actor_id.to_owned())
-        .text(") RETURNING a.id) ");
-    sql.append(in_context(asker, "tasks t"));
+    let mut sql = in_context(asker, "tasks t");
     sql.push(" WHERE t.workspace_id = ");
     sql.bind::<SqlUuid, _>(workspace_id);
     sql.push(" AND t.id = ");

@@ -22,42 +22,62 @@ const VERSION: u8 = 1;
 pub struct CursorError;
 
 #[derive(serde::Serialize, serde::Deserialize)]
-struct Payload<K> {
+struct Payload<Q, K> {
     v: u8,
     /// Fingerprint of the query (list name, filters and sort).
-    q: String,
+    q: Q,
     k: K,
 }
 
-/// The cursor for the item with sort key `key` in the listing described by `query`.
-pub fn encode<K: Serialize>(query: &impl Serialize, key: &K) -> String {
-    let payload = Payload {
-        v: VERSION,
-        q: fingerprint(query),
-        k: key,
-    };
-    // Serialising plain keys (ids, strings, timestamps) to JSON cannot fail.
-    let json = serde_json::to_vec(&payload).unwrap_or_default();
-    format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(&json),
-        URL_SAFE_NO_PAD.encode(checksum(&json))
-    )
+/// The cursors of one listing: bound to its query (list name, filters and sort), whose
+/// fingerprint is computed once for the listing, not once per item.
+#[derive(Debug, Clone)]
+pub struct Cursors {
+    fingerprint: String,
 }
 
-/// The sort key in `cursor`, if it is an intact cursor of the listing described by `query`.
-pub fn decode<K: DeserializeOwned>(cursor: &str, query: &impl Serialize) -> Result<K, CursorError> {
-    let (body, sum) = cursor.split_once('.').ok_or(CursorError)?;
-    let json = URL_SAFE_NO_PAD.decode(body).map_err(|_| CursorError)?;
-    let sum = URL_SAFE_NO_PAD.decode(sum).map_err(|_| CursorError)?;
-    if sum != checksum(&json) {
-        return Err(CursorError);
+impl Cursors {
+    pub fn of(query: &impl Serialize) -> Self {
+        let json = serde_json::to_vec(query).unwrap_or_default();
+        let fingerprint = Sha256::digest(&json)
+            .iter()
+            .take(8)
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        Self { fingerprint }
     }
-    let payload: Payload<Value> = serde_json::from_slice(&json).map_err(|_| CursorError)?;
-    if payload.v != VERSION || payload.q != fingerprint(query) || !possible(&payload.k) {
-        return Err(CursorError);
+
+    /// The cursor for the item with sort key `key`.
+    pub fn encode<K: Serialize>(&self, key: &K) -> String {
+        let payload = Payload {
+            v: VERSION,
+            q: &self.fingerprint,
+            k: key,
+        };
+        // Serialising plain keys (ids, strings, timestamps) to JSON cannot fail.
+        let json = serde_json::to_vec(&payload).unwrap_or_default();
+        format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(&json),
+            URL_SAFE_NO_PAD.encode(checksum(&json))
+        )
     }
-    serde_json::from_value(payload.k).map_err(|_| CursorError)
+
+    /// The sort key in `cursor`, if it is an intact cursor of this listing.
+    pub fn decode<K: DeserializeOwned>(&self, cursor: &str) -> Result<K, CursorError> {
+        let (body, sum) = cursor.split_once('.').ok_or(CursorError)?;
+        let json = URL_SAFE_NO_PAD.decode(body).map_err(|_| CursorError)?;
+        let sum = URL_SAFE_NO_PAD.decode(sum).map_err(|_| CursorError)?;
+        if sum != checksum(&json) {
+            return Err(CursorError);
+        }
+        let payload: Payload<String, Value> =
+            serde_json::from_slice(&json).map_err(|_| CursorError)?;
+        if payload.v != VERSION || payload.q != self.fingerprint || !possible(&payload.k) {
+            return Err(CursorError);
+        }
+        serde_json::from_value(payload.k).map_err(|_| CursorError)
+    }
 }
 
 /// Whether a key could have come from Docket: text without NUL, instants within years 1 to 9999.
@@ -76,15 +96,6 @@ fn possible(key: &Value) -> bool {
     }
 }
 
-fn fingerprint(query: &impl Serialize) -> String {
-    let json = serde_json::to_vec(query).unwrap_or_default();
-    Sha256::digest(&json)
-        .iter()
-        .take(8)
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 fn checksum(json: &[u8]) -> Vec<u8> {
     let mut hasher = Sha256::new();
     hasher.update(b"docket.cursor.v1");
@@ -99,37 +110,37 @@ mod tests {
 
     #[test]
     fn round_trips_for_the_same_query_only() {
-        let query = json!({"list": "users", "include_inactive": false});
-        let cursor = encode(&query, &("Smith", 42));
+        let query = Cursors::of(&json!({"list": "users", "include_inactive": false}));
+        let cursor = query.encode(&("Smith", 42));
         assert_eq!(
-            decode::<(String, i32)>(&cursor, &query),
+            query.decode::<(String, i32)>(&cursor),
             Ok(("Smith".into(), 42))
         );
 
-        let other = json!({"list": "users", "include_inactive": true});
-        assert_eq!(decode::<(String, i32)>(&cursor, &other), Err(CursorError));
+        let other = Cursors::of(&json!({"list": "users", "include_inactive": true}));
+        assert_eq!(other.decode::<(String, i32)>(&cursor), Err(CursorError));
     }
 
     #[test]
     fn refuses_keys_docket_never_hands_out() {
-        let query = json!({"list": "names"});
+        let query = Cursors::of(&json!({"list": "names"}));
         assert_eq!(
-            decode::<String>(&encode(&query, &"a\u{0}b"), &query),
+            query.decode::<String>(&query.encode(&"a\u{0}b")),
             Err(CursorError)
         );
         let far = chrono::DateTime::<chrono::Utc>::MAX_UTC;
         assert_eq!(
-            decode::<chrono::DateTime<chrono::Utc>>(&encode(&query, &far), &query),
+            query.decode::<chrono::DateTime<chrono::Utc>>(&query.encode(&far)),
             Err(CursorError)
         );
         let now = chrono::Utc::now();
-        assert_eq!(decode(&encode(&query, &now), &query), Ok(now));
+        assert_eq!(query.decode(&query.encode(&now)), Ok(now));
     }
 
     #[test]
     fn refuses_edited_or_foreign_text() {
-        let query = json!({"list": "users"});
-        let cursor = encode(&query, &7);
+        let query = Cursors::of(&json!({"list": "users"}));
+        let cursor = query.encode(&7);
         let mut edited = cursor.clone().into_bytes();
         edited[3] = if edited[3] == b'A' { b'B' } else { b'A' };
         let edited = String::from_utf8(edited).expect("ascii");
@@ -140,7 +151,7 @@ mod tests {
             "abc.def",
             &cursor[..cursor.len() - 2],
         ] {
-            assert_eq!(decode::<i32>(bad, &query), Err(CursorError), "{bad}");
+            assert_eq!(query.decode::<i32>(bad), Err(CursorError), "{bad}");
         }
     }
 }

@@ -11,7 +11,8 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{
-    DomainError, cursor,
+    DomainError,
+    cursor::Cursors,
     input::{Field, Text, TextKind, Violations, check_characters},
 };
 use crate::{
@@ -170,8 +171,8 @@ pub fn list_users(
     include_inactive: bool,
     page: Page,
 ) -> Result<impl Stream<Item = Result<(User, String), DomainError>> + Send + 'static, DomainError> {
-    let query = json!({ "list": "users", "include_inactive": include_inactive });
-    let after = start_after::<Uuid>(&page, &query)?;
+    let cursors = Cursors::of(&json!({ "list": "users", "include_inactive": include_inactive }));
+    let after = start_after::<Uuid>(&page, &cursors)?;
     let workspace_id = caller.workspace_id;
     let rows = keyset_stream(
         pool,
@@ -189,7 +190,7 @@ pub fn list_users(
         }),
     );
     Ok(rows.map_err(DomainError::from).map_ok(move |user| {
-        let cursor = cursor::encode(&query, &user.id);
+        let cursor = cursors.encode(&user.id);
         (user, cursor)
     }))
 }
@@ -271,8 +272,8 @@ pub async fn list_members(
     impl Stream<Item = Result<((Membership, User), String), DomainError>> + Send + 'static,
     DomainError,
 > {
-    let query = json!({ "list": "channel_members", "channel_id": channel_id });
-    let after = start_after::<Uuid>(&page, &query)?;
+    let cursors = Cursors::of(&json!({ "list": "channel_members", "channel_id": channel_id }));
+    let after = start_after::<Uuid>(&page, &cursors)?;
     let workspace_id = caller.workspace_id;
     {
         let mut conn = pool.get().await.map_err(DbError::from)?;
@@ -296,7 +297,7 @@ pub async fn list_members(
         }),
     );
     Ok(rows.map_err(DomainError::from).map_ok(move |member| {
-        let cursor = cursor::encode(&query, &member.0.user_id);
+        let cursor = cursors.encode(&member.0.user_id);
         (member, cursor)
     }))
 }
@@ -304,11 +305,12 @@ pub async fn list_members(
 /// Where a listing resumes: the key in the page's cursor (checked against `query`), if any.
 pub(crate) fn start_after<K: serde::de::DeserializeOwned>(
     page: &Page,
-    query: &serde_json::Value,
+    cursors: &Cursors,
 ) -> Result<Option<K>, DomainError> {
     match page.cursor.as_deref() {
         None | Some("") => Ok(None),
-        Some(text) => cursor::decode(text, query)
+        Some(text) => cursors
+            .decode(text)
             .map(Some)
             .map_err(|e| DomainError::invalid("page_cursor", e.to_string())),
     }

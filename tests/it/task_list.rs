@@ -518,6 +518,17 @@ fn single_filters() -> Vec<Case> {
             Box::new(|f, k| k.assignees.contains(&f.team.alice.0)),
         ),
         (
+            // Channel tasks reach both: each counts once.
+            "either of two assignees",
+            Box::new(|f| pb::ListTasksRequest {
+                assignee_user_ids: vec![f.team.alice.0.to_string(), f.team.bob.to_string()],
+                ..Default::default()
+            }),
+            Box::new(|f, k| {
+                k.assignees.contains(&f.team.alice.0) || k.assignees.contains(&f.team.bob)
+            }),
+        ),
+        (
             "unassigned only",
             Box::new(|_| pb::ListTasksRequest {
                 include_unassigned: true,

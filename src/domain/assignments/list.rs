@@ -25,7 +25,8 @@ use crate::{
         users::{self, User},
     },
     domain::{
-        DomainError, cursor,
+        DomainError,
+        cursor::Cursors,
         directory::{Page, start_after},
         tasks::{DistributionKind, Received, TaskView, is_author, views},
     },
@@ -92,8 +93,9 @@ pub async fn list_mine(
         ensure_enabled(&mut conn, caller).await?;
     }
     let filter = my_filter(caller, kinds, progress_statuses, true)?;
-    let query = json!({ "list": "my_assignments", "filter": &filter, "sort": sort });
-    let after = start_after::<(DateTime<Utc>, Uuid)>(&page, &query)?;
+    let cursors =
+        Cursors::of(&json!({ "list": "my_assignments", "filter": &filter, "sort": sort }));
+    let after = start_after::<(DateTime<Utc>, Uuid)>(&page, &cursors)?;
     let filter = Arc::new(filter);
     let caller = Arc::new(caller.clone());
     let rows = keyset_stream(
@@ -127,7 +129,7 @@ pub async fn list_mine(
         }),
     );
     Ok(rows.map_err(DomainError::from).map_ok(move |(row, view)| {
-        let cursor = cursor::encode(&query, &sort.position(&row));
+        let cursor = cursors.encode(&sort.position(&row));
         (row, view, cursor)
     }))
 }
@@ -155,10 +157,10 @@ pub async fn list_for_task(
             .ok_or(DomainError::TaskNotFound)?;
     }
     let progress: Arc<Vec<ProgressStatus>> = Arc::new(progress_statuses.to_vec());
-    let query = json!({
+    let cursors = Cursors::of(&json!({
         "list": "task_assignments", "task_id": task_id, "progress": &*progress, "sort": sort,
-    });
-    let after = start_after::<TaskAssignmentPosition>(&page, &query)?;
+    }));
+    let after = start_after::<TaskAssignmentPosition>(&page, &cursors)?;
     let position = move |(row, user): &(AssignmentRow, User)| match sort {
         TaskAssignmentSort::LastName { .. } => {
             TaskAssignmentPosition::Name(user.last_name.clone(), row.id)
@@ -201,7 +203,7 @@ pub async fn list_for_task(
         }),
     );
     Ok(rows.map_err(DomainError::from).map_ok(move |item| {
-        let cursor = cursor::encode(&query, &position(&item));
+        let cursor = cursors.encode(&position(&item));
         (item.0, item.1, cursor)
     }))
 }

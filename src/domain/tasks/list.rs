@@ -21,7 +21,8 @@ use crate::{
         task_list::{self, Position, Sort, TaskFilter, Visibility},
     },
     domain::{
-        DomainError, cursor,
+        DomainError,
+        cursor::Cursors,
         directory::{Page, start_after},
         input::Text,
     },
@@ -143,8 +144,9 @@ pub fn list(
 ) -> Result<impl Stream<Item = Result<(TaskView, String), DomainError>> + Send + 'static, DomainError>
 {
     let filter = Arc::new(query.filter_for(caller));
-    let fingerprint = serde_json::json!({ "list": "tasks", "filter": &*filter, "sort": sort });
-    let after = start_after::<Position>(&page, &fingerprint)?;
+    let cursors =
+        Cursors::of(&serde_json::json!({ "list": "tasks", "filter": &*filter, "sort": sort }));
+    let after = start_after::<Position>(&page, &cursors)?;
     let caller = Arc::new(caller.clone());
     let rows = keyset_stream(
         pool,
@@ -160,7 +162,7 @@ pub fn list(
         }),
     );
     Ok(rows.map_err(DomainError::from).map_ok(move |view| {
-        let cursor = cursor::encode(&fingerprint, &sort.position(&view.task));
+        let cursor = cursors.encode(&sort.position(&view.task));
         (view, cursor)
     }))
 }

@@ -26,8 +26,8 @@ pub use model::{CompletionPolicy, Disposition, DistributionKind, Due, Priority, 
 pub(crate) use recipients::recipients;
 pub use settle::policy_holds;
 pub(crate) use settle::settle;
-pub(crate) use view::{Received, is_author, views};
 use view::Context;
+pub(crate) use view::{Received, is_author, views};
 
 use super::{DomainError, input::Text};
 use crate::{
@@ -187,7 +187,7 @@ fn asker<'a>(caller: &Caller, actor_id: &'a str) -> Asker<'a> {
 /// A task read with its context, as the caller sees it.
 fn in_context(caller: &Caller, found: TaskInContext) -> TaskView {
     let context = Context {
-        received: found.assigned,
+        received: found.own_progress.is_some(),
         links: found.links(),
         counts: found.counts(),
     };
@@ -219,12 +219,24 @@ pub async fn get(
     task_id: Uuid,
 ) -> Result<TaskView, DomainError> {
     let actor_id = caller.actor.id();
-    let found = task_trips::read(conn, caller.workspace_id, task_id, &asker(caller, &actor_id))
-        .await?
-        .ok_or(DomainError::TaskNotFound)?;
-    let visible = is_author(caller, &found.task) || found.assigned || caller.is_workspace_admin();
-    if !visible {
+    let found = task_trips::read(
+        conn,
+        caller.workspace_id,
+        task_id,
+        &asker(caller, &actor_id),
+    )
+    .await?
+    .ok_or(DomainError::TaskNotFound)?;
+    let author = is_author(caller, &found.task);
+    if !author && found.own_progress.is_none() && !caller.is_workspace_admin() {
         return Err(DomainError::TaskNotFound);
+    }
+    // A recipient's first read marks their assignment seen: a second statement, once per task
+    // and recipient. Nothing the caller sees changes (only the author sees the counts).
+    if let (false, Some(ProgressStatus::New), Some(user)) =
+        (author, found.own_progress, caller.actor.user_id())
+    {
+        assignments::mark_seen(conn, caller.workspace_id, task_id, user).await?;
     }
     Ok(in_context(caller, found))
 }
@@ -379,12 +391,8 @@ pub async fn transition(
     let change = StatusChange {
         to,
         work_begins_from: lifecycle::work_begins_from(to),
-        outcome: (to == Status::Completed).then(|| {
-            (
-                details.disposition,
-                details.note.as_ref().map(Text::as_str),
-            )
-        }),
+        outcome: (to == Status::Completed)
+            .then(|| (details.disposition, details.note.as_ref().map(Text::as_str))),
         reopen_reason: (action == Move::Reopen)
             .then(|| details.reopen_reason.as_ref().map_or("", Text::as_str)),
         by_policy: false,

@@ -19,6 +19,8 @@ pub struct Team {
     pub admin: String,
     pub author: (Uuid, String),
     pub alice: (Uuid, String),
+    /// Only reached through the channel.
+    pub bob: Uuid,
     pub outsider: (Uuid, String),
     pub inactive: Uuid,
     pub channel: Uuid,
@@ -67,6 +69,7 @@ impl Team {
             admin,
             author,
             alice,
+            bob,
             outsider,
             inactive,
             channel,
