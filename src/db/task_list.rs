@@ -370,8 +370,13 @@ impl Sql {
             self.push(")");
         }
         if !f.tags.is_empty() {
-            self.push(" AND t.tags && ");
+            // As keys of the workspace, for the index whose statistics know each tag's frequency
+            // in each workspace (migrations/*_workspace_tag_keys).
+            self.push(" AND task_tag_keys(t.workspace_id, t.tags) && task_tag_keys(");
+            self.bind::<SqlUuid, _>(f.workspace_id);
+            self.push(", ");
             self.bind::<Array<Text>, _>(f.tags.clone());
+            self.push(")");
         }
         if let Some((object, record_id)) = &f.linked_record {
             self.push(

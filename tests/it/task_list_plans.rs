@@ -23,7 +23,8 @@ fn user(n: u128) -> Uuid {
 }
 
 /// 100,000 tasks by 50 users, a third distributed to two others, the rest personal; every filter
-/// column varied; and a second workspace so the first is not the whole table.
+/// column varied; and a second workspace so the first is not the whole table, each of whose tasks
+/// has a tag that only 10 of the first's have.
 const SEED: &str = r"
 INSERT INTO workspaces (id, name) VALUES ('00000000-0000-0000-0000-0000000000aa', 'big'),
                                          ('00000000-0000-0000-0000-0000000000bb', 'other');
@@ -44,7 +45,8 @@ SELECT CASE WHEN i <= 100000 THEN '00000000-0000-0000-0000-0000000000aa'::uuid
        (ARRAY['NEW', 'OPEN', 'IN_PROGRESS', 'IN_REVIEW', 'COMPLETED', 'SKIPPED', 'CANCELLED'])[1 + i % 7],
        CASE WHEN i % 5 = 0 THEN date '2026-01-01' + (i % 365) END,
        CASE WHEN i % 5 = 1 THEN timestamptz '2026-01-01' + (i % 1000) * interval '1 hour' END,
-       CASE WHEN i % 10 = 0 THEN ARRAY['vip'] WHEN i % 10 = 1 THEN ARRAY['billing', 'vip'] ELSE '{}' END,
+       CASE WHEN i > 100000 OR i % 10000 = 7 THEN ARRAY['elsewhere'] WHEN i % 10 = 0 THEN ARRAY['vip']
+            WHEN i % 10 = 1 THEN ARRAY['billing', 'vip'] ELSE '{}' END,
        CASE WHEN i % 100 = 0 THEN 'corr-' || (i / 100) END,
        CASE WHEN i % 50 = 0 THEN ('00000000-0000-0000-0001-' || lpad(to_hex(i / 500), 12, '0'))::uuid END,
        CASE WHEN i % 3 = 0 THEN 'ALL' ELSE 'ANY' END,
@@ -243,6 +245,26 @@ async fn every_sort_and_filter_is_served_by_an_index_on_100k_tasks() {
             }),
         ),
     ];
+    // A tag on every task of the other workspace but on 10 here: read from the tag index, not by
+    // walking this workspace's tasks in sort order.
+    let mut rare_here = unfiltered(Visibility::Workspace);
+    rare_here.tags = vec!["elsewhere".into()];
+    let sort = Sort {
+        key: SortKey::CreatedAt,
+        descending: true,
+    };
+    for plan in [
+        explain_page(&mut conn, &rare_here, sort, None, 256).await,
+        explain_count(&mut conn, &rare_here).await,
+    ] {
+        let plan = plan.expect("explain");
+        assert!(
+            plan.iter().any(|line| line.contains("tasks_tag_keys_idx")),
+            "a tag rare here but common elsewhere:\n{}",
+            plan.join("\n")
+        );
+    }
+
     for (name, apply) in &filters {
         for visibility in [related(user(7), true, true, true), Visibility::Workspace] {
             let mut filter = unfiltered(visibility);
