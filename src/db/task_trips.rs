@@ -65,25 +65,17 @@ pub struct Asker<'a> {
 }
 
 /// Selects `t.*` from `source` (a table or CTE named there as `t`, with its WHERE) with the view
-/// context columns of `TaskInContext`.
+/// context columns of `TaskInContext`: one pass over the task's assignments (its counts and the
+/// asker's own) and one over its linked records.
 fn in_context(asker: &Asker<'_>, source: &str) -> Sql {
-    let links = |column: &str| {
-        format!(
-            "ARRAY(SELECT l.{column} FROM task_linked_records l WHERE l.workspace_id = t.workspace_id \
-             AND l.task_id = t.id ORDER BY l.object, l.record_id) AS link_{column}s, "
-        )
-    };
     Sql::new(
-        "SELECT t.*, (SELECT a.progress_status FROM assignments a \
-         WHERE a.workspace_id = t.workspace_id AND a.task_id = t.id AND a.user_id = ",
+        "SELECT t.*, c.own_progress, l.link_objects, l.link_record_ids, \
+         c.new_count, c.open_count, c.finished_count FROM ",
     )
-    .with::<Nullable<SqlUuid>, _>(asker.user_id)
-    .text(") AS own_progress, ")
-    .text(&links("object"))
-    .text(&links("record_id"))
-    .text("c.new_count, c.open_count, c.finished_count FROM ")
     .text(source)
-    .text(" CROSS JOIN LATERAL (SELECT count(*) FILTER (WHERE a.progress_status = ")
+    .text(" CROSS JOIN LATERAL (SELECT min(a.progress_status) FILTER (WHERE a.user_id = ")
+    .with::<Nullable<SqlUuid>, _>(asker.user_id)
+    .text(") AS own_progress, count(*) FILTER (WHERE a.progress_status = ")
     .with::<Text, _>(ProgressStatus::New)
     .text(") AS new_count, count(*) FILTER (WHERE a.progress_status = ")
     .with::<Text, _>(ProgressStatus::Open)
@@ -91,7 +83,11 @@ fn in_context(asker: &Asker<'_>, source: &str) -> Sql {
     .with::<Text, _>(ProgressStatus::Finished)
     .text(
         ") AS finished_count FROM assignments a \
-         WHERE a.workspace_id = t.workspace_id AND a.task_id = t.id) c",
+         WHERE a.workspace_id = t.workspace_id AND a.task_id = t.id) c \
+         CROSS JOIN LATERAL (SELECT coalesce(array_agg(r.object ORDER BY r.object, r.record_id), '{}') \
+         AS link_objects, coalesce(array_agg(r.record_id ORDER BY r.object, r.record_id), '{}') \
+         AS link_record_ids FROM task_linked_records r \
+         WHERE r.workspace_id = t.workspace_id AND r.task_id = t.id) l",
     )
 }
 

@@ -56,6 +56,14 @@ struct Args {
     /// Also print one JSON object per phase.
     #[arg(long)]
     json: bool,
+    /// The phases to run: create_spread, create_one, get, start, stream, filters (get and start
+    /// read and move the tasks create_spread makes, which then runs too).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "create_spread,create_one,get,start,stream,filters"
+    )]
+    phases: Vec<String>,
 }
 
 type Auth = MetadataValue<tonic::metadata::Ascii>;
@@ -96,11 +104,17 @@ async fn main() -> Result<(), BoxError> {
         let tokens = tokens.clone();
         move |i: usize| tokens[i % tokens.len()].clone()
     };
+    let wants = |phase: &str| args.phases.iter().any(|p| p == phase);
+    let creates = if wants("create_spread") || wants("get") || wants("start") {
+        args.tasks
+    } else {
+        0
+    };
     let ids = load
         .run(
             "create_spread",
             "CreateTask, many workspaces",
-            args.tasks,
+            creates,
             {
                 let by = by.clone();
                 move |mut client, i| {
@@ -118,7 +132,8 @@ async fn main() -> Result<(), BoxError> {
         )
         .await?;
     let one = bearer(&single.user_token)?;
-    load.run("create_one", "CreateTask, one workspace", args.tasks, {
+    let n = if wants("create_one") { args.tasks } else { 0 };
+    load.run("create_one", "CreateTask, one workspace", n, {
         move |mut client, i| {
             let request = authorized(task(i), one.clone());
             async move {
@@ -133,7 +148,8 @@ async fn main() -> Result<(), BoxError> {
     })
     .await?;
     let ids = Arc::new(ids);
-    load.run("get", "GetTask", args.tasks, {
+    let n = if wants("get") { args.tasks } else { 0 };
+    load.run("get", "GetTask", n, {
         let (ids, by) = (ids.clone(), by.clone());
         move |mut client, i| {
             let request = pb::GetTaskRequest {
@@ -145,7 +161,8 @@ async fn main() -> Result<(), BoxError> {
         }
     })
     .await?;
-    load.run("start", "StartTask (a lifecycle move)", args.tasks, {
+    let n = if wants("start") { args.tasks } else { 0 };
+    load.run("start", "StartTask (a lifecycle move)", n, {
         move |mut client, i| {
             let request = pb::StartTaskRequest {
                 task_id: ids[i].clone(),
@@ -157,12 +174,12 @@ async fn main() -> Result<(), BoxError> {
     })
     .await?;
 
-    if args.stream_tasks > 0 {
+    if args.stream_tasks > 0 && wants("stream") {
         let name = format!("bench-stream-{}", args.stream_tasks);
         let big = fixture.seeded(&name, args.stream_tasks).await?;
         load.stream(&big, args.stream_tasks).await?;
     }
-    if args.filter_tasks > 0 {
+    if args.filter_tasks > 0 && wants("filters") {
         let name = format!("bench-filter-{}", args.filter_tasks);
         let big = fixture.seeded(&name, args.filter_tasks).await?;
         load.filters(&big, args.samples).await?;
