@@ -68,15 +68,15 @@ pub struct TaskFilter {
 }
 
 impl TaskFilter {
-    /// Whether the only filter is on assignees (assigned to any of them; not "or unassigned").
-    pub fn filters_only_assignees(&self) -> bool {
-        let only_assignees = TaskFilter {
-            workspace_id: self.workspace_id,
-            visibility: self.visibility.clone(),
+    /// No filter at all: every task of the workspace the visibility allows.
+    pub fn unfiltered(workspace_id: Uuid, visibility: Visibility) -> Self {
+        TaskFilter {
+            workspace_id,
+            visibility,
             statuses: Vec::new(),
             priorities: Vec::new(),
             kinds: Vec::new(),
-            assignee_user_ids: self.assignee_user_ids.clone(),
+            assignee_user_ids: Vec::new(),
             include_unassigned: false,
             tags: Vec::new(),
             linked_record: None,
@@ -89,6 +89,14 @@ impl TaskFilter {
             created_after: None,
             title_words: None,
             number: None,
+        }
+    }
+
+    /// Whether the only filter is on assignees (assigned to any of them; not "or unassigned").
+    pub fn filters_only_assignees(&self) -> bool {
+        let only_assignees = TaskFilter {
+            assignee_user_ids: self.assignee_user_ids.clone(),
+            ..TaskFilter::unfiltered(self.workspace_id, self.visibility.clone())
         };
         !self.assignee_user_ids.is_empty() && *self == only_assignees
     }

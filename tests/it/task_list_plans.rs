@@ -80,26 +80,7 @@ fn related(user_id: Uuid, personal: bool, distributed: bool, received: bool) -> 
 }
 
 fn unfiltered(visibility: Visibility) -> TaskFilter {
-    TaskFilter {
-        workspace_id: WORKSPACE,
-        visibility,
-        statuses: vec![],
-        priorities: vec![],
-        kinds: vec![],
-        assignee_user_ids: vec![],
-        include_unassigned: false,
-        tags: vec![],
-        linked_record: None,
-        sequence_id: None,
-        external_id: None,
-        correlation_id: None,
-        due_before: None,
-        due_after: None,
-        created_before: None,
-        created_after: None,
-        title_words: None,
-        number: None,
-    }
+    TaskFilter::unfiltered(WORKSPACE, visibility)
 }
 
 #[tokio::test(flavor = "multi_thread")]

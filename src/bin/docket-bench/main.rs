@@ -115,38 +115,14 @@ async fn main() -> Result<(), BoxError> {
             "create_spread",
             "CreateTask, many workspaces",
             creates,
-            {
-                let by = by.clone();
-                move |mut client, i| {
-                    let request = authorized(task(i), by(i));
-                    async move {
-                        Ok(client
-                            .create_task(request)
-                            .await?
-                            .into_inner()
-                            .task
-                            .map(|t| t.id))
-                    }
-                }
-            },
+            creating(by.clone()),
         )
         .await?;
     let one = bearer(&single.user_token)?;
     let n = if wants("create_one") { args.tasks } else { 0 };
-    load.run("create_one", "CreateTask, one workspace", n, {
-        move |mut client, i| {
-            let request = authorized(task(i), one.clone());
-            async move {
-                Ok(client
-                    .create_task(request)
-                    .await?
-                    .into_inner()
-                    .task
-                    .map(|t| t.id))
-            }
-        }
-    })
-    .await?;
+    let only = move |_| one.clone();
+    load.run("create_one", "CreateTask, one workspace", n, creating(only))
+        .await?;
     let ids = Arc::new(ids);
     let n = if wants("get") { args.tasks } else { 0 };
     load.run("get", "GetTask", n, {
@@ -185,6 +161,22 @@ async fn main() -> Result<(), BoxError> {
         load.filters(&big, args.samples).await?;
     }
     Ok(())
+}
+
+/// What one call of a phase returns: the item it made (an id), if any.
+type Called = std::pin::Pin<Box<dyn Future<Output = Result<Option<String>, tonic::Status>> + Send>>;
+
+/// A create phase's call: task `i` as the user whose token `by(i)` is; returns its id.
+fn creating(
+    by: impl Fn(usize) -> Auth + Send + Sync + 'static,
+) -> impl Fn(TaskServiceClient<Channel>, usize) -> Called + Send + Sync + 'static {
+    move |mut client, i| {
+        let request = authorized(task(i), by(i));
+        Box::pin(async move {
+            let created = client.create_task(request).await?.into_inner();
+            Ok(created.task.map(|t| t.id))
+        })
+    }
 }
 
 /// The task the create phases write: a personal CALL task with a plain body.
