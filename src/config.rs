@@ -103,6 +103,16 @@ pub struct DatabaseConfig {
     /// Longest a new database connection may take to establish.
     #[arg(long, env = "DOCKET_DB_CONNECT_TIMEOUT", default_value = "5s", value_parser = humantime::parse_duration)]
     pub connect_timeout: Duration,
+
+    /// Statements run at once for each batched hot path (task creates, task reads); each holds a
+    /// pooled connection while it runs.
+    #[arg(long, env = "DOCKET_DB_BATCH_RUNNERS", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub batch_runners: u32,
+
+    /// Items a batch waits for while another batch of the same kind is running (it starts anyway
+    /// when that one ends); 1 starts every batch at once.
+    #[arg(long, env = "DOCKET_DB_BATCH_FILL", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub batch_fill: u32,
 }
 
 /// Log output.

@@ -15,7 +15,7 @@ use tower::ServiceBuilder;
 use crate::{
     auth::{Authenticator, JwtConfigError},
     config::{ServeConfig, TlsConfig},
-    db::{self, ConnectOptions, PgPool},
+    db::{self, ConnectOptions, Db, PgPool},
     grpc::{
         assignments::AssignmentApi,
         auth::AuthLayer,
@@ -167,7 +167,10 @@ impl Application {
                 pool.clone(),
             )))
             .add_service(DirectoryServiceServer::new(DirectoryApi::new(pool.clone())))
-            .add_service(TaskServiceServer::new(TaskApi::new(pool.clone())))
+            .add_service(TaskServiceServer::new(TaskApi::new(Db::new(
+                pool.clone(),
+                &config.database,
+            ))))
             .add_service(WorkspaceServiceServer::new(WorkspaceApi::new(pool.clone())))
             .add_service(reflection().build_v1()?)
             .add_service(reflection().build_v1alpha()?)

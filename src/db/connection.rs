@@ -75,12 +75,13 @@ impl ConnectOptions {
         // PostgreSQL enforces the statement timeout itself, so a runaway query is cancelled on the
         // server rather than merely abandoned by us.
         let timeout_ms = config.statement_timeout.as_millis();
-        let options = match pg.get_options() {
-            Some(existing) if !existing.is_empty() => {
-                format!("{existing} -c statement_timeout={timeout_ms}")
-            }
-            _ => format!("-c statement_timeout={timeout_ms}"),
-        };
+        // No parallel workers by default: Docket's queries are short, and starting workers cost a
+        // page of 50 tasks (an assignee filter on 1,000,000 tasks) 16 ms against 9 ms without. It
+        // comes first so that `options` in DATABASE_URL can set it back.
+        let options = format!(
+            "-c max_parallel_workers_per_gather=0 {} -c statement_timeout={timeout_ms}",
+            pg.get_options().unwrap_or_default()
+        );
         pg.options(options)
             .application_name(application_name)
             .connect_timeout(config.connect_timeout);
@@ -193,6 +194,8 @@ mod tests {
             pool_size: 4,
             statement_timeout: Duration::from_secs(5),
             connect_timeout: Duration::from_secs(1),
+            batch_runners: 2,
+            batch_fill: 8,
         }
     }
 
@@ -226,5 +229,15 @@ mod tests {
             "postgres://bob:********@db:5432/postgres"
         );
         assert!(!format!("{opts:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn session_settings_keep_the_operators_options_in_between() {
+        let url = "postgres://bob@db/docket?options=-c%20work_mem%3D8MB";
+        let opts = ConnectOptions::new(&config(url), "t").expect("valid");
+        assert_eq!(
+            opts.pg.get_options(),
+            Some("-c max_parallel_workers_per_gather=0 -c work_mem=8MB -c statement_timeout=5000")
+        );
     }
 }

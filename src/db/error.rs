@@ -2,6 +2,8 @@
 //! (worth a retry later), a lost race (worth a retry now), a named constraint refusing a write
 //! (which the domain turns into its own error), or a fault to log.
 
+use std::sync::Arc;
+
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::pooled_connection::deadpool::PoolError;
 
@@ -9,8 +11,18 @@ use diesel_async::pooled_connection::deadpool::PoolError;
 pub enum DbError {
     #[error(transparent)]
     Query(#[from] DieselError),
+    /// Shared, as every call of a batch (`db::batch`) gets the one error the pool gave.
     #[error("no database connection available: {0}")]
-    Pool(#[from] PoolError),
+    Pool(Arc<PoolError>),
+    /// The runners of a batched statement have stopped (the server is shutting down).
+    #[error("the database runners have stopped")]
+    Stopped,
+}
+
+impl From<PoolError> for DbError {
+    fn from(e: PoolError) -> Self {
+        DbError::Pool(Arc::new(e))
+    }
 }
 
 /// What a database failure means for the call that met it.
@@ -29,7 +41,7 @@ pub enum Failure {
 impl DbError {
     pub fn failure(&self) -> Failure {
         match self {
-            DbError::Pool(_) => Failure::Unavailable,
+            DbError::Pool(_) | DbError::Stopped => Failure::Unavailable,
             DbError::Query(DieselError::DatabaseError(kind, _)) => match kind {
                 DatabaseErrorKind::ClosedConnection => Failure::Unavailable,
                 DatabaseErrorKind::SerializationFailure => Failure::Conflict,

@@ -5,6 +5,7 @@
 pub mod api_tokens;
 pub mod assignment_list;
 pub mod assignments;
+pub mod batch;
 pub mod channels;
 pub mod connection;
 pub mod enums;
@@ -19,6 +20,8 @@ pub mod tasks;
 pub mod users;
 pub mod workspaces;
 
+use std::sync::Arc;
+
 use diesel_async::{
     AsyncPgConnection,
     pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod, deadpool},
@@ -26,6 +29,7 @@ use diesel_async::{
 use futures_util::FutureExt;
 use tokio_postgres::error::SqlState;
 
+use batch::Batcher;
 pub use connection::{ConnectError, ConnectOptions};
 pub use error::{DbError, Failure};
 
@@ -120,6 +124,42 @@ pub fn pool(config: &DatabaseConfig) -> Result<PgPool, SetupError> {
         .runtime(::deadpool::Runtime::Tokio1)
         .build()
         .map_err(|e| SetupError::Pool(e.to_string()))
+}
+
+/// The pool and the batched statements of the hot paths (`batch`), which handlers share.
+#[derive(Clone)]
+pub struct Db {
+    pub pool: PgPool,
+    pub task_creates: Arc<Batcher<task_trips::Creates>>,
+    pub task_reads: Arc<Batcher<task_trips::Reads>>,
+}
+
+/// Items one batched statement takes at most.
+const MAX_BATCH: usize = 64;
+
+impl Db {
+    /// Starts the batch runners (`DOCKET_DB_BATCH_RUNNERS` for each batched statement, filling
+    /// batches to `DOCKET_DB_BATCH_FILL` while another runs; see `batch`).
+    pub fn new(pool: PgPool, config: &DatabaseConfig) -> Self {
+        let (runners, fill) = (config.batch_runners as usize, config.batch_fill as usize);
+        Self {
+            task_creates: Arc::new(Batcher::start(
+                pool.clone(),
+                task_trips::Creates,
+                runners,
+                MAX_BATCH,
+                fill,
+            )),
+            task_reads: Arc::new(Batcher::start(
+                pool.clone(),
+                task_trips::Reads,
+                runners,
+                MAX_BATCH,
+                fill,
+            )),
+            pool,
+        }
+    }
 }
 
 #[cfg(test)]

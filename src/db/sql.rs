@@ -100,6 +100,19 @@ impl Sql {
         self
     }
 
+    /// `with`, bound as `(SELECT $n)` so that the planner cannot see the value. Meant for the
+    /// arrays a prepared statement for many rows unnests: seen, their lengths make every custom
+    /// plan look cheaper than the generic one (estimated at 10 elements), and PostgreSQL would
+    /// then plan the statement afresh on every call instead of settling on its generic plan.
+    pub(crate) fn with_opaque<ST, V>(self, value: V) -> Self
+    where
+        ST: 'static,
+        Pg: HasSqlType<ST>,
+        V: ToSql<ST, Pg> + Send + Sync + 'static,
+    {
+        self.text("(SELECT ").with::<ST, V>(value).text(")")
+    }
+
     /// `push`, for chaining.
     pub(crate) fn text(mut self, text: &str) -> Self {
         self.push(text);

@@ -5,15 +5,19 @@
 //! own: no BEGIN or COMMIT either. One more table to write on these paths (an event log) is one
 //! more CTE, not one more round trip.
 
+use std::collections::HashMap;
+
 use diesel::{
     QueryResult, QueryableByName,
-    sql_types::{Array, BigInt, Bool, Nullable, Text, Uuid as SqlUuid},
+    sql_types::{Array, BigInt, Bool, Date, Nullable, Text, Timestamptz, Uuid as SqlUuid},
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::{
+    DbError,
     assignments::{ProgressCounts, Recipient},
+    batch::{Answers, Batched},
     enums::{ActorType, ProgressStatus, Status},
     sql::Sql,
     tasks::{NewTaskRow, StatusChange, TaskRow, status_update},
@@ -67,125 +71,282 @@ pub struct Asker<'a> {
 
 /// Selects `t.*` from `source` (a table or CTE named there as `t`, with its WHERE) with the view
 /// context columns of `TaskInContext`: one pass over the task's assignments (its counts and the
-/// asker's own) and one over its linked records.
-fn in_context(asker: &Asker<'_>, source: &str) -> Sql {
-    Sql::new(
+/// own assignment of the user `user` names) and one over its linked records; `more` adds columns.
+fn in_context(source: Sql, user: Sql, more: &str) -> Sql {
+    let mut sql = Sql::new(
         "SELECT t.*, c.own_progress, l.link_objects, l.link_record_ids, \
-         c.new_count, c.open_count, c.finished_count FROM ",
-    )
-    .text(source)
-    .text(" CROSS JOIN LATERAL (SELECT min(a.progress_status) FILTER (WHERE a.user_id = ")
-    .with::<Nullable<SqlUuid>, _>(asker.user_id)
-    .text(") AS own_progress, count(*) FILTER (WHERE a.progress_status = ")
-    .with::<Text, _>(ProgressStatus::New)
-    .text(") AS new_count, count(*) FILTER (WHERE a.progress_status = ")
-    .with::<Text, _>(ProgressStatus::Open)
-    .text(") AS open_count, count(*) FILTER (WHERE a.progress_status = ")
-    .with::<Text, _>(ProgressStatus::Finished)
-    .text(
-        ") AS finished_count FROM assignments a \
-         WHERE a.workspace_id = t.workspace_id AND a.task_id = t.id) c \
-         CROSS JOIN LATERAL (SELECT coalesce(array_agg(r.object ORDER BY r.object, r.record_id), '{}') \
-         AS link_objects, coalesce(array_agg(r.record_id ORDER BY r.object, r.record_id), '{}') \
-         AS link_record_ids FROM task_linked_records r \
-         WHERE r.workspace_id = t.workspace_id AND r.task_id = t.id) l",
-    )
+         c.new_count, c.open_count, c.finished_count",
+    );
+    sql.push(more);
+    sql.push(" FROM ");
+    sql.append(source);
+    sql.push(" CROSS JOIN LATERAL (SELECT min(a.progress_status) FILTER (WHERE a.user_id = ");
+    sql.append(user);
+    sql.append(
+        Sql::new(") AS own_progress, count(*) FILTER (WHERE a.progress_status = ")
+            .with::<Text, _>(ProgressStatus::New)
+            .text(") AS new_count, count(*) FILTER (WHERE a.progress_status = ")
+            .with::<Text, _>(ProgressStatus::Open)
+            .text(") AS open_count, count(*) FILTER (WHERE a.progress_status = ")
+            .with::<Text, _>(ProgressStatus::Finished)
+            .text(
+                ") AS finished_count FROM assignments a \
+                 WHERE a.workspace_id = t.workspace_id AND a.task_id = t.id) c \
+                 CROSS JOIN LATERAL (SELECT coalesce(array_agg(r.object ORDER BY r.object, r.record_id), '{}') \
+                 AS link_objects, coalesce(array_agg(r.record_id ORDER BY r.object, r.record_id), '{}') \
+                 AS link_record_ids FROM task_linked_records r \
+                 WHERE r.workspace_id = t.workspace_id AND r.task_id = t.id) l",
+            ),
+    );
+    sql
 }
 
-/// Inserts the task, its assignments (all with `progress`) and its linked records in one
-/// statement; its number is drawn from the workspace's sequence.
-pub async fn create(
-    conn: &mut AsyncPgConnection,
-    task: &NewTaskRow<'_>,
-    assigned: &[Recipient],
-    progress: ProgressStatus,
-    links: &[(String, String)],
-) -> QueryResult<TaskRow> {
-    let (objects, record_ids): (Vec<String>, Vec<String>) = links.iter().cloned().unzip();
-    let sql = Sql::new(
-        "WITH task AS (INSERT INTO tasks (workspace_id, id, number, title, body_format, body_plain, \
-         body_html, body_delta, kind, priority, due_date, due_at, tags, external_id, correlation_id, \
-         sequence_id, completion_policy, distributed, created_by_type, created_by_id) VALUES (",
-    )
-    .with::<SqlUuid, _>(task.workspace_id)
-    .text(", ")
-    .with::<SqlUuid, _>(task.id)
-    .text(", next_task_number(")
-    .with::<SqlUuid, _>(task.workspace_id)
-    .text("), ")
-    .with::<Text, _>(task.title.to_owned())
-    .text(", ")
-    .with::<Text, _>(task.body_format)
-    .text(", ")
-    .with::<Text, _>(task.body_plain.to_owned())
-    .text(", ")
-    .with::<Text, _>(task.body_html.to_owned())
-    .text(", ")
-    .with::<Text, _>(task.body_delta.to_owned())
-    .text(", ")
-    .with::<Text, _>(task.kind.to_owned())
-    .text(", ")
-    .with::<Text, _>(task.priority)
-    .text(", ")
-    .with::<Nullable<diesel::sql_types::Date>, _>(task.due_date)
-    .text(", ")
-    .with::<Nullable<diesel::sql_types::Timestamptz>, _>(task.due_at)
-    .text(", ")
-    .with::<Array<Text>, _>(task.tags.to_vec())
-    .text(", ")
-    .with::<Nullable<Text>, _>(task.external_id.map(str::to_owned))
-    .text(", ")
-    .with::<Nullable<Text>, _>(task.correlation_id.map(str::to_owned))
-    .text(", ")
-    .with::<Nullable<SqlUuid>, _>(task.sequence_id)
-    .text(", ")
-    .with::<Text, _>(task.completion_policy)
-    .text(", ")
-    .with::<Bool, _>(task.distributed)
-    .text(", ")
-    .with::<Text, _>(task.created_by_type)
-    .text(", ")
-    .with::<Text, _>(task.created_by_id.to_owned())
-    .text(
-        ") RETURNING *), assigned AS (INSERT INTO assignments (workspace_id, id, task_id, \
-         user_id, via_channel_id, progress_status) SELECT task.workspace_id, r.id, task.id, \
-         r.user_id, r.via_channel_id, ",
-    )
-    .with::<Text, _>(progress)
-    .text(" FROM task, unnest(")
-    .with::<Array<SqlUuid>, _>(assigned.iter().map(|_| Uuid::now_v7()).collect::<Vec<_>>())
-    .text(", ")
-    .with::<Array<SqlUuid>, _>(assigned.iter().map(|r| r.user_id).collect::<Vec<_>>())
-    .text(", ")
-    .with::<Array<Nullable<SqlUuid>>, _>(
-        assigned.iter().map(|r| r.via_channel_id).collect::<Vec<_>>(),
-    )
-    .text(
-        ") AS r (id, user_id, via_channel_id)), linked AS (INSERT INTO task_linked_records \
-         (workspace_id, task_id, object, record_id) SELECT task.workspace_id, task.id, l.object, \
-         l.record_id FROM task, unnest(",
-    )
-    .with::<Array<Text>, _>(objects)
-    .text(", ")
-    .with::<Array<Text>, _>(record_ids)
-    .text(") AS l (object, record_id)) SELECT * FROM task")
-    .prepared();
-    sql.get_result(conn).await
+/// A new task with its assignments (all with `progress`) and its linked records.
+#[derive(Debug)]
+pub struct TaskWrite {
+    pub task: NewTaskRow,
+    pub assigned: Vec<Recipient>,
+    pub progress: ProgressStatus,
+    pub links: Vec<(String, String)>,
 }
 
-/// The task with its view context, if the workspace has it.
-pub async fn read(
+/// Joins a row's tags into one text: a statement for many rows takes each column as one array,
+/// and PostgreSQL arrays cannot nest lists of different lengths. The unit separator is a control
+/// character, which no tag may hold (`domain::input`).
+const TAG_SEPARATOR: &str = "\u{1f}";
+
+/// Inserts the tasks, their assignments and their linked records in one statement; each number
+/// is drawn from its workspace's sequence. Returns the rows written, in the order given.
+pub async fn create_many(
     conn: &mut AsyncPgConnection,
-    workspace_id: Uuid,
-    task_id: Uuid,
-    asker: &Asker<'_>,
-) -> QueryResult<Option<TaskInContext>> {
-    let mut sql = in_context(asker, "tasks t");
-    sql.push(" WHERE t.workspace_id = ");
-    sql.bind::<SqlUuid, _>(workspace_id);
-    sql.push(" AND t.id = ");
-    sql.bind::<SqlUuid, _>(task_id);
-    diesel::OptionalExtension::optional(sql.prepared().get_result(conn).await)
+    writes: &[TaskWrite],
+) -> QueryResult<Vec<TaskRow>> {
+    let tasks = writes.iter().map(|w| &w.task);
+    fn column<'a, T: 'a>(
+        tasks: impl Iterator<Item = &'a NewTaskRow>,
+        field: impl Fn(&'a NewTaskRow) -> T,
+    ) -> Vec<T> {
+        tasks.map(field).collect()
+    }
+    let mut assigned = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut linked = (Vec::new(), Vec::new(), Vec::new());
+    for write in writes {
+        for recipient in &write.assigned {
+            assigned.0.push(write.task.id);
+            assigned.1.push(Uuid::now_v7());
+            assigned.2.push(recipient.user_id);
+            assigned.3.push(recipient.via_channel_id);
+            assigned.4.push(write.progress);
+        }
+        for (object, record_id) in &write.links {
+            linked.0.push(write.task.id);
+            linked.1.push(object.clone());
+            linked.2.push(record_id.clone());
+        }
+    }
+    let sql = Sql::new("WITH input AS (SELECT * FROM unnest(")
+        .with_opaque::<Array<SqlUuid>, _>(column(tasks.clone(), |t| t.workspace_id))
+        .text(", ")
+        .with_opaque::<Array<SqlUuid>, _>(column(tasks.clone(), |t| t.id))
+        .text(", ")
+        .with_opaque::<Array<Text>, _>(column(tasks.clone(), |t| t.title.clone()))
+        .text(", ")
+        .with_opaque::<Array<Text>, _>(column(tasks.clone(), |t| t.body_format))
+        .text(", ")
+        .with_opaque::<Array<Text>, _>(column(tasks.clone(), |t| t.body_plain.clone()))
+        .text(", ")
+        .with_opaque::<Array<Text>, _>(column(tasks.clone(), |t| t.body_html.clone()))
+        .text(", ")
+        .with_opaque::<Array<Text>, _>(column(tasks.clone(), |t| t.body_delta.clone()))
+        .text(", ")
+        .with_opaque::<Array<Text>, _>(column(tasks.clone(), |t| t.kind.clone()))
+        .text(", ")
+        .with_opaque::<Array<Text>, _>(column(tasks.clone(), |t| t.priority))
+        .text(", ")
+        .with_opaque::<Array<Nullable<Date>>, _>(column(tasks.clone(), |t| t.due_date))
+        .text(", ")
+        .with_opaque::<Array<Nullable<Timestamptz>>, _>(column(tasks.clone(), |t| t.due_at))
+        .text(", ")
+        .with_opaque::<Array<Text>, _>(column(tasks.clone(), |t| t.tags.join(TAG_SEPARATOR)))
+        .text(", ")
+        .with_opaque::<Array<Nullable<Text>>, _>(column(tasks.clone(), |t| t.external_id.clone()))
+        .text(", ")
+        .with_opaque::<Array<Nullable<Text>>, _>(column(tasks.clone(), |t| t.correlation_id.clone()))
+        .text(", ")
+        .with_opaque::<Array<Nullable<SqlUuid>>, _>(column(tasks.clone(), |t| t.sequence_id))
+        .text(", ")
+        .with_opaque::<Array<Text>, _>(column(tasks.clone(), |t| t.completion_policy))
+        .text(", ")
+        .with_opaque::<Array<Bool>, _>(column(tasks.clone(), |t| t.distributed))
+        .text(", ")
+        .with_opaque::<Array<Text>, _>(column(tasks.clone(), |t| t.created_by_type))
+        .text(", ")
+        .with_opaque::<Array<Text>, _>(column(tasks, |t| t.created_by_id.clone()))
+        .text(
+            ") WITH ORDINALITY AS i (workspace_id, id, title, body_format, body_plain, body_html, \
+             body_delta, kind, priority, due_date, due_at, tags, external_id, correlation_id, \
+             sequence_id, completion_policy, distributed, created_by_type, created_by_id, ord)), \
+             task AS (INSERT INTO tasks (workspace_id, id, number, title, body_format, body_plain, \
+             body_html, body_delta, kind, priority, due_date, due_at, tags, external_id, \
+             correlation_id, sequence_id, completion_policy, distributed, created_by_type, \
+             created_by_id) SELECT workspace_id, id, next_task_number(workspace_id), title, \
+             body_format, body_plain, body_html, body_delta, kind, priority, due_date, due_at, \
+             string_to_array(tags, ",
+        )
+        .with::<Text, _>(TAG_SEPARATOR)
+        .text(
+            "), external_id, correlation_id, sequence_id, completion_policy, distributed, \
+             created_by_type, created_by_id FROM input ORDER BY ord RETURNING *), \
+             assigned AS (INSERT INTO assignments (workspace_id, id, task_id, user_id, \
+             via_channel_id, progress_status) SELECT task.workspace_id, r.id, task.id, r.user_id, \
+             r.via_channel_id, r.progress FROM unnest(",
+        )
+        .with_opaque::<Array<SqlUuid>, _>(assigned.0)
+        .text(", ")
+        .with_opaque::<Array<SqlUuid>, _>(assigned.1)
+        .text(", ")
+        .with_opaque::<Array<SqlUuid>, _>(assigned.2)
+        .text(", ")
+        .with_opaque::<Array<Nullable<SqlUuid>>, _>(assigned.3)
+        .text(", ")
+        .with_opaque::<Array<Text>, _>(assigned.4)
+        .text(
+            ") AS r (task_id, id, user_id, via_channel_id, progress) JOIN task ON task.id = r.task_id), \
+             linked AS (INSERT INTO task_linked_records (workspace_id, task_id, object, record_id) \
+             SELECT task.workspace_id, task.id, l.object, l.record_id FROM unnest(",
+        )
+        .with_opaque::<Array<SqlUuid>, _>(linked.0)
+        .text(", ")
+        .with_opaque::<Array<Text>, _>(linked.1)
+        .text(", ")
+        .with_opaque::<Array<Text>, _>(linked.2)
+        .text(") AS l (task_id, object, record_id) JOIN task ON task.id = l.task_id) SELECT * FROM task")
+        .prepared();
+    let mut rows: HashMap<Uuid, TaskRow> = sql
+        .load::<TaskRow>(conn)
+        .await?
+        .into_iter()
+        .map(|row| (row.id, row))
+        .collect();
+    writes
+        .iter()
+        .map(|w| {
+            rows.remove(&w.task.id)
+                .ok_or(diesel::result::Error::NotFound)
+        })
+        .collect()
+}
+
+/// Writes tasks for concurrent CreateTask calls, many to a statement (`db::batch`).
+pub struct Creates;
+
+impl Batched for Creates {
+    type Item = TaskWrite;
+    type Output = TaskRow;
+
+    fn run<'c>(
+        &'c self,
+        conn: &'c mut AsyncPgConnection,
+        items: &'c [TaskWrite],
+    ) -> Answers<'c, TaskRow> {
+        Box::pin(async move {
+            if items.len() > 1
+                && let Ok(rows) = create_many(conn, items).await
+            {
+                return rows.into_iter().map(Ok).collect();
+            }
+            let mut answers = Vec::with_capacity(items.len());
+            for item in items {
+                let written = create_many(conn, std::slice::from_ref(item)).await;
+                answers.push(written.map_err(DbError::from).and_then(|mut rows| {
+                    rows.pop()
+                        .ok_or(DbError::Query(diesel::result::Error::NotFound))
+                }));
+            }
+            answers
+        })
+    }
+}
+
+/// A task to read, and the user whose own assignment to report, if the reader is one.
+#[derive(Debug, Clone, Copy)]
+pub struct TaskRead {
+    pub workspace_id: Uuid,
+    pub task_id: Uuid,
+    pub user_id: Option<Uuid>,
+}
+
+#[derive(QueryableByName)]
+struct Numbered {
+    #[diesel(sql_type = BigInt)]
+    ord: i64,
+    #[diesel(embed)]
+    found: TaskInContext,
+}
+
+/// The tasks with their view context, in the order asked; `None` for a task the workspace does
+/// not have.
+pub async fn read_many(
+    conn: &mut AsyncPgConnection,
+    reads: &[TaskRead],
+) -> QueryResult<Vec<Option<TaskInContext>>> {
+    let source = Sql::new("unnest(")
+        .with_opaque::<Array<SqlUuid>, _>(reads.iter().map(|r| r.workspace_id).collect::<Vec<_>>())
+        .text(", ")
+        .with_opaque::<Array<SqlUuid>, _>(reads.iter().map(|r| r.task_id).collect::<Vec<_>>())
+        .text(", ")
+        .with_opaque::<Array<Nullable<SqlUuid>>, _>(
+            reads.iter().map(|r| r.user_id).collect::<Vec<_>>(),
+        )
+        // A lookup per key, whatever the row estimate of the arrays.
+        .text(
+            ") WITH ORDINALITY AS k (workspace_id, id, user_id, ord) CROSS JOIN LATERAL \
+             (SELECT * FROM tasks WHERE tasks.workspace_id = k.workspace_id AND tasks.id = k.id \
+             LIMIT 1) t",
+        );
+    let sql = in_context(source, Sql::new("k.user_id"), ", k.ord");
+    let mut found: Vec<Option<TaskInContext>> = reads.iter().map(|_| None).collect();
+    for row in sql.prepared().load::<Numbered>(conn).await? {
+        if let Some(slot) = usize::try_from(row.ord - 1)
+            .ok()
+            .and_then(|i| found.get_mut(i))
+        {
+            *slot = Some(row.found);
+        }
+    }
+    Ok(found)
+}
+
+/// Reads tasks for concurrent GetTask calls, many to a statement (`db::batch`).
+pub struct Reads;
+
+impl Batched for Reads {
+    type Item = TaskRead;
+    type Output = Option<TaskInContext>;
+
+    fn run<'c>(
+        &'c self,
+        conn: &'c mut AsyncPgConnection,
+        items: &'c [TaskRead],
+    ) -> Answers<'c, Self::Output> {
+        Box::pin(async move {
+            if items.len() > 1
+                && let Ok(found) = read_many(conn, items).await
+            {
+                return found.into_iter().map(Ok).collect();
+            }
+            let mut answers = Vec::with_capacity(items.len());
+            for item in items {
+                let found = read_many(conn, std::slice::from_ref(item)).await;
+                answers.push(
+                    found
+                        .map_err(DbError::from)
+                        .map(|mut found| found.pop().flatten()),
+                );
+            }
+            answers
+        })
+    }
 }
 
 /// Applies `change` if the task is in one of `from` and the asker wrote it or is assigned to it;
@@ -217,6 +378,10 @@ pub async fn transition(
     );
     sql.bind::<Nullable<SqlUuid>, _>(asker.user_id);
     sql.push(")) RETURNING *) ");
-    sql.append(in_context(asker, "t"));
+    sql.append(in_context(
+        Sql::new("t"),
+        Sql::new("").with::<Nullable<SqlUuid>, _>(asker.user_id),
+        "",
+    ));
     diesel::OptionalExtension::optional(sql.prepared().get_result(conn).await)
 }

@@ -53,28 +53,28 @@ pub struct TaskRow {
     pub completed_by_policy: bool,
 }
 
-/// A task to insert (`task_trips::create`); its number is drawn from the workspace's sequence.
+/// A task to insert (`task_trips::create_many`); its number is drawn from the workspace's sequence.
 #[derive(Debug)]
-pub struct NewTaskRow<'a> {
+pub struct NewTaskRow {
     pub workspace_id: Uuid,
     pub id: Uuid,
-    pub title: &'a str,
+    pub title: String,
     pub body_format: BodyFormat,
-    pub body_plain: &'a str,
-    pub body_html: &'a str,
-    pub body_delta: &'a str,
-    pub kind: &'a str,
+    pub body_plain: String,
+    pub body_html: String,
+    pub body_delta: String,
+    pub kind: String,
     pub priority: Priority,
     pub due_date: Option<NaiveDate>,
     pub due_at: Option<DateTime<Utc>>,
-    pub tags: &'a [String],
-    pub external_id: Option<&'a str>,
-    pub correlation_id: Option<&'a str>,
+    pub tags: Vec<String>,
+    pub external_id: Option<String>,
+    pub correlation_id: Option<String>,
     pub sequence_id: Option<Uuid>,
     pub completion_policy: CompletionPolicy,
     pub distributed: bool,
     pub created_by_type: ActorType,
-    pub created_by_id: &'a str,
+    pub created_by_id: String,
 }
 
 pub async fn find(

@@ -10,6 +10,7 @@ mod assignment_rules;
 mod assignments;
 mod auth;
 mod auth_jwt;
+mod batching;
 mod directory;
 mod edge_text;
 mod edge_wire;

@@ -93,6 +93,7 @@ impl Fixture {
         let target = self.workspace(&seeding).await?;
         let other = self.workspace(&format!("{seeding}-elsewhere")).await?;
         eprintln!("docket-bench: seeding {tasks} tasks into {name} (once; later runs reuse it)");
+        self.sql.batch_execute(UUID_V7).await?;
         for (workspace, rare_tag) in [(target.id, 10_000_i64), (other.id, 1)] {
             self.sql.execute(SEED_USERS, &[&workspace]).await?;
             self.sql
@@ -131,7 +132,7 @@ const SEED_TASKS: &str = "
 INSERT INTO tasks (workspace_id, id, number, title, body_plain, body_html, body_delta, kind,
                    priority, status, due_date, tags, correlation_id, completion_policy,
                    distributed, created_by_type, created_by_id, created_at, updated_at)
-SELECT $1, gen_random_uuid(), i,
+SELECT $1, pg_temp.uuid_v7(timestamptz '2025-01-01' + i * interval '1 second'), i,
        'Task ' || i || ' call ' || (ARRAY['acme', 'globex', 'initech', 'umbrella'])[1 + i % 4],
        'Call the customer back about the renewal ' || i,
        '<p>Call the customer back about the renewal ' || i || '</p>',
@@ -151,5 +152,15 @@ FROM generate_series(1, $2::bigint) i";
 /// Each task of workspace $1 assigned to its author.
 const SEED_ASSIGNMENTS: &str = "
 INSERT INTO assignments (workspace_id, id, task_id, user_id, progress_status)
-SELECT workspace_id, gen_random_uuid(), id, created_by_id::uuid, 'OPEN' FROM tasks
+SELECT workspace_id, pg_temp.uuid_v7(created_at), id, created_by_id::uuid, 'OPEN' FROM tasks
 WHERE workspace_id = $1";
+
+/// A version 7 UUID for a time, as Docket gives its tasks and assignments (`Uuid::now_v7`): its
+/// first 48 bits are the Unix time in milliseconds, so that ids made together sort together.
+/// Seeding random (version 4) ids instead would scatter each page of tasks' assignments over the
+/// whole index, which no Docket database looks like.
+const UUID_V7: &str = "
+CREATE OR REPLACE FUNCTION pg_temp.uuid_v7(at timestamptz) RETURNS uuid LANGUAGE sql VOLATILE
+RETURN encode(set_bit(set_bit(overlay(uuid_send(gen_random_uuid())
+    PLACING substring(int8send(floor(extract(epoch FROM at) * 1000)::bigint) FROM 3) FROM 1 FOR 6),
+    52, 1), 53, 1), 'hex')::uuid";

@@ -33,10 +33,10 @@ use super::{DomainError, input::Text};
 use crate::{
     auth::{Actor, Caller},
     db::{
-        DbError, Failure,
+        Db, DbError, Failure,
         assignments::{self, ProgressCounts, Recipient},
         enums::ProgressStatus,
-        task_trips::{self, Asker, TaskInContext},
+        task_trips::{self, Asker, TaskInContext, TaskRead, TaskWrite},
         tasks::{self, CreateRequestKey, NewTaskRow, StatusChange, TaskChangeset, TaskRow},
         users,
     },
@@ -66,15 +66,20 @@ enum Relation {
 /// one statement; recipients to resolve or a request id to claim come first, in one transaction
 /// with it.
 pub async fn create(
-    conn: &mut AsyncPgConnection,
+    db: &Db,
     caller: &Caller,
     task: NewTask,
     request: Option<CreateRequest>,
 ) -> Result<TaskView, DomainError> {
     let task_id = Uuid::now_v7();
     if request.is_none() && !task.is_distributed() {
-        return write(conn, caller, task_id, &task, Vec::new()).await;
+        // Nothing to read first: the statement can be shared with concurrent creates.
+        let write = to_write(caller, task_id, &task, Vec::new());
+        let context = context_of(&write);
+        let row = db.task_creates.run(write).await?;
+        return Ok(view::assemble(caller, row, context));
     }
+    let mut conn = db.pool.get().await.map_err(DbError::from)?;
     let (actor_type, actor_id) = (caller.actor.kind(), caller.actor.id());
     conn.transaction(async |conn| {
         if let Some(request) = &request {
@@ -109,20 +114,23 @@ pub async fn create(
                 "a distributed task needs at least one recipient, and its channels have no active members",
             ));
         }
-        write(conn, caller, task_id, &task, recipients).await
+        let write = to_write(caller, task_id, &task, recipients);
+        let context = context_of(&write);
+        let mut rows = task_trips::create_many(conn, std::slice::from_ref(&write)).await?;
+        let row = rows.pop().ok_or(DbError::Query(diesel::result::Error::NotFound))?;
+        Ok(view::assemble(caller, row, context))
     })
     .await
 }
 
-/// Writes the new task, its assignments and its linked records in one statement, and shows it to
-/// its author from what was written.
-async fn write(
-    conn: &mut AsyncPgConnection,
+/// The rows a new task is written as: the task, its assignments (its recipients', or the author's
+/// own for a personal task) and its linked records.
+fn to_write(
     caller: &Caller,
     task_id: Uuid,
     task: &NewTask,
     recipients: Vec<Recipient>,
-) -> Result<TaskView, DomainError> {
+) -> TaskWrite {
     let (assigned, progress) = match (task.is_distributed(), &caller.actor) {
         (true, _) => (recipients, ProgressStatus::New),
         // A personal task is assigned to its author, who has seen it by writing it.
@@ -140,39 +148,44 @@ async fn write(
         Some(Due::At(at)) => (None, Some(at)),
         None => (None, None),
     };
-    let tags: Vec<String> = task.tags.iter().map(|t| t.as_str().to_owned()).collect();
-    let actor_id = caller.actor.id();
-    let row = NewTaskRow {
-        workspace_id: caller.workspace_id,
-        id: task_id,
-        title: task.title.as_str(),
-        body_format: task.body.written_as,
-        body_plain: &task.body.plain,
-        body_html: &task.body.html,
-        body_delta: &task.body.delta,
-        kind: task.kind.as_str(),
-        priority: task.priority,
-        due_date,
-        due_at,
-        tags: &tags,
-        external_id: task.external_id.as_ref().map(Text::as_str),
-        correlation_id: task.correlation_id.as_ref().map(Text::as_str),
-        sequence_id: task.sequence_id,
-        completion_policy: task.completion_policy,
-        distributed: task.is_distributed(),
-        created_by_type: caller.actor.kind(),
-        created_by_id: &actor_id,
-    };
     let mut links: Vec<(String, String)> =
         task.linked_records.iter().map(LinkedRecord::pair).collect();
     links.sort();
-    let row = task_trips::create(conn, &row, &assigned, progress, &links).await?;
-    let context = Context {
-        received: false,
+    TaskWrite {
+        task: NewTaskRow {
+            workspace_id: caller.workspace_id,
+            id: task_id,
+            title: task.title.as_str().to_owned(),
+            body_format: task.body.written_as,
+            body_plain: task.body.plain.clone(),
+            body_html: task.body.html.clone(),
+            body_delta: task.body.delta.clone(),
+            kind: task.kind.as_str().to_owned(),
+            priority: task.priority,
+            due_date,
+            due_at,
+            tags: task.tags.iter().map(|t| t.as_str().to_owned()).collect(),
+            external_id: task.external_id.as_ref().map(|t| t.as_str().to_owned()),
+            correlation_id: task.correlation_id.as_ref().map(|t| t.as_str().to_owned()),
+            sequence_id: task.sequence_id,
+            completion_policy: task.completion_policy,
+            distributed: task.is_distributed(),
+            created_by_type: caller.actor.kind(),
+            created_by_id: caller.actor.id(),
+        },
+        assigned,
+        progress,
         links,
-        counts: ProgressCounts::from_pairs([(progress, assigned.len() as i64)]),
-    };
-    Ok(view::assemble(caller, row, context))
+    }
+}
+
+/// What the author's view of a task just written shows besides its row.
+fn context_of(write: &TaskWrite) -> Context {
+    Context {
+        received: false,
+        links: write.links.clone(),
+        counts: ProgressCounts::from_pairs([(write.progress, write.assigned.len() as i64)]),
+    }
 }
 
 /// Who the caller is, as the hot-path statements tell the author and the caller's assignment.
@@ -211,22 +224,19 @@ pub(crate) async fn lock_for_change(
     }
 }
 
-/// The task as the caller sees it, in one statement. A recipient reading it marks their
-/// assignment seen.
-pub async fn get(
-    conn: &mut AsyncPgConnection,
-    caller: &Caller,
-    task_id: Uuid,
-) -> Result<TaskView, DomainError> {
-    let actor_id = caller.actor.id();
-    let found = task_trips::read(
-        conn,
-        caller.workspace_id,
+/// The task as the caller sees it, in one statement (shared with concurrent reads). A recipient
+/// reading it marks their assignment seen.
+pub async fn get(db: &Db, caller: &Caller, task_id: Uuid) -> Result<TaskView, DomainError> {
+    let read = TaskRead {
+        workspace_id: caller.workspace_id,
         task_id,
-        &asker(caller, &actor_id),
-    )
-    .await?
-    .ok_or(DomainError::TaskNotFound)?;
+        user_id: caller.actor.user_id(),
+    };
+    let found = db
+        .task_reads
+        .run(read)
+        .await?
+        .ok_or(DomainError::TaskNotFound)?;
     let author = is_author(caller, &found.task);
     if !author && found.own_progress.is_none() && !caller.is_workspace_admin() {
         return Err(DomainError::TaskNotFound);
@@ -236,7 +246,8 @@ pub async fn get(
     if let (false, Some(ProgressStatus::New), Some(user)) =
         (author, found.own_progress, caller.actor.user_id())
     {
-        assignments::mark_seen(conn, caller.workspace_id, task_id, user).await?;
+        let mut conn = db.pool.get().await.map_err(DbError::from)?;
+        assignments::mark_seen(&mut conn, caller.workspace_id, task_id, user).await?;
     }
     Ok(in_context(caller, found))
 }

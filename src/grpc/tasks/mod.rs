@@ -13,17 +13,21 @@ use requests::{CreateTask, LifecycleMove, ListTasks, OneTask, ReassignTask, Upda
 use super::{caller, connection, parse::parse, pb};
 use crate::{
     auth::Caller,
-    db::PgPool,
+    db::{Db, PgPool},
     domain::tasks::{self, Move},
 };
 
 pub struct TaskApi {
+    db: Db,
     pool: PgPool,
 }
 
 impl TaskApi {
-    pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+    pub fn new(db: Db) -> Self {
+        Self {
+            pool: db.pool.clone(),
+            db,
+        }
     }
 
     /// One lifecycle move: the transition, then the task as the caller sees it.
@@ -50,8 +54,7 @@ impl pb::task_service_server::TaskService for TaskApi {
             request: idempotency,
             formats,
         } = parse(request.get_ref())?;
-        let mut conn = connection(&self.pool).await?;
-        let view = tasks::create(&mut conn, caller(&request)?, task, idempotency).await?;
+        let view = tasks::create(&self.db, caller(&request)?, task, idempotency).await?;
         Ok(Response::new(pb::CreateTaskResponse {
             task: Some(task_to_proto(view, &formats)),
         }))
@@ -62,8 +65,7 @@ impl pb::task_service_server::TaskService for TaskApi {
         request: Request<pb::GetTaskRequest>,
     ) -> Result<Response<pb::GetTaskResponse>, Status> {
         let OneTask { task_id, formats } = parse(request.get_ref())?;
-        let mut conn = connection(&self.pool).await?;
-        let view = tasks::get(&mut conn, caller(&request)?, task_id).await?;
+        let view = tasks::get(&self.db, caller(&request)?, task_id).await?;
         Ok(Response::new(pb::GetTaskResponse {
             task: Some(task_to_proto(view, &formats)),
         }))

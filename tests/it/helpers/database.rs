@@ -43,6 +43,8 @@ pub fn database_config(url: String) -> DatabaseConfig {
         pool_size: 4,
         statement_timeout: Duration::from_secs(10),
         connect_timeout: Duration::from_secs(2),
+        batch_runners: 2,
+        batch_fill: 8,
     }
 }
 
