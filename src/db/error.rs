@@ -14,8 +14,9 @@ pub enum DbError {
     /// Shared, as every call of a batch (`db::batch`) gets the one error the pool gave.
     #[error("no database connection available: {0}")]
     Pool(Arc<PoolError>),
-    /// The runners of a batched statement have stopped (the server is shutting down).
-    #[error("the database runners have stopped")]
+    /// The task running the statement ended without an answer: the batch runners have stopped
+    /// (the server is shutting down), or it panicked.
+    #[error("the statement's task ended without an answer")]
     Stopped,
 }
 

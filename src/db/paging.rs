@@ -1,14 +1,16 @@
-//! Streaming a keyset-ordered listing in bounded pages. The next page is queried only when the
-//! client has consumed the previous one (tonic polls the stream as HTTP/2 flow control allows), so
-//! a slow client slows the queries down and memory stays bounded by one page. Each page borrows a
-//! pooled connection only for its own query: a slow client never pins a connection, so a few slow
-//! streams cannot exhaust the pool.
+//! Streaming a keyset-ordered listing in bounded pages. While the client consumes one page, the
+//! next is fetched (so PostgreSQL's work and the server's encoding overlap, one core each), and no
+//! further: the page after is queried only once the client has consumed the current one (tonic
+//! polls the stream as HTTP/2 flow control allows), so a slow client slows the queries down and
+//! memory stays bounded by two pages. Each page borrows a pooled connection only for its own
+//! query: a slow client never pins a connection, so a few slow streams cannot exhaust the pool.
 
 use std::{collections::VecDeque, sync::Arc};
 
 use diesel::QueryResult;
 use diesel_async::AsyncPgConnection;
 use futures_util::{Stream, future::BoxFuture, stream};
+use tokio::task::JoinHandle;
 
 use super::{DbError, PgPool};
 
@@ -30,6 +32,22 @@ struct State<T, K, F> {
     remaining: Option<u64>,
     buffer: VecDeque<T>,
     exhausted: bool,
+    /// The next page, being fetched.
+    next: Option<(u64, PageFetch<T>)>,
+}
+
+/// A page being fetched by a task of its own.
+type PageFetch<T> = JoinHandle<Result<Vec<T>, DbError>>;
+
+/// Fetches a page with a connection of its own.
+async fn fetch_page<T, K>(
+    pool: PgPool,
+    fetch: FetchPage<T, K>,
+    after: Option<K>,
+    want: u64,
+) -> Result<Vec<T>, DbError> {
+    let mut conn = pool.get().await?;
+    Ok(fetch(&mut conn, after, want as i64).await?)
 }
 
 /// The rows after `after` in key order, at most `limit` of them (`None`: all), fetched page by
@@ -54,18 +72,26 @@ where
         remaining: limit,
         buffer: VecDeque::new(),
         exhausted: false,
+        next: None,
     };
     stream::unfold(state, |mut state| async move {
         if state.remaining == Some(0) {
             return None;
         }
         if state.buffer.is_empty() && !state.exhausted {
-            let want = state.remaining.map_or(PAGE_ROWS, |r| r.min(PAGE_ROWS));
-            let page = async {
-                let mut conn = state.pool.get().await?;
-                Ok::<_, DbError>((state.fetch)(&mut conn, state.after.clone(), want as i64).await?)
-            }
-            .await;
+            let (want, page) = match state.next.take() {
+                Some((want, next)) => (want, next.await.unwrap_or(Err(DbError::Stopped))),
+                None => {
+                    let want = state.remaining.map_or(PAGE_ROWS, |r| r.min(PAGE_ROWS));
+                    let page = fetch_page(
+                        state.pool.clone(),
+                        state.fetch.clone(),
+                        state.after.clone(),
+                        want,
+                    );
+                    (want, page.await)
+                }
+            };
             match page {
                 Ok(rows) => {
                     state.exhausted = (rows.len() as u64) < want;
@@ -78,6 +104,20 @@ where
                     state.exhausted = true;
                     return Some((Err(e), state));
                 }
+            }
+            // The page after this one, while the client takes this one.
+            let more = state
+                .remaining
+                .map_or(PAGE_ROWS, |r| r.saturating_sub(state.buffer.len() as u64));
+            if !state.exhausted && more > 0 {
+                let want = more.min(PAGE_ROWS);
+                let page = fetch_page(
+                    state.pool.clone(),
+                    state.fetch.clone(),
+                    state.after.clone(),
+                    want,
+                );
+                state.next = Some((want, tokio::spawn(page)));
             }
         }
         let row = state.buffer.pop_front()?;

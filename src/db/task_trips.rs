@@ -1,9 +1,10 @@
-//! The task statements of the hot paths, each one round trip: creating a task with its
-//! assignments and linked records, reading one, and a lifecycle move checked and applied at once.
-//! Each returns, with the row, what a view of it needs (the caller's own assignment, its links,
-//! its assignments' progress), so no second query follows. A single statement is atomic on its
-//! own: no BEGIN or COMMIT either. One more table to write on these paths (an event log) is one
-//! more CTE, not one more round trip.
+//! The task statements of the hot paths, each one round trip: creating tasks with their
+//! assignments and linked records, reading tasks, and a lifecycle move checked and applied at
+//! once. Each returns, with the rows, what a view of them needs (the caller's own assignment, the
+//! links, the assignments' progress), so no second query follows. Creates and reads take many
+//! rows at once, for the calls `db::batch` gathers; a single statement is atomic on its own, so
+//! no BEGIN or COMMIT either. One more table to write on these paths (an event log) is one more
+//! CTE, not one more round trip.
 
 use std::collections::HashMap;
 
