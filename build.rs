@@ -23,6 +23,9 @@ const SERVED_DEPENDENCIES: &[&str] = &[
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed=proto");
+    // `embed_migrations!` tracks the files it read, not the directory: without this a new
+    // migration would not be embedded until something else changed.
+    println!("cargo:rerun-if-changed=migrations");
 
     let mut protos: Vec<PathBuf> = fs::read_dir("proto/docket/v1")?
         .map(|entry| entry.map(|e| e.path()))

@@ -69,6 +69,19 @@ impl Fixture {
         })
     }
 
+    /// Deletes the workspaces whose names start with `prefix`, with all they hold: their tasks
+    /// (and so their assignments) first, since an assignment keeps its user from being deleted.
+    pub async fn remove(&self, prefix: &str) -> Result<(), BoxError> {
+        for statement in [
+            "DELETE FROM tasks WHERE workspace_id IN \
+             (SELECT id FROM workspaces WHERE starts_with(name, $1))",
+            "DELETE FROM workspaces WHERE starts_with(name, $1)",
+        ] {
+            self.sql.execute(statement, &[&prefix]).await?;
+        }
+        Ok(())
+    }
+
     /// An all-scope token of the workspace named `name`, which holds `tasks` seeded tasks: made
     /// and seeded on the first run (a minute for a million), found again on later ones. Its
     /// tasks are by 50 users, every filter column varied; each is assigned to its author. A second

@@ -1,0 +1,2 @@
+ALTER INDEX tasks_tag_keys_idx ALTER COLUMN 1 SET STATISTICS -1;
+ALTER INDEX tasks_title_search_idx ALTER COLUMN 1 SET STATISTICS -1;
