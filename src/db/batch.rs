@@ -18,26 +18,26 @@ use std::{
     },
 };
 
+use diesel::QueryResult;
 use diesel_async::AsyncPgConnection;
 use tokio::sync::{Mutex, Notify, mpsc, oneshot};
 
 use super::{DbError, PgPool};
 
-/// The answers to a batch, one per item, in order.
-pub type Answers<'c, T> = Pin<Box<dyn Future<Output = Vec<Result<T, DbError>>> + Send + 'c>>;
+/// The outputs of a statement for many items, one per item, in order.
+pub type Outputs<'c, T> = Pin<Box<dyn Future<Output = QueryResult<Vec<T>>> + Send + 'c>>;
 
 /// A statement that runs many items at once.
 pub trait Batched: Send + Sync + 'static {
-    type Item: Send + 'static;
+    type Item: Send + Sync + 'static;
     type Output: Send + 'static;
 
-    /// Runs the items, answering each in order: one statement for all of them, or, should that
-    /// fail, one per item.
+    /// Runs the items in one statement, answering each in order.
     fn run<'c>(
         &'c self,
         conn: &'c mut AsyncPgConnection,
         items: &'c [Self::Item],
-    ) -> Answers<'c, Self::Output>;
+    ) -> Outputs<'c, Self::Output>;
 }
 
 struct Job<B: Batched> {
@@ -156,7 +156,7 @@ async fn run_batch<B: Batched>(shared: Arc<Runners<B>>, batch: Vec<Job<B>>) {
     let (items, replies): (Vec<_>, Vec<_>) =
         batch.into_iter().map(|job| (job.item, job.reply)).unzip();
     let answers = match shared.pool.get().await {
-        Ok(mut conn) => shared.work.run(&mut conn, &items).await,
+        Ok(mut conn) => answer(&shared.work, &mut conn, &items).await,
         Err(e) => {
             let e = Arc::new(e);
             items
@@ -168,4 +168,28 @@ async fn run_batch<B: Batched>(shared: Arc<Runners<B>>, batch: Vec<Job<B>>) {
     for (reply, answer) in replies.into_iter().zip(answers) {
         let _ = reply.send(answer); // the caller may have gone since
     }
+}
+
+/// Each item's answer: from one statement for all of them or, should that fail, from one per item.
+async fn answer<B: Batched>(
+    work: &B,
+    conn: &mut AsyncPgConnection,
+    items: &[B::Item],
+) -> Vec<Result<B::Output, DbError>> {
+    if items.len() > 1
+        && let Ok(outputs) = work.run(conn, items).await
+        && outputs.len() == items.len()
+    {
+        return outputs.into_iter().map(Ok).collect();
+    }
+    let mut answers = Vec::with_capacity(items.len());
+    for item in items.chunks(1) {
+        let output = work.run(conn, item).await.map_err(DbError::from);
+        answers.push(output.and_then(|mut outputs| {
+            outputs
+                .pop()
+                .ok_or(DbError::Query(diesel::result::Error::NotFound))
+        }));
+    }
+    answers
 }

@@ -16,9 +16,8 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::{
-    DbError,
     assignments::{ProgressCounts, Recipient},
-    batch::{Answers, Batched},
+    batch::{Batched, Outputs},
     enums::{ActorType, ProgressStatus, Status},
     sql::Sql,
     tasks::{NewTaskRow, StatusChange, TaskRow, status_update},
@@ -249,23 +248,8 @@ impl Batched for Creates {
         &'c self,
         conn: &'c mut AsyncPgConnection,
         items: &'c [TaskWrite],
-    ) -> Answers<'c, TaskRow> {
-        Box::pin(async move {
-            if items.len() > 1
-                && let Ok(rows) = create_many(conn, items).await
-            {
-                return rows.into_iter().map(Ok).collect();
-            }
-            let mut answers = Vec::with_capacity(items.len());
-            for item in items {
-                let written = create_many(conn, std::slice::from_ref(item)).await;
-                answers.push(written.map_err(DbError::from).and_then(|mut rows| {
-                    rows.pop()
-                        .ok_or(DbError::Query(diesel::result::Error::NotFound))
-                }));
-            }
-            answers
-        })
+    ) -> Outputs<'c, TaskRow> {
+        Box::pin(create_many(conn, items))
     }
 }
 
@@ -329,24 +313,8 @@ impl Batched for Reads {
         &'c self,
         conn: &'c mut AsyncPgConnection,
         items: &'c [TaskRead],
-    ) -> Answers<'c, Self::Output> {
-        Box::pin(async move {
-            if items.len() > 1
-                && let Ok(found) = read_many(conn, items).await
-            {
-                return found.into_iter().map(Ok).collect();
-            }
-            let mut answers = Vec::with_capacity(items.len());
-            for item in items {
-                let found = read_many(conn, std::slice::from_ref(item)).await;
-                answers.push(
-                    found
-                        .map_err(DbError::from)
-                        .map(|mut found| found.pop().flatten()),
-                );
-            }
-            answers
-        })
+    ) -> Outputs<'c, Self::Output> {
+        Box::pin(read_many(conn, items))
     }
 }
 
