@@ -13,21 +13,17 @@ use requests::{CreateTask, LifecycleMove, ListTasks, OneTask, ReassignTask, Upda
 use super::{caller, connection, parse::parse, pb};
 use crate::{
     auth::Caller,
-    db::{Db, PgPool},
+    db::Db,
     domain::tasks::{self, Move},
 };
 
 pub struct TaskApi {
     db: Db,
-    pool: PgPool,
 }
 
 impl TaskApi {
     pub fn new(db: Db) -> Self {
-        Self {
-            pool: db.pool.clone(),
-            db,
-        }
+        Self { db }
     }
 
     /// One lifecycle move: the transition, then the task as the caller sees it.
@@ -37,7 +33,7 @@ impl TaskApi {
         LifecycleMove { task, details }: LifecycleMove,
         action: Move,
     ) -> Result<Option<pb::Task>, Status> {
-        let mut conn = connection(&self.pool).await?;
+        let mut conn = connection(&self.db.pool).await?;
         let view = tasks::transition(&mut conn, caller, task.task_id, action, details).await?;
         Ok(Some(task_to_proto(view, &task.formats)))
     }
@@ -84,7 +80,8 @@ impl pb::task_service_server::TaskService for TaskApi {
             page,
             formats,
         } = parse(request.get_ref())?;
-        let listed = tasks::list::list(self.pool.clone(), caller(&request)?, &query, sort, page)?;
+        let listed =
+            tasks::list::list(self.db.pool.clone(), caller(&request)?, &query, sort, page)?;
         let messages = listed.map(move |item| {
             let (view, cursor) = item?;
             Ok(pb::ListTasksResponse {
@@ -100,7 +97,7 @@ impl pb::task_service_server::TaskService for TaskApi {
         request: Request<pb::CountTasksRequest>,
     ) -> Result<Response<pb::CountTasksResponse>, Status> {
         let query = parse(request.get_ref())?;
-        let mut conn = connection(&self.pool).await?;
+        let mut conn = connection(&self.db.pool).await?;
         let count = tasks::list::count(&mut conn, caller(&request)?, &query).await?;
         Ok(Response::new(pb::CountTasksResponse { count }))
     }
@@ -114,7 +111,7 @@ impl pb::task_service_server::TaskService for TaskApi {
             changes,
             etag,
         } = parse(request.get_ref())?;
-        let mut conn = connection(&self.pool).await?;
+        let mut conn = connection(&self.db.pool).await?;
         let caller = caller(&request)?;
         let view = tasks::update(&mut conn, caller, task.task_id, changes, etag.as_deref()).await?;
         Ok(Response::new(pb::UpdateTaskResponse {
@@ -131,7 +128,7 @@ impl pb::task_service_server::TaskService for TaskApi {
             assignee,
             scope,
         } = parse(request.get_ref())?;
-        let mut conn = connection(&self.pool).await?;
+        let mut conn = connection(&self.db.pool).await?;
         let caller = caller(&request)?;
         let changed = tasks::reassign(&mut conn, caller, task.task_id, assignee, scope).await?;
         let tasks = changed
@@ -146,7 +143,7 @@ impl pb::task_service_server::TaskService for TaskApi {
         request: Request<pb::DeleteTaskRequest>,
     ) -> Result<Response<pb::DeleteTaskResponse>, Status> {
         let task_id = parse(request.get_ref())?;
-        let mut conn = connection(&self.pool).await?;
+        let mut conn = connection(&self.db.pool).await?;
         tasks::delete(&mut conn, caller(&request)?, task_id).await?;
         Ok(Response::new(pb::DeleteTaskResponse {}))
     }
