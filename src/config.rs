@@ -20,6 +20,12 @@ pub struct ServeConfig {
     #[arg(long, env = "DOCKET_HEALTH_INTERVAL", default_value = "2s", value_parser = humantime::parse_duration)]
     pub health_interval: Duration,
 
+    /// Longest a call may run, and each page a stream fetches may take; a client's shorter
+    /// `grpc-timeout` wins. Past it the call fails (UNAVAILABLE, or DEADLINE_EXCEEDED for the
+    /// client's deadline) and any database connection it held is closed.
+    #[arg(long, env = "DOCKET_CALL_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub call_timeout: Duration,
+
     /// How long in-flight calls and streams may run after SIGTERM/SIGINT before they are cut.
     #[arg(long, env = "DOCKET_SHUTDOWN_GRACE", default_value = "30s", value_parser = humantime::parse_duration)]
     pub shutdown_grace: Duration,

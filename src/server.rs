@@ -127,7 +127,9 @@ impl Application {
         let probe = readiness.spawn_database_probe(
             ConnectOptions::new(&config.database, "docket-health").map_err(db::SetupError::from)?,
             config.health_interval,
-            config.database.connect_timeout,
+            // A probe that has not answered by the next one is a failure: NOT_SERVING comes at
+            // most two intervals after the database stops answering, even when it hangs.
+            config.database.connect_timeout.min(config.health_interval),
             stop_probe.clone(),
         );
 
@@ -154,7 +156,7 @@ impl Application {
         // Outermost first: every call gets a request id, its log line and Docket's error model,
         // then authentication.
         let layers = ServiceBuilder::new()
-            .layer(RequestContextLayer)
+            .layer(RequestContextLayer::new(config.call_timeout))
             .layer(AuthLayer::new(authenticator));
         let mut server = Server::builder();
         if let Some(tls) = tls {

@@ -93,7 +93,7 @@ impl Authenticator {
     }
 
     async fn load_api_token(&self, hash: [u8; 32]) -> Result<Option<Caller>, DbError> {
-        let mut conn = self.pool.get().await?;
+        let mut conn = db::checkout(&self.pool).await?;
         let Some((token, user_active)) =
             db::api_tokens::find_live_by_hash(&mut conn, &hash).await?
         else {
@@ -120,7 +120,7 @@ impl Authenticator {
         &self,
         (workspace_id, user_id): (Uuid, Uuid),
     ) -> Result<bool, DbError> {
-        let mut conn = self.pool.get().await?;
+        let mut conn = db::checkout(&self.pool).await?;
         Ok(db::users::active_status(&mut conn, workspace_id, user_id).await? == Some(true))
     }
 }

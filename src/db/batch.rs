@@ -8,6 +8,10 @@
 //!
 //! A batch that fails as a whole (one bad row fails its statement) is run again item by item, so
 //! each call gets its own answer and no call fails for another's item.
+//!
+//! A batch runs until the latest deadline of its calls (`deadline`): when the database hangs, the
+//! runner gives up, closes the connection and answers the calls still waiting, rather than stay
+//! stuck with every later batch queued behind it.
 
 use std::{
     future::Future,
@@ -20,9 +24,15 @@ use std::{
 
 use diesel::QueryResult;
 use diesel_async::AsyncPgConnection;
-use tokio::sync::{Mutex, Notify, mpsc, oneshot};
+use tokio::{
+    sync::{Mutex, Notify, mpsc, oneshot},
+    time::Instant,
+};
 
-use super::{DbError, PgPool};
+use super::{
+    DbError, PgPool,
+    deadline::{self, Conn, TimedOut},
+};
 
 /// The outputs of a statement for many items, one per item, in order.
 pub type Outputs<'c, T> = Pin<Box<dyn Future<Output = QueryResult<Vec<T>>> + Send + 'c>>;
@@ -43,6 +53,8 @@ pub trait Batched: Send + Sync + 'static {
 struct Job<B: Batched> {
     item: B::Item,
     reply: oneshot::Sender<Result<B::Output, DbError>>,
+    /// The caller's deadline; none means it waits as long as it takes.
+    deadline: Option<Instant>,
 }
 
 /// Hands items to the runners of one [`Batched`] statement.
@@ -95,7 +107,11 @@ impl<B: Batched> Batcher<B> {
     pub async fn run(&self, item: B::Item) -> Result<B::Output, DbError> {
         let (reply, answer) = oneshot::channel();
         self.queue
-            .send(Job { item, reply })
+            .send(Job {
+                item,
+                reply,
+                deadline: deadline::current(),
+            })
             .await
             .map_err(|_| DbError::Stopped)?;
         answer.await.map_err(|_| DbError::Stopped)?
@@ -153,18 +169,36 @@ async fn collect<B: Batched>(shared: &Runners<B>) -> Option<Vec<Job<B>>> {
 }
 
 async fn run_batch<B: Batched>(shared: Arc<Runners<B>>, batch: Vec<Job<B>>) {
+    // The latest of the callers' deadlines, or none if any caller has none.
+    let deadline = batch
+        .iter()
+        .map(|job| job.deadline)
+        .collect::<Option<Vec<_>>>()
+        .and_then(|deadlines| deadlines.into_iter().max());
     let (items, replies): (Vec<_>, Vec<_>) =
         batch.into_iter().map(|job| (job.item, job.reply)).unzip();
-    let answers = match shared.pool.get().await {
-        Ok(mut conn) => answer(&shared.work, &mut conn, &items).await,
-        Err(e) => {
-            let e = Arc::new(e);
-            items
-                .iter()
-                .map(|_| Err(DbError::Pool(e.clone())))
-                .collect()
+    let work = async {
+        match Conn::borrow(&shared.pool).await {
+            Ok(mut conn) => answer(&shared.work, &mut conn, &items).await,
+            Err(e) => {
+                let e = Arc::new(e);
+                items
+                    .iter()
+                    .map(|_| Err(DbError::Pool(e.clone())))
+                    .collect()
+            }
         }
     };
+    let answers = match deadline {
+        Some(deadline) => deadline::within(deadline, work).await,
+        None => Ok(work.await),
+    };
+    let answers = answers.unwrap_or_else(|timed_out: TimedOut| {
+        items
+            .iter()
+            .map(|_| Err(DbError::TimedOut(timed_out)))
+            .collect()
+    });
     for (reply, answer) in replies.into_iter().zip(answers) {
         let _ = reply.send(answer); // the caller may have gone since
     }

@@ -18,6 +18,9 @@ pub enum DbError {
     /// (the server is shutting down), or it panicked.
     #[error("the statement's task ended without an answer")]
     Stopped,
+    /// The database did not answer by the deadline of the work (`deadline`).
+    #[error(transparent)]
+    TimedOut(#[from] super::deadline::TimedOut),
 }
 
 impl From<PoolError> for DbError {
@@ -42,7 +45,7 @@ pub enum Failure {
 impl DbError {
     pub fn failure(&self) -> Failure {
         match self {
-            DbError::Pool(_) | DbError::Stopped => Failure::Unavailable,
+            DbError::Pool(_) | DbError::Stopped | DbError::TimedOut(_) => Failure::Unavailable,
             DbError::Query(DieselError::DatabaseError(kind, _)) => match kind {
                 DatabaseErrorKind::ClosedConnection => Failure::Unavailable,
                 DatabaseErrorKind::SerializationFailure => Failure::Conflict,

@@ -8,6 +8,7 @@ pub mod assignments;
 pub mod batch;
 pub mod channels;
 pub mod connection;
+pub mod deadline;
 pub mod enums;
 pub mod error;
 pub mod migrations;
@@ -31,6 +32,7 @@ use tokio_postgres::error::SqlState;
 
 use batch::Batcher;
 pub use connection::{ConnectError, ConnectOptions};
+pub use deadline::checkout;
 pub use error::{DbError, Failure};
 
 use crate::config::DatabaseConfig;

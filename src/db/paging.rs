@@ -4,15 +4,17 @@
 //! polls the stream as HTTP/2 flow control allows), so a slow client slows the queries down and
 //! memory stays bounded by two pages. Each page borrows a pooled connection only for its own
 //! query: a slow client never pins a connection, so a few slow streams cannot exhaust the pool.
+//! Each page may take as long as the call that opened the stream had left when it did
+//! (`deadline`); a page that takes longer ends the stream with the timeout.
 
-use std::{collections::VecDeque, sync::Arc};
+use std::{collections::VecDeque, sync::Arc, time::Duration};
 
 use diesel::QueryResult;
 use diesel_async::AsyncPgConnection;
 use futures_util::{Stream, future::BoxFuture, stream};
 use tokio::task::JoinHandle;
 
-use super::{DbError, PgPool};
+use super::{DbError, PgPool, deadline};
 
 /// Rows fetched per query.
 pub const PAGE_ROWS: u64 = 256;
@@ -26,6 +28,8 @@ pub type FetchPage<T, K> = Arc<
 
 struct State<T, K, F> {
     pool: PgPool,
+    /// How long each page may take; none: as long as it takes.
+    page_time: Option<Duration>,
     fetch: FetchPage<T, K>,
     key: F,
     after: Option<K>,
@@ -39,15 +43,22 @@ struct State<T, K, F> {
 /// A page being fetched by a task of its own.
 type PageFetch<T> = JoinHandle<Result<Vec<T>, DbError>>;
 
-/// Fetches a page with a connection of its own.
+/// Fetches a page with a connection of its own, within `page_time`.
 async fn fetch_page<T, K>(
     pool: PgPool,
+    page_time: Option<Duration>,
     fetch: FetchPage<T, K>,
     after: Option<K>,
     want: u64,
 ) -> Result<Vec<T>, DbError> {
-    let mut conn = pool.get().await?;
-    Ok(fetch(&mut conn, after, want as i64).await?)
+    let page = async {
+        let mut conn = deadline::checkout(&pool).await?;
+        Ok(fetch(&mut conn, after, want as i64).await?)
+    };
+    match page_time {
+        Some(time) => deadline::within(tokio::time::Instant::now() + time, page).await?,
+        None => page.await,
+    }
 }
 
 /// The rows after `after` in key order, at most `limit` of them (`None`: all), fetched page by
@@ -66,6 +77,7 @@ where
 {
     let state = State {
         pool,
+        page_time: deadline::remaining(),
         fetch,
         key,
         after,
@@ -85,6 +97,7 @@ where
                     let want = state.remaining.map_or(PAGE_ROWS, |r| r.min(PAGE_ROWS));
                     let page = fetch_page(
                         state.pool.clone(),
+                        state.page_time,
                         state.fetch.clone(),
                         state.after.clone(),
                         want,
@@ -113,6 +126,7 @@ where
                 let want = more.min(PAGE_ROWS);
                 let page = fetch_page(
                     state.pool.clone(),
+                    state.page_time,
                     state.fetch.clone(),
                     state.after.clone(),
                     want,

@@ -18,8 +18,9 @@ use super::{
 use crate::{
     auth::Caller,
     db::{
-        DbError, PgPool,
+        PgPool,
         channels::{self, ChannelSummary, Membership},
+        checkout,
         paging::keyset_stream,
         users::{self, User, UserFields},
     },
@@ -276,7 +277,7 @@ pub async fn list_members(
     let after = start_after::<Uuid>(&page, &cursors)?;
     let workspace_id = caller.workspace_id;
     {
-        let mut conn = pool.get().await.map_err(DbError::from)?;
+        let mut conn = checkout(&pool).await?;
         channels::find(&mut conn, workspace_id, channel_id)
             .await?
             .ok_or(DomainError::ChannelNotFound(channel_id))?;

@@ -31,6 +31,9 @@ const MAX_LISTED_BYTES: usize = 2560;
 /// Violations spelled out in the message too, and the most characters of each there.
 const VIOLATIONS_IN_MESSAGE: usize = 3;
 const MESSAGE_PART_CHARS: usize = 80;
+/// How long a client is asked (`google.rpc.RetryInfo`) to wait before retrying a call that found
+/// the database unavailable: long enough not to hammer a database that is coming back.
+const UNAVAILABLE_RETRY_DELAY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// What an RPC can fail with, as the caller will see it.
 #[derive(Debug, thiserror::Error)]
@@ -181,6 +184,7 @@ impl From<ApiError> for Status {
     fn from(error: ApiError) -> Self {
         let mut metadata = HashMap::new();
         let mut violations = Vec::new();
+        let mut retry_after = None;
         let (code, reason, message) = match error {
             ApiError::Validation(invalid) => {
                 metadata.insert(
@@ -209,6 +213,7 @@ impl From<ApiError> for Status {
             ApiError::Unavailable(source) => {
                 tracing::warn!(error = %source, "database unavailable");
                 let message = "the database is unavailable, retry later".to_owned();
+                retry_after = Some(UNAVAILABLE_RETRY_DELAY);
                 (Code::Unavailable, ErrorReason::DatabaseUnavailable, message)
             }
             ApiError::Internal(source) => {
@@ -221,6 +226,9 @@ impl From<ApiError> for Status {
             ErrorDetails::with_error_info(reason_code(reason), ERROR_DOMAIN, metadata);
         if !violations.is_empty() {
             details.set_bad_request(violations);
+        }
+        if let Some(delay) = retry_after {
+            details.set_retry_info(Some(delay));
         }
         Status::with_error_details(code, message, details)
     }

@@ -15,12 +15,14 @@ pub mod tasks;
 pub mod workspace;
 
 use chrono::{DateTime, Utc};
-use diesel_async::{AsyncPgConnection, pooled_connection::deadpool::Object};
 use tonic::{Request, Status};
 
 use crate::{
     auth::Caller,
-    db::{DbError, PgPool},
+    db::{
+        PgPool,
+        deadline::{self, Conn},
+    },
 };
 use error::ApiError;
 
@@ -33,10 +35,10 @@ fn caller<T>(request: &Request<T>) -> Result<&Caller, Status> {
 }
 
 /// A pooled connection; none to be had within the connect timeout is UNAVAILABLE.
-async fn connection(pool: &PgPool) -> Result<Object<AsyncPgConnection>, Status> {
-    pool.get()
+async fn connection(pool: &PgPool) -> Result<Conn, Status> {
+    deadline::checkout(pool)
         .await
-        .map_err(|e| ApiError::from(DbError::from(e)).into())
+        .map_err(|e| ApiError::from(e).into())
 }
 
 fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {

@@ -10,21 +10,31 @@
 //!   `tracing::Span::current().record("actor", ...)` once it knows who is calling.
 //! - An error tonic raised itself on a Docket path gets Docket's error model
 //!   (`error::give_error_model`), so every Docket RPC's error carries an ErrorInfo.
+//! - Every call has a deadline (`db::deadline`): the client's `grpc-timeout` when it sent one
+//!   shorter than the server's maximum, else that maximum. A call still running then is dropped
+//!   (any transaction it had open rolls back, any connection it held is closed) and answers
+//!   DEADLINE_EXCEEDED for the client's deadline, or UNAVAILABLE `DATABASE_UNAVAILABLE` with
+//!   RetryInfo for the server's, since what a call waits that long for is the database. For a
+//!   stream the deadline covers opening it; each page it fetches gets as long again.
 
 use std::{
     pin::Pin,
     task::{Context, Poll},
-    time::Instant,
+    time::{Duration, Instant},
 };
 
 use futures_util::future::BoxFuture;
 use http::{HeaderMap, HeaderValue};
 use http_body::{Body, Frame};
-use tonic::Code;
+use tonic::{Code, Status};
 use tower::{Layer, Service};
 use tracing::{Instrument, Span, field::Empty};
 
-use super::error::give_error_model;
+use super::{
+    error::{ApiError, give_error_model},
+    pb::ErrorReason,
+};
+use crate::db::deadline;
 
 /// The header carrying the request id, both ways.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -62,20 +72,33 @@ impl std::fmt::Display for RequestId {
     }
 }
 
-#[derive(Debug, Clone, Copy, Default)]
-pub struct RequestContextLayer;
+#[derive(Debug, Clone, Copy)]
+pub struct RequestContextLayer {
+    max_call: Duration,
+}
+
+impl RequestContextLayer {
+    /// `max_call`: the longest any call may run (`DOCKET_CALL_TIMEOUT`).
+    pub fn new(max_call: Duration) -> Self {
+        Self { max_call }
+    }
+}
 
 impl<S> Layer<S> for RequestContextLayer {
     type Service = RequestContextService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        RequestContextService { inner }
+        RequestContextService {
+            inner,
+            max_call: self.max_call,
+        }
     }
 }
 
 #[derive(Debug, Clone)]
 pub struct RequestContextService<S> {
     inner: S,
+    max_call: Duration,
 }
 
 impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for RequestContextService<S>
@@ -83,7 +106,7 @@ where
     S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>> + Clone + Send + 'static,
     S::Future: Send + 'static,
     ReqBody: Send + 'static,
-    ResBody: Body,
+    ResBody: Body + Default,
 {
     type Response = http::Response<LoggedBody<ResBody>>;
     type Error = S::Error;
@@ -105,12 +128,30 @@ where
             actor = Empty,
         );
         request.extensions_mut().insert(request_id.clone());
+        let client_timeout = grpc_timeout(request.headers()).filter(|t| *t < self.max_call);
+        let allowed = client_timeout.unwrap_or(self.max_call);
 
         // The clone that was polled ready is the one that must be called.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         Box::pin(async move {
-            let mut response = inner.call(request).instrument(span.clone()).await?;
+            let deadline = tokio::time::Instant::now() + allowed;
+            let called = inner.call(request).instrument(span.clone());
+            let mut response = match deadline::within(deadline, called).await {
+                Ok(response) => response?,
+                Err(timed_out) => {
+                    let error = match client_timeout {
+                        Some(_) => ApiError::rejected(
+                            Code::DeadlineExceeded,
+                            ErrorReason::DeadlineExceeded,
+                            format!("the call did not end within its grpc-timeout ({allowed:?})"),
+                        ),
+                        None => ApiError::Unavailable(Box::new(timed_out)),
+                    };
+                    let _entered = span.enter();
+                    Status::from(error).into_http()
+                }
+            };
             if docket {
                 give_error_model(response.headers_mut());
             }
@@ -205,6 +246,26 @@ impl<B: Body> Body for LoggedBody<B> {
     }
 }
 
+/// The client's deadline for the call, from the `grpc-timeout` header: at most 8 digits and a unit
+/// (H, M, S, m, u, n), as the gRPC over HTTP/2 protocol defines it. Unreadable means none.
+fn grpc_timeout(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get("grpc-timeout")?.to_str().ok()?;
+    let (digits, unit) = value.split_at(value.len().checked_sub(1)?);
+    if digits.is_empty() || digits.len() > 8 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let amount: u64 = digits.parse().ok()?;
+    Some(match unit {
+        "H" => Duration::from_secs(amount * 3600),
+        "M" => Duration::from_secs(amount * 60),
+        "S" => Duration::from_secs(amount),
+        "m" => Duration::from_millis(amount),
+        "u" => Duration::from_micros(amount),
+        "n" => Duration::from_nanos(amount),
+        _ => return None,
+    })
+}
+
 fn grpc_code(headers: &HeaderMap) -> Option<Code> {
     let value = headers
         .get("grpc-status")?
@@ -264,6 +325,73 @@ mod tests {
         assert!(RequestId::from_headers(&HeaderMap::new()).is_none());
         let generated = RequestId::generate();
         assert!(uuid::Uuid::parse_str(generated.as_str()).is_ok());
+    }
+
+    /// A service that answers after `delay`, as a handler waiting on a hung database would.
+    fn slow(
+        delay: Duration,
+    ) -> impl Service<
+        http::Request<()>,
+        Response = http::Response<tonic::body::Body>,
+        Error = std::convert::Infallible,
+        Future = impl Send,
+    > + Clone
+    + Send
+    + 'static {
+        tower::service_fn(move |_request: http::Request<()>| async move {
+            tokio::time::sleep(delay).await;
+            Ok(http::Response::new(tonic::body::Body::default()))
+        })
+    }
+
+    async fn call_with(timeout: Option<&str>, max_call: Duration) -> (Option<Code>, Duration) {
+        let mut service = RequestContextLayer::new(max_call).layer(slow(Duration::from_secs(60)));
+        let mut request = http::Request::builder().uri("/docket.v1.TaskService/GetTask");
+        if let Some(timeout) = timeout {
+            request = request.header("grpc-timeout", timeout);
+        }
+        let started = tokio::time::Instant::now();
+        let response = service
+            .call(request.body(()).expect("request"))
+            .await
+            .expect("infallible");
+        (grpc_code(response.headers()), started.elapsed())
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_call_ends_at_the_clients_deadline_when_it_is_the_shorter() {
+        let (code, took) = call_with(Some("1500m"), Duration::from_secs(10)).await;
+        assert_eq!(code, Some(Code::DeadlineExceeded));
+        assert_eq!(took, Duration::from_millis(1500));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_call_ends_at_the_servers_bound_otherwise() {
+        for timeout in [None, Some("1M"), Some("nonsense")] {
+            let (code, took) = call_with(timeout, Duration::from_secs(10)).await;
+            assert_eq!(code, Some(Code::Unavailable), "{timeout:?}");
+            assert_eq!(took, Duration::from_secs(10), "{timeout:?}");
+        }
+    }
+
+    #[test]
+    fn reads_grpc_timeout() {
+        let timeout = |value: &str| {
+            let mut map = HeaderMap::new();
+            map.insert(
+                "grpc-timeout",
+                HeaderValue::from_str(value).expect("header"),
+            );
+            grpc_timeout(&map)
+        };
+        assert_eq!(timeout("2S"), Some(Duration::from_secs(2)));
+        assert_eq!(timeout("1500m"), Some(Duration::from_millis(1500)));
+        assert_eq!(timeout("3H"), Some(Duration::from_secs(3 * 3600)));
+        assert_eq!(timeout("99999999n"), Some(Duration::from_nanos(99_999_999)));
+        for bad in ["", "S", "123456789S", "10x", "-1S", "1.5S"] {
+            assert_eq!(timeout(bad), None, "{bad:?}");
+        }
+        assert_eq!(grpc_timeout(&HeaderMap::new()), None);
     }
 
     #[test]

@@ -17,6 +17,7 @@ mod edge_wire;
 mod generative;
 mod health;
 mod helpers;
+mod hung_database;
 mod lifecycle;
 mod numbering;
 mod reflection;

@@ -14,11 +14,12 @@ use super::ensure_enabled;
 use crate::{
     auth::Caller,
     db::{
-        DbError, PgPool,
+        PgPool,
         assignment_list::{
             self, MyAssignmentFilter, MyAssignmentSort, TaskAssignmentPosition, TaskAssignmentSort,
         },
         assignments::{AssignmentRow, ProgressCounts},
+        checkout,
         enums::ProgressStatus,
         paging::keyset_stream,
         tasks,
@@ -89,7 +90,7 @@ pub async fn list_mine(
     DomainError,
 > {
     {
-        let mut conn = pool.get().await.map_err(DbError::from)?;
+        let mut conn = checkout(&pool).await?;
         ensure_enabled(&mut conn, caller).await?;
     }
     let filter = my_filter(caller, kinds, progress_statuses, true)?;
@@ -149,7 +150,7 @@ pub async fn list_for_task(
 > {
     let workspace_id = caller.workspace_id;
     {
-        let mut conn = pool.get().await.map_err(DbError::from)?;
+        let mut conn = checkout(&pool).await?;
         ensure_enabled(&mut conn, caller).await?;
         tasks::find(&mut conn, workspace_id, task_id)
             .await?

@@ -35,6 +35,7 @@ use crate::{
     db::{
         Db, DbError, Failure,
         assignments::{self, ProgressCounts, Recipient},
+        checkout,
         enums::ProgressStatus,
         task_trips::{self, Asker, TaskInContext, TaskRead, TaskWrite},
         tasks::{self, CreateRequestKey, NewTaskRow, StatusChange, TaskChangeset, TaskRow},
@@ -79,7 +80,7 @@ pub async fn create(
         let row = db.task_creates.run(write).await?;
         return Ok(view::assemble(caller, row, context));
     }
-    let mut conn = db.pool.get().await.map_err(DbError::from)?;
+    let mut conn = checkout(&db.pool).await?;
     let (actor_type, actor_id) = (caller.actor.kind(), caller.actor.id());
     conn.transaction(async |conn| {
         if let Some(request) = &request {
@@ -246,7 +247,7 @@ pub async fn get(db: &Db, caller: &Caller, task_id: Uuid) -> Result<TaskView, Do
     if let (false, Some(ProgressStatus::New), Some(user)) =
         (author, found.own_progress, caller.actor.user_id())
     {
-        let mut conn = db.pool.get().await.map_err(DbError::from)?;
+        let mut conn = checkout(&db.pool).await?;
         assignments::mark_seen(&mut conn, caller.workspace_id, task_id, user).await?;
     }
     Ok(in_context(caller, found))

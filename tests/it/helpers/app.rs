@@ -48,6 +48,17 @@ impl TestApp {
         Self::start(db, config).await
     }
 
+    /// A server for `db` through `url`, with the test configuration edited by `edit`.
+    pub async fn spawn_on_configured(
+        db: TestDb,
+        url: String,
+        edit: impl FnOnce(&mut ServeConfig),
+    ) -> Self {
+        let mut config = test_config(url);
+        edit(&mut config);
+        Self::start(db, config).await
+    }
+
     async fn spawn_with(db: TestDb, url: String, auth: AuthConfig) -> Self {
         let mut config = test_config(url);
         config.auth = auth;
@@ -104,6 +115,7 @@ pub fn test_config(url: String) -> ServeConfig {
         database: database_config(url),
         listen: "127.0.0.1:0".parse().expect("addr"),
         health_interval: Duration::from_millis(200),
+        call_timeout: Duration::from_secs(10),
         shutdown_grace: Duration::from_secs(5),
         auth: auth_config(),
         tls: TlsConfig::default(),

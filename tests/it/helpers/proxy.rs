@@ -1,5 +1,7 @@
 //! A TCP proxy between Docket and PostgreSQL that a test can cut and restore, to simulate the
-//! database becoming unreachable without stopping the shared PostgreSQL server.
+//! database becoming unreachable without stopping the shared PostgreSQL server, or stall and
+//! resume, to simulate a database that hangs (frozen, not gone): connections stay open, and
+//! nothing passes either way until it resumes.
 
 use std::{
     net::SocketAddr,
@@ -10,7 +12,12 @@ use std::{
 };
 
 use tokio::{
-    net::{TcpListener, TcpStream},
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::{
+        TcpListener, TcpStream,
+        tcp::{OwnedReadHalf, OwnedWriteHalf},
+    },
+    sync::watch,
     task::{AbortHandle, JoinHandle},
 };
 
@@ -20,9 +27,9 @@ pub struct TcpProxy {
     accept_loop: JoinHandle<()>,
 }
 
-#[derive(Default)]
 struct State {
     cut: AtomicBool,
+    stalled: watch::Sender<bool>,
     connections: Mutex<Vec<AbortHandle>>,
 }
 
@@ -30,17 +37,29 @@ impl TcpProxy {
     pub async fn start(target: String) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
         let addr = listener.local_addr().expect("proxy addr");
-        let state = Arc::new(State::default());
+        let state = Arc::new(State {
+            cut: AtomicBool::new(false),
+            stalled: watch::Sender::new(false),
+            connections: Mutex::new(Vec::new()),
+        });
         let accept_state = state.clone();
         let accept_loop = tokio::spawn(async move {
-            while let Ok((mut inbound, _)) = listener.accept().await {
+            while let Ok((inbound, _)) = listener.accept().await {
                 if accept_state.cut.load(Ordering::SeqCst) {
                     continue; // dropping the socket refuses the connection
                 }
                 let target = target.clone();
+                let stalled = accept_state.stalled.subscribe();
                 let pipe = tokio::spawn(async move {
-                    if let Ok(mut outbound) = TcpStream::connect(&target).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    wait_while_stalled(stalled.clone()).await;
+                    let Ok(outbound) = TcpStream::connect(&target).await else {
+                        return;
+                    };
+                    let (in_read, in_write) = inbound.into_split();
+                    let (out_read, out_write) = outbound.into_split();
+                    tokio::select! {
+                        () = forward(in_read, out_write, stalled.clone()) => {}
+                        () = forward(out_read, in_write, stalled) => {}
                     }
                 });
                 accept_state
@@ -67,6 +86,36 @@ impl TcpProxy {
 
     pub fn restore(&self) {
         self.state.cut.store(false, Ordering::SeqCst);
+    }
+
+    /// Holds every byte in both directions, and new connections at their start, like a database
+    /// that hangs (SIGSTOP): nothing is refused or closed, nothing answers.
+    pub fn stall(&self) {
+        self.state.stalled.send_replace(true);
+    }
+
+    /// Lets everything held by [`stall`](Self::stall) through, in order.
+    pub fn resume(&self) {
+        self.state.stalled.send_replace(false);
+    }
+}
+
+async fn wait_while_stalled(mut stalled: watch::Receiver<bool>) {
+    let _ = stalled.wait_for(|stalled| !*stalled).await;
+}
+
+/// Copies one direction, holding what it read while the proxy is stalled.
+async fn forward(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, stalled: watch::Receiver<bool>) {
+    let mut buffer = vec![0; 16 * 1024];
+    loop {
+        let read = match from.read(&mut buffer).await {
+            Ok(0) | Err(_) => return,
+            Ok(read) => read,
+        };
+        wait_while_stalled(stalled.clone()).await;
+        if to.write_all(&buffer[..read]).await.is_err() {
+            return;
+        }
     }
 }
 
