@@ -7,6 +7,10 @@
 //! health-check with Watch keep one open per connection, and would otherwise hold a draining server
 //! open for the whole grace period.
 //!
+//! Liveness is a service name of its own, [`LIVENESS`]: SERVING from the start for as long as the
+//! process answers, whatever the database does, so that a database outage takes pods out of load
+//! balancing (readiness) without restarting them (liveness).
+//!
 //! The probe uses its own connection rather than one from the pool: a pool busy with slow queries
 //! must not make Kubernetes think the pod is dead, and a probe connection that PostgreSQL kills
 //! must be noticed (it reports NOT_SERVING, then reconnects on the next tick).
@@ -14,7 +18,6 @@
 use std::{pin::Pin, sync::Arc, time::Duration};
 
 use futures_util::{Stream, StreamExt};
-use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 use tonic_health::{
@@ -28,6 +31,10 @@ use tonic_health::{
 };
 
 use crate::db::ConnectOptions;
+
+/// The health service name that reports the process itself (Kubernetes: `grpc.service` of the
+/// liveness probe).
+pub const LIVENESS: &str = "liveness";
 
 /// Sets the health status of the overall server and of each registered service together.
 #[derive(Clone)]
@@ -46,6 +53,10 @@ impl Readiness {
             services: all.into(),
         };
         readiness.set(false).await;
+        readiness
+            .reporter
+            .set_service_status(LIVENESS, ServingStatus::Serving)
+            .await;
         readiness
     }
 
@@ -70,43 +81,40 @@ impl Readiness {
     }
 
     /// Runs the database probe every `interval` until `stop` is cancelled. The caller must wait for
-    /// the returned task before reporting NOT_SERVING at shutdown, so a last probe cannot flip the
-    /// status back.
-    pub fn spawn_database_probe(
+    /// it to end before reporting NOT_SERVING at shutdown, so a last probe cannot flip the status
+    /// back.
+    pub async fn probe_database(
         &self,
         options: ConnectOptions,
         interval: Duration,
         timeout: Duration,
         stop: CancellationToken,
-    ) -> JoinHandle<()> {
-        let readiness = self.clone();
-        tokio::spawn(async move {
-            let mut ticker = tokio::time::interval(interval);
-            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            let mut client: Option<tokio_postgres::Client> = None;
-            let mut reported: Option<bool> = None;
-            loop {
-                tokio::select! {
-                    _ = stop.cancelled() => break,
-                    _ = ticker.tick() => {}
-                }
-                let outcome = tokio::select! {
-                    _ = stop.cancelled() => break,
-                    outcome = probe(&options, &mut client, timeout) => outcome,
-                };
-                let serving = outcome.is_ok();
-                if reported != Some(serving) {
-                    match &outcome {
-                        Ok(()) => tracing::info!("database answers: SERVING"),
-                        Err(reason) => {
-                            tracing::warn!(%reason, "database check failed: NOT_SERVING")
-                        }
-                    }
-                    readiness.set(serving).await;
-                    reported = Some(serving);
-                }
+    ) {
+        let mut ticker = tokio::time::interval(interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut client: Option<tokio_postgres::Client> = None;
+        let mut reported: Option<bool> = None;
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                _ = ticker.tick() => {}
             }
-        })
+            let outcome = tokio::select! {
+                _ = stop.cancelled() => break,
+                outcome = probe(&options, &mut client, timeout) => outcome,
+            };
+            let serving = outcome.is_ok();
+            if reported != Some(serving) {
+                match &outcome {
+                    Ok(()) => tracing::info!("database answers: SERVING"),
+                    Err(reason) => {
+                        tracing::warn!(%reason, "database check failed: NOT_SERVING")
+                    }
+                }
+                self.set(serving).await;
+                reported = Some(serving);
+            }
+        }
     }
 }
 
@@ -166,18 +174,20 @@ impl Health for DrainingHealth {
         &self,
         request: Request<HealthCheckRequest>,
     ) -> Result<Response<Self::WatchStream>, Status> {
+        // Liveness never turns NOT_SERVING, so its Watch ends as soon as draining begins.
+        let liveness = request.get_ref().service == LIVENESS;
         let statuses = self.inner.watch(request).await?.into_inner();
-        let state = (statuses, self.draining.clone(), false);
+        let state = (statuses, self.draining.clone(), liveness, false);
         let stream = futures_util::stream::unfold(
             state,
-            |(mut statuses, draining, sent_not_serving)| async move {
+            |(mut statuses, draining, liveness, sent_not_serving)| async move {
                 let item = tokio::select! {
                     biased;
-                    _ = draining.cancelled(), if sent_not_serving => return None,
+                    _ = draining.cancelled(), if liveness || sent_not_serving => return None,
                     item = statuses.next() => item?,
                 };
                 let not_serving = matches!(&item, Ok(response) if response.status == WireStatus::NotServing as i32);
-                Some((item, (statuses, draining, not_serving)))
+                Some((item, (statuses, draining, liveness, not_serving)))
             },
         );
         Ok(Response::new(Box::pin(stream)))

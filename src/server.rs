@@ -1,8 +1,15 @@
 //! Assembling and running the gRPC server. `Application::build` does everything that can fail at
 //! startup (database, migrations, binding the port) so that `main` and the tests share one path and
 //! a misconfiguration is reported before anything is served.
+//!
+//! A database that cannot be reached yet is not a misconfiguration: the server starts anyway,
+//! health says NOT_SERVING, Docket calls are refused UNAVAILABLE, and the database is tried again
+//! with capped back-off, each attempt logged, until it answers (then it is created if missing and
+//! migrated, and readiness follows it as usual). Under Kubernetes this keeps the pod out of
+//! CrashLoopBackOff, whose back-off would delay recovery by minutes after the database returns.
+//! A malformed URL, rejected credentials or a failed migration still stop startup at once.
 
-use std::{future::Future, net::SocketAddr, sync::Arc};
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -14,8 +21,9 @@ use tower::ServiceBuilder;
 
 use crate::{
     auth::{Authenticator, JwtConfigError},
+    config::DatabaseConfig,
     config::{ServeConfig, TlsConfig},
-    db::{self, ConnectOptions, Db, PgPool},
+    db::{self, ConnectOptions, Db, PgPool, Prepared},
     grpc::{
         assignments::AssignmentApi,
         auth::AuthLayer,
@@ -67,9 +75,15 @@ const DOCKET_SERVICES: &[&str] = &[
     WorkspaceServiceServer::<WorkspaceApi>::NAME,
 ];
 
-/// A ready-to-run server: database migrated, port bound.
+/// First and longest wait between attempts to reach a database that is not there yet.
+const FIRST_RETRY: Duration = Duration::from_millis(500);
+const LONGEST_RETRY: Duration = Duration::from_secs(30);
+
+/// A ready-to-run server: port bound, database migrated or, if it could not be reached yet, to be
+/// tried again once serving.
 pub struct Application {
     config: ServeConfig,
+    prepared: Prepared,
     listener: TcpListener,
     local_addr: SocketAddr,
     pool: PgPool,
@@ -79,7 +93,19 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: ServeConfig) -> Result<Self, ServerError> {
-        db::prepare(&config.database).await?;
+        let prepared = Prepared::default();
+        match db::prepare(&config.database).await {
+            Ok(_) => prepared.set(),
+            Err(e) if e.is_transient() => {
+                tracing::warn!(
+                    attempt = 1,
+                    error = %e,
+                    retry_in = ?FIRST_RETRY,
+                    "database not reachable yet: serving NOT_SERVING meanwhile"
+                );
+            }
+            Err(e) => return Err(e.into()),
+        }
         let pool = db::pool(&config.database)?;
         let authenticator = Arc::new(Authenticator::new(pool.clone(), &config.auth)?);
         let tls = tls_config(&config.tls)?;
@@ -91,6 +117,7 @@ impl Application {
         let local_addr = listener.local_addr().map_err(bind_error)?;
         Ok(Self {
             config,
+            prepared,
             listener,
             local_addr,
             pool,
@@ -112,6 +139,7 @@ impl Application {
     ) -> Result<(), ServerError> {
         let Self {
             config,
+            prepared,
             listener,
             local_addr,
             pool,
@@ -124,14 +152,33 @@ impl Application {
         let draining = CancellationToken::new();
         let health_service = readiness.service(draining.clone());
         let stop_probe = CancellationToken::new();
-        let probe = readiness.spawn_database_probe(
-            ConnectOptions::new(&config.database, "docket-health").map_err(db::SetupError::from)?,
-            config.health_interval,
-            // A probe that has not answered by the next one is a failure: NOT_SERVING comes at
-            // most two intervals after the database stops answering, even when it hangs.
-            config.database.connect_timeout.min(config.health_interval),
-            stop_probe.clone(),
-        );
+        let probe_options =
+            ConnectOptions::new(&config.database, "docket-health").map_err(db::SetupError::from)?;
+        let (startup_failed, startup_failure) = tokio::sync::oneshot::channel();
+        let probe = tokio::spawn({
+            let (readiness, prepared, stop) =
+                (readiness.clone(), prepared.clone(), stop_probe.clone());
+            let database = config.database.clone();
+            let interval = config.health_interval;
+            async move {
+                if !prepared.is_done() {
+                    match prepare_when_reachable(&database, &stop).await {
+                        Ok(()) => prepared.set(),
+                        Err(Some(e)) => {
+                            let _ = startup_failed.send(e);
+                            return;
+                        }
+                        Err(None) => return, // shutting down
+                    }
+                }
+                // A probe that has not answered by the next one is a failure: NOT_SERVING comes
+                // at most two intervals after the database stops answering, even when it hangs.
+                let timeout = database.connect_timeout.min(interval);
+                readiness
+                    .probe_database(probe_options, interval, timeout, stop)
+                    .await;
+            }
+        });
 
         let (draining_tx, draining_rx) = tokio::sync::oneshot::channel::<()>();
         let signal = {
@@ -156,7 +203,10 @@ impl Application {
         // Outermost first: every call gets a request id, its log line and Docket's error model,
         // then authentication.
         let layers = ServiceBuilder::new()
-            .layer(RequestContextLayer::new(config.call_timeout))
+            .layer(RequestContextLayer::new(
+                config.call_timeout,
+                prepared.clone(),
+            ))
             .layer(AuthLayer::new(authenticator));
         let mut server = Server::builder();
         if let Some(tls) = tls {
@@ -183,6 +233,10 @@ impl Application {
         let result = tokio::select! {
             biased;
             result = &mut serve => result,
+            Ok(e) = startup_failure => {
+                stop_probe.cancel();
+                return Err(e.into());
+            }
             Ok(()) = draining_rx => {
                 match tokio::time::timeout(config.shutdown_grace, &mut serve).await {
                     Ok(result) => result,
@@ -200,6 +254,34 @@ impl Application {
                 Ok(())
             }
             Err(e) => Err(ServerError::Serve(e)),
+        }
+    }
+}
+
+/// Prepares the database (`db::prepare`), trying again with doubling waits up to
+/// [`LONGEST_RETRY`] for as long as the failure is transient. `Err(None)`: stopped first.
+async fn prepare_when_reachable(
+    config: &DatabaseConfig,
+    stop: &CancellationToken,
+) -> Result<(), Option<db::SetupError>> {
+    let mut wait = FIRST_RETRY;
+    let mut attempt = 1;
+    loop {
+        attempt += 1;
+        tokio::select! {
+            _ = stop.cancelled() => return Err(None),
+            _ = tokio::time::sleep(wait) => {}
+        }
+        match db::prepare(config).await {
+            Ok(_) => {
+                tracing::info!(attempt, "database reached and up to date");
+                return Ok(());
+            }
+            Err(e) if e.is_transient() => {
+                wait = (wait * 2).min(LONGEST_RETRY);
+                tracing::warn!(attempt, error = %e, retry_in = ?wait, "database not reachable yet");
+            }
+            Err(e) => return Err(Some(e)),
         }
     }
 }

@@ -46,6 +46,26 @@ impl ConnectError {
     pub fn is_missing_database(&self) -> bool {
         matches!(self, ConnectError::Refused { code: Some(code), .. } if *code == SqlState::INVALID_CATALOG_NAME)
     }
+
+    /// Worth trying again later: nothing answered, or the server said it cannot take connections
+    /// right now (starting up, shutting down, full). A malformed URL, or a server that refused
+    /// these credentials or this database, will say the same next time.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ConnectError::InvalidUrl(_) => false,
+            ConnectError::TimedOut { .. } | ConnectError::Setup { .. } => true,
+            ConnectError::Refused { code: None, .. } => true,
+            ConnectError::Refused {
+                code: Some(code), ..
+            } => [
+                SqlState::CANNOT_CONNECT_NOW,
+                SqlState::TOO_MANY_CONNECTIONS,
+                SqlState::ADMIN_SHUTDOWN,
+                SqlState::CRASH_SHUTDOWN,
+            ]
+            .contains(code),
+        }
+    }
 }
 
 impl ConnectOptions {

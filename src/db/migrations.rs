@@ -1,8 +1,15 @@
 //! The embedded migrations and how they are applied: under a PostgreSQL advisory lock, so several
 //! Docket instances starting together apply each migration exactly once.
 
-use diesel_async::{AsyncMigrationHarness, AsyncPgConnection, SimpleAsyncConnection};
+use std::time::Duration;
+
+use diesel::{
+    QueryableByName, sql_query,
+    sql_types::{BigInt, Bool, Integer, Nullable, Text},
+};
+use diesel_async::{AsyncMigrationHarness, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use tokio::time::Instant;
 
 /// Every migration under `migrations/`, compiled into the binary.
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
@@ -10,16 +17,25 @@ pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 /// Advisory lock key held while migrating ("docket" in ASCII).
 const MIGRATION_LOCK_KEY: i64 = 0x646f_636b_6574;
 
+/// How often a waiting instance tries the lock again, and how often it says it is still waiting.
+const LOCK_RETRY: Duration = Duration::from_millis(500);
+const LOCK_WAIT_LOG: Duration = Duration::from_secs(15);
+
 #[derive(Debug, thiserror::Error)]
 #[error("cannot apply migrations: {0}")]
 pub struct MigrationError(String);
 
 /// Applies pending migrations and returns the versions applied. Needs the multi-thread runtime:
 /// diesel's migration harness is synchronous and diesel-async bridges it with `block_in_place`.
+///
+/// Neither the wait for the lock nor the migrations run under the statement timeout: another
+/// instance may be in the middle of a long migration (an index on a large table), and cutting
+/// either off would only make this instance fail to start.
 pub async fn run_pending(mut conn: AsyncPgConnection) -> Result<Vec<String>, MigrationError> {
-    conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))
+    conn.batch_execute("SET statement_timeout = 0")
         .await
-        .map_err(|e| MigrationError(format!("taking the migration lock: {e}")))?;
+        .map_err(|e| MigrationError(format!("setting up the migration session: {e}")))?;
+    take_lock(&mut conn).await?;
     let mut harness = AsyncMigrationHarness::new(conn);
     let applied = harness
         .run_pending_migrations(MIGRATIONS)
@@ -36,4 +52,72 @@ pub async fn run_pending(mut conn: AsyncPgConnection) -> Result<Vec<String>, Mig
         }
     }
     applied
+}
+
+#[derive(QueryableByName)]
+struct Taken {
+    #[diesel(sql_type = Bool)]
+    taken: bool,
+}
+
+/// Who holds the migration lock, for the log.
+#[derive(QueryableByName, Debug)]
+struct Holder {
+    #[diesel(sql_type = Integer)]
+    pid: i32,
+    #[diesel(sql_type = Nullable<Text>)]
+    application_name: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    client_addr: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    connected_for: Option<String>,
+}
+
+/// Takes the migration lock, saying while it waits which session holds it.
+async fn take_lock(conn: &mut AsyncPgConnection) -> Result<(), MigrationError> {
+    let failed =
+        |e: diesel::result::Error| MigrationError(format!("taking the migration lock: {e}"));
+    let mut logged: Option<Instant> = None;
+    loop {
+        let Taken { taken } = sql_query("SELECT pg_try_advisory_lock($1) AS taken")
+            .bind::<BigInt, _>(MIGRATION_LOCK_KEY)
+            .get_result(conn)
+            .await
+            .map_err(failed)?;
+        if taken {
+            if logged.is_some() {
+                tracing::info!("took the migration lock");
+            }
+            return Ok(());
+        }
+        if logged.is_none_or(|at| at.elapsed() >= LOCK_WAIT_LOG) {
+            let holder: Option<Holder> = sql_query(
+                "SELECT a.pid, a.application_name, host(a.client_addr) AS client_addr, \
+                        date_trunc('second', now() - a.backend_start)::text AS connected_for \
+                 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
+                 WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 \
+                   AND ((l.classid::bigint << 32) | l.objid::bigint) = $1",
+            )
+            .bind::<BigInt, _>(MIGRATION_LOCK_KEY)
+            .get_result(conn)
+            .await
+            .map(Some)
+            .or_else(|e| match e {
+                diesel::result::Error::NotFound => Ok(None), // released since
+                e => Err(failed(e)),
+            })?;
+            match holder {
+                Some(h) => tracing::info!(
+                    holder_pid = h.pid,
+                    holder_application = h.application_name.as_deref().unwrap_or(""),
+                    holder_address = h.client_addr.as_deref().unwrap_or("local socket"),
+                    holder_connected_for = h.connected_for.as_deref().unwrap_or(""),
+                    "waiting for the migration lock, held by another session (another instance migrating?)"
+                ),
+                None => tracing::info!("waiting for the migration lock"),
+            }
+            logged = Some(Instant::now());
+        }
+        tokio::time::sleep(LOCK_RETRY).await;
+    }
 }

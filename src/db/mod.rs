@@ -21,7 +21,10 @@ pub mod tasks;
 pub mod users;
 pub mod workspaces;
 
-use std::sync::Arc;
+use std::sync::{
+    Arc,
+    atomic::{AtomicBool, Ordering},
+};
 
 use diesel_async::{
     AsyncPgConnection,
@@ -53,6 +56,14 @@ pub enum SetupError {
     Pool(String),
 }
 
+impl SetupError {
+    /// Worth trying again later (see [`ConnectError::is_transient`]); anything else will fail the
+    /// same way until someone changes the configuration or the database.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, SetupError::Connect(e) if e.is_transient())
+    }
+}
+
 /// Makes the configured database ready to serve: connects once directly (so a bad URL or a dead
 /// server is reported with PostgreSQL's own reason, at once), creates the database if the server
 /// says it does not exist, and applies pending migrations. Returns the names of the migrations
@@ -70,8 +81,33 @@ pub async fn prepare(config: &DatabaseConfig) -> Result<Vec<String>, SetupError>
     Ok(migrations::run_pending(conn).await?)
 }
 
+/// Whether [`prepare`] has succeeded since startup. `serve` starts answering before the database is
+/// reachable (health says NOT_SERVING meanwhile); until then, calls that need the database are
+/// refused rather than sent to a schema that may not exist yet.
+#[derive(Debug, Clone, Default)]
+pub struct Prepared(Arc<AtomicBool>);
+
+impl Prepared {
+    /// Already prepared (tests and tools that ran [`prepare`] themselves).
+    pub fn done() -> Self {
+        let prepared = Self::default();
+        prepared.set();
+        prepared
+    }
+
+    pub fn set(&self) {
+        self.0.store(true, Ordering::Release);
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
 /// Creates the database `options` points at, through the maintenance database of the same server.
-/// Losing a race with another instance creating it is success.
+/// Losing a race with another instance creating it is success: PostgreSQL reports it as 42P04
+/// when the other creation had committed, and as a unique violation of `pg_database`'s name index
+/// (23505) when both were inserting the catalog row at once.
 async fn create_database(options: &ConnectOptions, maintenance_db: &str) -> Result<(), SetupError> {
     let database = options.database_name().to_owned();
     let client = options.for_database(maintenance_db).connect_raw().await?;
@@ -81,7 +117,12 @@ async fn create_database(options: &ConnectOptions, maintenance_db: &str) -> Resu
             tracing::info!(database, "created database");
             Ok(())
         }
-        Err(e) if e.code() == Some(&SqlState::DUPLICATE_DATABASE) => Ok(()),
+        Err(e)
+            if e.code() == Some(&SqlState::DUPLICATE_DATABASE)
+                || e.code() == Some(&SqlState::UNIQUE_VIOLATION) =>
+        {
+            Ok(())
+        }
         Err(e) => Err(SetupError::CreateDatabase {
             database,
             reason: e

@@ -34,7 +34,7 @@ use super::{
     error::{ApiError, give_error_model},
     pb::ErrorReason,
 };
-use crate::db::deadline;
+use crate::db::{Prepared, deadline};
 
 /// The header carrying the request id, both ways.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -72,15 +72,17 @@ impl std::fmt::Display for RequestId {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct RequestContextLayer {
     max_call: Duration,
+    prepared: Prepared,
 }
 
 impl RequestContextLayer {
-    /// `max_call`: the longest any call may run (`DOCKET_CALL_TIMEOUT`).
-    pub fn new(max_call: Duration) -> Self {
-        Self { max_call }
+    /// `max_call`: the longest any call may run (`DOCKET_CALL_TIMEOUT`). Until `prepared`, Docket
+    /// calls are refused UNAVAILABLE (health and reflection still answer).
+    pub fn new(max_call: Duration, prepared: Prepared) -> Self {
+        Self { max_call, prepared }
     }
 }
 
@@ -91,6 +93,7 @@ impl<S> Layer<S> for RequestContextLayer {
         RequestContextService {
             inner,
             max_call: self.max_call,
+            prepared: self.prepared.clone(),
         }
     }
 }
@@ -99,6 +102,7 @@ impl<S> Layer<S> for RequestContextLayer {
 pub struct RequestContextService<S> {
     inner: S,
     max_call: Duration,
+    prepared: Prepared,
 }
 
 impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for RequestContextService<S>
@@ -130,13 +134,21 @@ where
         request.extensions_mut().insert(request_id.clone());
         let client_timeout = grpc_timeout(request.headers()).filter(|t| *t < self.max_call);
         let allowed = client_timeout.unwrap_or(self.max_call);
+        let starting = docket && !self.prepared.is_done();
 
         // The clone that was polled ready is the one that must be called.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         Box::pin(async move {
             let deadline = tokio::time::Instant::now() + allowed;
-            let called = inner.call(request).instrument(span.clone());
+            let called = async {
+                if starting {
+                    let error = ApiError::Unavailable("the database is not ready yet".into());
+                    let _entered = span.enter();
+                    return Ok(Status::from(error).into_http());
+                }
+                inner.call(request).instrument(span.clone()).await
+            };
             let mut response = match deadline::within(deadline, called).await {
                 Ok(response) => response?,
                 Err(timed_out) => {
@@ -345,7 +357,8 @@ mod tests {
     }
 
     async fn call_with(timeout: Option<&str>, max_call: Duration) -> (Option<Code>, Duration) {
-        let mut service = RequestContextLayer::new(max_call).layer(slow(Duration::from_secs(60)));
+        let mut service = RequestContextLayer::new(max_call, Prepared::done())
+            .layer(slow(Duration::from_secs(60)));
         let mut request = http::Request::builder().uri("/docket.v1.TaskService/GetTask");
         if let Some(timeout) = timeout {
             request = request.header("grpc-timeout", timeout);

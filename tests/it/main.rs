@@ -25,6 +25,7 @@ mod request_id;
 mod schema;
 mod shutdown;
 mod startup;
+mod startup_waits;
 mod task_list;
 mod task_list_plans;
 mod tasks;
