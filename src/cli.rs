@@ -38,7 +38,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create the database if missing, apply migrations, then serve gRPC (the default).
-    Serve(ServeConfig),
+    Serve(Box<ServeConfig>),
     /// Create the database if missing, apply pending migrations, and exit.
     Migrate(MigrateConfig),
     /// Operator commands: workspaces and API tokens, straight against the database.
@@ -48,7 +48,7 @@ pub enum Command {
 impl Cli {
     /// The subcommand to run, `serve` when none was given.
     pub fn into_command(self) -> Command {
-        self.command.unwrap_or(Command::Serve(self.serve))
+        self.command.unwrap_or(Command::Serve(Box::new(self.serve)))
     }
 }
 

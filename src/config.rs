@@ -31,6 +31,9 @@ pub struct ServeConfig {
     pub shutdown_grace: Duration,
 
     #[command(flatten)]
+    pub connections: ConnectionConfig,
+
+    #[command(flatten)]
     pub auth: AuthConfig,
 
     #[command(flatten)]
@@ -38,6 +41,46 @@ pub struct ServeConfig {
 
     #[command(flatten)]
     pub log: LogConfig,
+}
+
+/// Client connections: HTTP/2 settings and the limits each connection and call is held to.
+#[derive(Debug, Clone, Args)]
+pub struct ConnectionConfig {
+    /// How often the server pings each connection to learn that the client is still there (gone
+    /// clients are otherwise noticed only when a write fails); 0s turns pings off.
+    #[arg(long, env = "DOCKET_HTTP2_KEEPALIVE_INTERVAL", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub http2_keepalive_interval: Duration,
+
+    /// How long a ping may go unanswered before the connection is closed.
+    #[arg(long, env = "DOCKET_HTTP2_KEEPALIVE_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub http2_keepalive_timeout: Duration,
+
+    /// Longest a connection stays open: then the server sends GOAWAY, so that clients reconnect
+    /// and spread over replicas added since (a Kubernetes Service balances connections, not calls).
+    #[arg(long, env = "DOCKET_MAX_CONNECTION_AGE", default_value = "30m", value_parser = humantime::parse_duration)]
+    pub max_connection_age: Duration,
+
+    /// How long calls still running on a connection past its maximum age may take to finish.
+    #[arg(long, env = "DOCKET_MAX_CONNECTION_AGE_GRACE", default_value = "1m", value_parser = humantime::parse_duration)]
+    pub max_connection_age_grace: Duration,
+
+    /// A connection with no call running for this long is closed.
+    #[arg(long, env = "DOCKET_MAX_CONNECTION_IDLE", default_value = "5m", value_parser = humantime::parse_duration)]
+    pub max_connection_idle: Duration,
+
+    /// A connection that sends nothing for this long after it opens is closed.
+    #[arg(long, env = "DOCKET_HANDSHAKE_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub handshake_timeout: Duration,
+
+    /// Calls running at once on one connection (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS); clients
+    /// queue the rest.
+    #[arg(long, env = "DOCKET_MAX_CONCURRENT_STREAMS", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_concurrent_streams: u32,
+
+    /// Largest metadata (all request headers together, in HTTP/2's accounting) a call may carry;
+    /// more fails that call RESOURCE_EXHAUSTED `HEADERS_TOO_LARGE`.
+    #[arg(long, env = "DOCKET_MAX_HEADER_BYTES", default_value_t = 65536, value_parser = clap::value_parser!(u32).range(1024..=1048576))]
+    pub max_header_bytes: u32,
 }
 
 /// Serving gRPC over TLS. Unset (the default): plaintext, for in-cluster use behind a mesh.

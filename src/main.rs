@@ -34,7 +34,7 @@ fn main() -> ExitCode {
             Command::Serve(config) => {
                 let _log = telemetry::init(&config.log);
                 let shutdown = shutdown_signal()?;
-                let app = Application::build(config).await?;
+                let app = Application::build(*config).await?;
                 app.run_until_stopped(shutdown).await?;
             }
             Command::Admin(config) => docket::cli::run(config).await?,

@@ -15,14 +15,15 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tonic::{
     server::NamedService,
-    transport::{Identity, Server, ServerTlsConfig, server::TcpIncoming},
+    transport::{Identity, Server, ServerTlsConfig},
 };
 use tower::ServiceBuilder;
 
 use crate::{
     auth::{Authenticator, JwtConfigError},
-    config::DatabaseConfig,
+    config::{ConnectionConfig, DatabaseConfig},
     config::{ServeConfig, TlsConfig},
+    connections::{self, Incoming},
     db::{self, ConnectOptions, Db, PgPool, Prepared},
     grpc::{
         assignments::AssignmentApi,
@@ -34,7 +35,7 @@ use crate::{
             task_service_server::TaskServiceServer,
             workspace_service_server::WorkspaceServiceServer,
         },
-        request_context::RequestContextLayer,
+        request_context::{CallLimits, RequestContextLayer},
         tasks::TaskApi,
         workspace::WorkspaceApi,
     },
@@ -199,16 +200,23 @@ impl Application {
             }
         };
 
-        let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+        let incoming = Incoming::new(
+            listener,
+            connections::Limits {
+                handshake_timeout: config.connections.handshake_timeout,
+                idle_timeout: config.connections.max_connection_idle,
+            },
+        );
+        let limits = CallLimits {
+            max_call: config.call_timeout,
+            max_header_bytes: config.connections.max_header_bytes as usize,
+        };
         // Outermost first: every call gets a request id, its log line and Docket's error model,
         // then authentication.
         let layers = ServiceBuilder::new()
-            .layer(RequestContextLayer::new(
-                config.call_timeout,
-                prepared.clone(),
-            ))
+            .layer(RequestContextLayer::new(limits, prepared.clone()))
             .layer(AuthLayer::new(authenticator));
-        let mut server = Server::builder();
+        let mut server = http2_server(&config.connections);
         if let Some(tls) = tls {
             server = server.tls_config(tls).map_err(ServerError::Tls)?;
         }
@@ -284,6 +292,21 @@ async fn prepare_when_reachable(
             Err(e) => return Err(Some(e)),
         }
     }
+}
+
+/// The server with Docket's HTTP/2 settings (`ConnectionConfig`).
+fn http2_server(config: &ConnectionConfig) -> Server {
+    let keepalive = &config.http2_keepalive_interval;
+    Server::builder()
+        .http2_keepalive_interval((!keepalive.is_zero()).then_some(*keepalive))
+        .http2_keepalive_timeout(Some(config.http2_keepalive_timeout))
+        .max_connection_age(config.max_connection_age)
+        .max_connection_age_grace(config.max_connection_age_grace)
+        .max_concurrent_streams(config.max_concurrent_streams)
+        // HTTP/2 itself takes far larger header blocks than a call may carry, so that an oversize
+        // one reaches Docket and fails that call alone with a gRPC status. Past its own limit,
+        // h2 answers a bare HTTP 431, and past twice that it closes the whole connection.
+        .http2_max_header_list_size(config.max_header_bytes.saturating_mul(16))
 }
 
 /// The TLS settings, checked now so a bad certificate or key fails startup, not the first call.

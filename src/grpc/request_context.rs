@@ -34,7 +34,10 @@ use super::{
     error::{ApiError, give_error_model},
     pb::ErrorReason,
 };
-use crate::db::{Prepared, deadline};
+use crate::{
+    connections::{CallOnConnection, track_call},
+    db::{Prepared, deadline},
+};
 
 /// The header carrying the request id, both ways.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -72,17 +75,25 @@ impl std::fmt::Display for RequestId {
     }
 }
 
+/// What every call is held to.
+#[derive(Debug, Clone, Copy)]
+pub struct CallLimits {
+    /// The longest any call may run (`DOCKET_CALL_TIMEOUT`).
+    pub max_call: Duration,
+    /// The most header bytes a call may carry (`DOCKET_MAX_HEADER_BYTES`).
+    pub max_header_bytes: usize,
+}
+
 #[derive(Debug, Clone)]
 pub struct RequestContextLayer {
-    max_call: Duration,
+    limits: CallLimits,
     prepared: Prepared,
 }
 
 impl RequestContextLayer {
-    /// `max_call`: the longest any call may run (`DOCKET_CALL_TIMEOUT`). Until `prepared`, Docket
-    /// calls are refused UNAVAILABLE (health and reflection still answer).
-    pub fn new(max_call: Duration, prepared: Prepared) -> Self {
-        Self { max_call, prepared }
+    /// Until `prepared`, Docket calls are refused UNAVAILABLE (health and reflection answer).
+    pub fn new(limits: CallLimits, prepared: Prepared) -> Self {
+        Self { limits, prepared }
     }
 }
 
@@ -92,7 +103,7 @@ impl<S> Layer<S> for RequestContextLayer {
     fn layer(&self, inner: S) -> Self::Service {
         RequestContextService {
             inner,
-            max_call: self.max_call,
+            limits: self.limits,
             prepared: self.prepared.clone(),
         }
     }
@@ -101,7 +112,7 @@ impl<S> Layer<S> for RequestContextLayer {
 #[derive(Debug, Clone)]
 pub struct RequestContextService<S> {
     inner: S,
-    max_call: Duration,
+    limits: CallLimits,
     prepared: Prepared,
 }
 
@@ -132,9 +143,27 @@ where
             actor = Empty,
         );
         request.extensions_mut().insert(request_id.clone());
-        let client_timeout = grpc_timeout(request.headers()).filter(|t| *t < self.max_call);
-        let allowed = client_timeout.unwrap_or(self.max_call);
-        let starting = docket && !self.prepared.is_done();
+        let max_call = self.limits.max_call;
+        let client_timeout = grpc_timeout(request.headers()).filter(|t| *t < max_call);
+        let allowed = client_timeout.unwrap_or(max_call);
+        let header_bytes = header_bytes(request.headers());
+        let refusal = if header_bytes > self.limits.max_header_bytes {
+            Some(ApiError::rejected(
+                Code::ResourceExhausted,
+                ErrorReason::HeadersTooLarge,
+                format!(
+                    "the call's metadata is {header_bytes} bytes; the server accepts at most {}",
+                    self.limits.max_header_bytes
+                ),
+            ))
+        } else if docket && !self.prepared.is_done() {
+            Some(ApiError::Unavailable(
+                "the database is not ready yet".into(),
+            ))
+        } else {
+            None
+        };
+        let on_connection = track_call(request.extensions());
 
         // The clone that was polled ready is the one that must be called.
         let clone = self.inner.clone();
@@ -142,8 +171,7 @@ where
         Box::pin(async move {
             let deadline = tokio::time::Instant::now() + allowed;
             let called = async {
-                if starting {
-                    let error = ApiError::Unavailable("the database is not ready yet".into());
+                if let Some(error) = refusal {
                     let _entered = span.enter();
                     return Ok(Status::from(error).into_http());
                 }
@@ -178,6 +206,7 @@ where
                     span,
                     started,
                     header_code,
+                    _on_connection: on_connection,
                 }),
             }))
         })
@@ -189,6 +218,8 @@ struct CallLog {
     span: Span,
     started: Instant,
     header_code: Option<Code>,
+    /// Counts the call as running on its connection until it is logged.
+    _on_connection: Option<CallOnConnection>,
 }
 
 impl CallLog {
@@ -256,6 +287,15 @@ impl<B: Body> Body for LoggedBody<B> {
     fn size_hint(&self) -> http_body::SizeHint {
         self.inner.size_hint()
     }
+}
+
+/// The size of the request's headers as HTTP/2 counts it against SETTINGS_MAX_HEADER_LIST_SIZE:
+/// name and value bytes plus 32 for each field.
+fn header_bytes(headers: &HeaderMap) -> usize {
+    headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 32)
+        .sum()
 }
 
 /// The client's deadline for the call, from the `grpc-timeout` header: at most 8 digits and a unit
@@ -357,8 +397,12 @@ mod tests {
     }
 
     async fn call_with(timeout: Option<&str>, max_call: Duration) -> (Option<Code>, Duration) {
-        let mut service = RequestContextLayer::new(max_call, Prepared::done())
-            .layer(slow(Duration::from_secs(60)));
+        let limits = CallLimits {
+            max_call,
+            max_header_bytes: 65536,
+        };
+        let mut service =
+            RequestContextLayer::new(limits, Prepared::done()).layer(slow(Duration::from_secs(60)));
         let mut request = http::Request::builder().uri("/docket.v1.TaskService/GetTask");
         if let Some(timeout) = timeout {
             request = request.header("grpc-timeout", timeout);

@@ -11,6 +11,7 @@ mod assignments;
 mod auth;
 mod auth_jwt;
 mod batching;
+mod connections;
 mod directory;
 mod edge_text;
 mod edge_wire;

@@ -5,7 +5,7 @@ use std::{net::SocketAddr, time::Duration};
 
 use docket::{
     Application, ServerError,
-    config::{AuthConfig, LogConfig, LogFormat, ServeConfig, TlsConfig},
+    config::{AuthConfig, ConnectionConfig, LogConfig, LogFormat, ServeConfig, TlsConfig},
 };
 use tokio::{sync::oneshot, task::JoinHandle};
 use tonic::transport::{Channel, Endpoint};
@@ -116,6 +116,16 @@ pub fn test_config(url: String) -> ServeConfig {
         listen: "127.0.0.1:0".parse().expect("addr"),
         health_interval: Duration::from_millis(200),
         call_timeout: Duration::from_secs(10),
+        connections: ConnectionConfig {
+            http2_keepalive_interval: Duration::from_secs(30),
+            http2_keepalive_timeout: Duration::from_secs(10),
+            max_connection_age: Duration::from_secs(30 * 60),
+            max_connection_age_grace: Duration::from_secs(60),
+            max_connection_idle: Duration::from_secs(5 * 60),
+            handshake_timeout: Duration::from_secs(10),
+            max_concurrent_streams: 256,
+            max_header_bytes: 65536,
+        },
         shutdown_grace: Duration::from_secs(5),
         auth: auth_config(),
         tls: TlsConfig::default(),

@@ -42,13 +42,29 @@ pub struct DocketProcess {
 impl DocketProcess {
     /// Starts `docket` (serve) on 127.0.0.1:0 with `envs`, and waits for its "listening" line.
     pub async fn start(envs: &[(&str, &str)]) -> Self {
-        let mut all = vec![
-            ("DOCKET_LISTEN", "127.0.0.1:0"),
-            ("DOCKET_LOG_FORMAT", "json"),
-            ("DOCKET_HEALTH_INTERVAL", "200ms"),
-        ];
-        all.extend_from_slice(envs);
-        let mut child = docket(&[], &all).spawn().expect("spawn docket");
+        Self::spawn(docket(&[], &serve_envs(envs))).await
+    }
+
+    /// [`start`](Self::start), with at most `open_files` file descriptors (`ulimit -n`).
+    pub async fn start_limited(envs: &[(&str, &str)], open_files: u32) -> Self {
+        let mut command = Command::new("/bin/sh");
+        command
+            .args([
+                "-c",
+                &format!("ulimit -n {open_files} && exec \"$0\""),
+                env!("CARGO_BIN_EXE_docket"),
+            ])
+            .env_clear()
+            .envs(serve_envs(envs))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        Self::spawn(command).await
+    }
+
+    async fn spawn(mut command: Command) -> Self {
+        let mut child = command.spawn().expect("spawn docket");
         let stdout = child.stdout.take().expect("stdout");
         let logs = Arc::new(Mutex::new(Vec::new()));
         let (addr_tx, addr_rx) = tokio::sync::oneshot::channel();
@@ -116,6 +132,17 @@ impl DocketProcess {
     pub fn logs(&self) -> Vec<String> {
         self.logs.lock().expect("lock").clone()
     }
+}
+
+/// `envs` on top of what every test server runs with.
+fn serve_envs<'a>(envs: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut all = vec![
+        ("DOCKET_LISTEN", "127.0.0.1:0"),
+        ("DOCKET_LOG_FORMAT", "json"),
+        ("DOCKET_HEALTH_INTERVAL", "200ms"),
+    ];
+    all.extend_from_slice(envs);
+    all
 }
 
 fn listening_addr(line: &str) -> Option<SocketAddr> {
