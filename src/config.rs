@@ -77,6 +77,11 @@ pub struct ConnectionConfig {
     #[arg(long, env = "DOCKET_MAX_CONCURRENT_STREAMS", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_concurrent_streams: u32,
 
+    /// Streamed listings open at once (all connections together); past it, a new one fails
+    /// RESOURCE_EXHAUSTED `OVERLOADED` with RetryInfo.
+    #[arg(long, env = "DOCKET_MAX_OPEN_STREAMS", default_value_t = 10000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_open_streams: u32,
+
     /// Largest metadata (all request headers together, in HTTP/2's accounting) a call may carry;
     /// more fails that call RESOURCE_EXHAUSTED `HEADERS_TOO_LARGE`.
     #[arg(long, env = "DOCKET_MAX_HEADER_BYTES", default_value_t = 65536, value_parser = clap::value_parser!(u32).range(1024..=1048576))]
@@ -152,6 +157,11 @@ pub struct DatabaseConfig {
     /// Longest a new database connection may take to establish.
     #[arg(long, env = "DOCKET_DB_CONNECT_TIMEOUT", default_value = "5s", value_parser = humantime::parse_duration)]
     pub connect_timeout: Duration,
+
+    /// Pooled connections that page fetches of streamed listings may hold at once; they take
+    /// turns for them, and unary calls always have the rest of the pool. Unset: half the pool.
+    #[arg(long, env = "DOCKET_DB_STREAM_CONNECTIONS", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub stream_connections: Option<u32>,
 
     /// Statements run at once for each batched hot path (task creates, task reads); each holds a
     /// pooled connection while it runs.

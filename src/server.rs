@@ -24,7 +24,7 @@ use crate::{
     config::{ConnectionConfig, DatabaseConfig},
     config::{ServeConfig, TlsConfig},
     connections::{self, Incoming},
-    db::{self, ConnectOptions, Db, PgPool, Prepared},
+    db::{self, ConnectOptions, Db, PgPool, Prepared, streams::StreamLimits},
     grpc::{
         assignments::AssignmentApi,
         auth::AuthLayer,
@@ -214,7 +214,14 @@ impl Application {
         // Outermost first: every call gets a request id, its log line and Docket's error model,
         // then authentication.
         let layers = ServiceBuilder::new()
-            .layer(RequestContextLayer::new(limits, prepared.clone()))
+            .layer(RequestContextLayer::new(
+                limits,
+                StreamLimits::new(
+                    config.database.stream_connections(),
+                    config.connections.max_open_streams as usize,
+                ),
+                prepared.clone(),
+            ))
             .layer(AuthLayer::new(authenticator));
         let mut server = http2_server(&config.connections);
         if let Some(tls) = tls {

@@ -216,6 +216,7 @@ mod tests {
             connect_timeout: Duration::from_secs(1),
             batch_runners: 2,
             batch_fill: 8,
+            stream_connections: None,
         }
     }
 

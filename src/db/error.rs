@@ -18,6 +18,9 @@ pub enum DbError {
     /// (the server is shutting down), or it panicked.
     #[error("the statement's task ended without an answer")]
     Stopped,
+    /// The server has as many streams open as it allows (`streams`); holds how many.
+    #[error("{0} streams are open, as many as the server allows")]
+    TooManyStreams(usize),
     /// The database did not answer by the deadline of the work (`deadline`).
     #[error(transparent)]
     TimedOut(#[from] super::deadline::TimedOut),
@@ -38,6 +41,8 @@ pub enum Failure {
     /// `lock_task_for_change` reports a bounded lock wait that ran out or a deadlock. Nothing
     /// changed; the call may be retried.
     Conflict,
+    /// The server is at a capacity limit it sets itself; the call may be retried later.
+    Overloaded,
     /// Anything else, constraint violations included: unexpected here, so logged.
     Fault,
 }
@@ -46,6 +51,7 @@ impl DbError {
     pub fn failure(&self) -> Failure {
         match self {
             DbError::Pool(_) | DbError::Stopped | DbError::TimedOut(_) => Failure::Unavailable,
+            DbError::TooManyStreams(_) => Failure::Overloaded,
             DbError::Query(DieselError::DatabaseError(kind, _)) => match kind {
                 DatabaseErrorKind::ClosedConnection => Failure::Unavailable,
                 DatabaseErrorKind::SerializationFailure => Failure::Conflict,

@@ -15,6 +15,7 @@ pub mod migrations;
 pub mod paging;
 pub mod schema;
 pub(crate) mod sql;
+pub mod streams;
 pub mod task_list;
 pub mod task_trips;
 pub mod tasks;
@@ -54,6 +55,15 @@ pub enum SetupError {
     Migrate(#[from] migrations::MigrationError),
     #[error("cannot build the connection pool: {0}")]
     Pool(String),
+}
+
+impl DatabaseConfig {
+    /// Pooled connections stream page fetches may hold at once (`DOCKET_DB_STREAM_CONNECTIONS`).
+    pub fn stream_connections(&self) -> usize {
+        self.stream_connections
+            .unwrap_or(self.pool_size / 2)
+            .clamp(1, self.pool_size) as usize
+    }
 }
 
 impl SetupError {

@@ -14,7 +14,7 @@ use diesel_async::AsyncPgConnection;
 use futures_util::{Stream, future::BoxFuture, stream};
 use tokio::task::JoinHandle;
 
-use super::{DbError, PgPool, deadline};
+use super::{DbError, PgPool, deadline, streams::OpenStream};
 
 /// Rows fetched per query.
 pub const PAGE_ROWS: u64 = 256;
@@ -28,6 +28,7 @@ pub type FetchPage<T, K> = Arc<
 
 struct State<T, K, F> {
     pool: PgPool,
+    open: Arc<OpenStream>,
     /// How long each page may take; none: as long as it takes.
     page_time: Option<Duration>,
     fetch: FetchPage<T, K>,
@@ -43,15 +44,17 @@ struct State<T, K, F> {
 /// A page being fetched by a task of its own.
 type PageFetch<T> = JoinHandle<Result<Vec<T>, DbError>>;
 
-/// Fetches a page with a connection of its own, within `page_time`.
+/// Fetches a page with a connection of its own, when it is this stream's turn, within `page_time`.
 async fn fetch_page<T, K>(
     pool: PgPool,
+    open: Arc<OpenStream>,
     page_time: Option<Duration>,
     fetch: FetchPage<T, K>,
     after: Option<K>,
     want: u64,
 ) -> Result<Vec<T>, DbError> {
     let page = async {
+        let _turn = open.fetch_turn().await;
         let mut conn = deadline::checkout(&pool).await?;
         Ok(fetch(&mut conn, after, want as i64).await?)
     };
@@ -62,14 +65,15 @@ async fn fetch_page<T, K>(
 }
 
 /// The rows after `after` in key order, at most `limit` of them (`None`: all), fetched page by
-/// page. A database error ends the stream after being yielded.
+/// page. A database error ends the stream after being yielded. Refused when the server has as
+/// many streams open as it allows (`streams`).
 pub fn keyset_stream<T, K, F>(
     pool: PgPool,
     after: Option<K>,
     limit: Option<u64>,
     key: F,
     fetch: FetchPage<T, K>,
-) -> impl Stream<Item = Result<T, DbError>> + Send + 'static
+) -> Result<impl Stream<Item = Result<T, DbError>> + Send + 'static, DbError>
 where
     T: Send + 'static,
     K: Clone + Send + Sync + 'static,
@@ -77,6 +81,7 @@ where
 {
     let state = State {
         pool,
+        open: Arc::new(OpenStream::new()?),
         page_time: deadline::remaining(),
         fetch,
         key,
@@ -86,7 +91,7 @@ where
         exhausted: false,
         next: None,
     };
-    stream::unfold(state, |mut state| async move {
+    Ok(stream::unfold(state, |mut state| async move {
         if state.remaining == Some(0) {
             return None;
         }
@@ -97,6 +102,7 @@ where
                     let want = state.remaining.map_or(PAGE_ROWS, |r| r.min(PAGE_ROWS));
                     let page = fetch_page(
                         state.pool.clone(),
+                        state.open.clone(),
                         state.page_time,
                         state.fetch.clone(),
                         state.after.clone(),
@@ -126,6 +132,7 @@ where
                 let want = more.min(PAGE_ROWS);
                 let page = fetch_page(
                     state.pool.clone(),
+                    state.open.clone(),
                     state.page_time,
                     state.fetch.clone(),
                     state.after.clone(),
@@ -139,5 +146,5 @@ where
             *remaining -= 1;
         }
         Some((Ok(row), state))
-    })
+    }))
 }

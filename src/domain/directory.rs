@@ -189,7 +189,7 @@ pub fn list_users(
                 limit,
             ))
         }),
-    );
+    )?;
     Ok(rows.map_err(DomainError::from).map_ok(move |user| {
         let cursor = cursors.encode(&user.id);
         (user, cursor)
@@ -296,7 +296,7 @@ pub async fn list_members(
                 limit,
             ))
         }),
-    );
+    )?;
     Ok(rows.map_err(DomainError::from).map_ok(move |member| {
         let cursor = cursors.encode(&member.0.user_id);
         (member, cursor)

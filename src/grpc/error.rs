@@ -34,6 +34,8 @@ const MESSAGE_PART_CHARS: usize = 80;
 /// How long a client is asked (`google.rpc.RetryInfo`) to wait before retrying a call that found
 /// the database unavailable: long enough not to hammer a database that is coming back.
 const UNAVAILABLE_RETRY_DELAY: std::time::Duration = std::time::Duration::from_secs(1);
+/// The same for a call refused because the server is at one of its capacity limits.
+const OVERLOADED_RETRY_DELAY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// What an RPC can fail with, as the caller will see it.
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +56,10 @@ pub enum ApiError {
     /// PostgreSQL cannot be reached; the caller may retry.
     #[error("the database is unavailable")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The server is at a capacity limit it sets itself: RESOURCE_EXHAUSTED `OVERLOADED`, with
+    /// RetryInfo.
+    #[error("overloaded: {0}")]
+    Overloaded(String),
     /// Anything unexpected. The source is logged, never returned.
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -83,6 +89,7 @@ impl From<DbError> for ApiError {
     fn from(error: DbError) -> Self {
         match error.failure() {
             Failure::Unavailable => ApiError::Unavailable(Box::new(error)),
+            Failure::Overloaded => ApiError::Overloaded(error.to_string()),
             // A lost race where no rule says what it means is unexpected: logged.
             Failure::Conflict | Failure::Fault => ApiError::Internal(Box::new(error)),
         }
@@ -215,6 +222,11 @@ impl From<ApiError> for Status {
                 let message = "the database is unavailable, retry later".to_owned();
                 retry_after = Some(UNAVAILABLE_RETRY_DELAY);
                 (Code::Unavailable, ErrorReason::DatabaseUnavailable, message)
+            }
+            ApiError::Overloaded(why) => {
+                retry_after = Some(OVERLOADED_RETRY_DELAY);
+                let message = format!("the server is at capacity ({why}); retry later");
+                (Code::ResourceExhausted, ErrorReason::Overloaded, message)
             }
             ApiError::Internal(source) => {
                 tracing::error!(error = %ErrorChain(source.as_ref()), "internal error");

@@ -19,6 +19,7 @@
 
 use std::{
     pin::Pin,
+    sync::Arc,
     task::{Context, Poll},
     time::{Duration, Instant},
 };
@@ -36,7 +37,10 @@ use super::{
 };
 use crate::{
     connections::{CallOnConnection, track_call},
-    db::{Prepared, deadline},
+    db::{
+        Prepared, deadline,
+        streams::{self, StreamLimits},
+    },
 };
 
 /// The header carrying the request id, both ways.
@@ -87,13 +91,19 @@ pub struct CallLimits {
 #[derive(Debug, Clone)]
 pub struct RequestContextLayer {
     limits: CallLimits,
+    streams: Arc<StreamLimits>,
     prepared: Prepared,
 }
 
 impl RequestContextLayer {
     /// Until `prepared`, Docket calls are refused UNAVAILABLE (health and reflection answer).
-    pub fn new(limits: CallLimits, prepared: Prepared) -> Self {
-        Self { limits, prepared }
+    /// Streams the calls open share `streams`.
+    pub fn new(limits: CallLimits, streams: Arc<StreamLimits>, prepared: Prepared) -> Self {
+        Self {
+            limits,
+            streams,
+            prepared,
+        }
     }
 }
 
@@ -104,6 +114,7 @@ impl<S> Layer<S> for RequestContextLayer {
         RequestContextService {
             inner,
             limits: self.limits,
+            streams: self.streams.clone(),
             prepared: self.prepared.clone(),
         }
     }
@@ -113,6 +124,7 @@ impl<S> Layer<S> for RequestContextLayer {
 pub struct RequestContextService<S> {
     inner: S,
     limits: CallLimits,
+    streams: Arc<StreamLimits>,
     prepared: Prepared,
 }
 
@@ -164,6 +176,7 @@ where
             None
         };
         let on_connection = track_call(request.extensions());
+        let streams = self.streams.clone();
 
         // The clone that was polled ready is the one that must be called.
         let clone = self.inner.clone();
@@ -177,6 +190,7 @@ where
                 }
                 inner.call(request).instrument(span.clone()).await
             };
+            let called = streams::scope(streams, called);
             let mut response = match deadline::within(deadline, called).await {
                 Ok(response) => response?,
                 Err(timed_out) => {
@@ -401,8 +415,9 @@ mod tests {
             max_call,
             max_header_bytes: 65536,
         };
-        let mut service =
-            RequestContextLayer::new(limits, Prepared::done()).layer(slow(Duration::from_secs(60)));
+        let streams = StreamLimits::new(1, 1);
+        let mut service = RequestContextLayer::new(limits, streams, Prepared::done())
+            .layer(slow(Duration::from_secs(60)));
         let mut request = http::Request::builder().uri("/docket.v1.TaskService/GetTask");
         if let Some(timeout) = timeout {
             request = request.header("grpc-timeout", timeout);

@@ -27,6 +27,7 @@ mod schema;
 mod shutdown;
 mod startup;
 mod startup_waits;
+mod stream_limits;
 mod task_list;
 mod task_list_plans;
 mod tasks;

@@ -128,7 +128,7 @@ pub async fn list_mine(
                     .collect())
             })
         }),
-    );
+    )?;
     Ok(rows.map_err(DomainError::from).map_ok(move |(row, view)| {
         let cursor = cursors.encode(&sort.position(&row));
         (row, view, cursor)
@@ -202,7 +202,7 @@ pub async fn list_for_task(
                     .collect())
             })
         }),
-    );
+    )?;
     Ok(rows.map_err(DomainError::from).map_ok(move |item| {
         let cursor = cursors.encode(&position(&item));
         (item.0, item.1, cursor)

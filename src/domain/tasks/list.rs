@@ -160,7 +160,7 @@ pub fn list(
                 views(conn, &caller, rows, received_in(&filter.visibility)).await
             })
         }),
-    );
+    )?;
     Ok(rows.map_err(DomainError::from).map_ok(move |view| {
         let cursor = cursors.encode(&sort.position(&view.task));
         (view, cursor)

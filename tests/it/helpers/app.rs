@@ -124,6 +124,7 @@ pub fn test_config(url: String) -> ServeConfig {
             max_connection_idle: Duration::from_secs(5 * 60),
             handshake_timeout: Duration::from_secs(10),
             max_concurrent_streams: 256,
+            max_open_streams: 10000,
             max_header_bytes: 65536,
         },
         shutdown_grace: Duration::from_secs(5),

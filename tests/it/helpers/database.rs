@@ -45,6 +45,7 @@ pub fn database_config(url: String) -> DatabaseConfig {
         connect_timeout: Duration::from_secs(2),
         batch_runners: 2,
         batch_fill: 8,
+        stream_connections: None,
     }
 }
 
