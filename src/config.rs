@@ -82,6 +82,16 @@ pub struct ConnectionConfig {
     #[arg(long, env = "DOCKET_MAX_OPEN_STREAMS", default_value_t = 10000, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_open_streams: u32,
 
+    /// Bytes of listed rows one stream may hold while its client has not taken them (the page
+    /// being taken and the one fetched ahead); a single task larger than half of it still goes
+    /// out, alone in its page.
+    #[arg(long, env = "DOCKET_STREAM_BUFFER_BYTES", default_value_t = 131072, value_parser = clap::value_parser!(u32).range(8192..))]
+    pub stream_buffer_bytes: u32,
+
+    /// Bytes of listed rows all streams together may hold; pages wait for room past it.
+    #[arg(long, env = "DOCKET_STREAMS_BUFFER_BYTES", default_value_t = 134217728, value_parser = clap::value_parser!(u64).range(65536..))]
+    pub streams_buffer_bytes: u64,
+
     /// Largest metadata (all request headers together, in HTTP/2's accounting) a call may carry;
     /// more fails that call RESOURCE_EXHAUSTED `HEADERS_TOO_LARGE`.
     #[arg(long, env = "DOCKET_MAX_HEADER_BYTES", default_value_t = 65536, value_parser = clap::value_parser!(u32).range(1024..=1048576))]

@@ -24,7 +24,10 @@ use crate::{
     config::{ConnectionConfig, DatabaseConfig},
     config::{ServeConfig, TlsConfig},
     connections::{self, Incoming},
-    db::{self, ConnectOptions, Db, PgPool, Prepared, streams::StreamLimits},
+    db::{
+        self, ConnectOptions, Db, PgPool, Prepared,
+        streams::{StreamLimits, StreamSizes},
+    },
     grpc::{
         assignments::AssignmentApi,
         auth::AuthLayer,
@@ -85,6 +88,7 @@ const LONGEST_RETRY: Duration = Duration::from_secs(30);
 pub struct Application {
     config: ServeConfig,
     prepared: Prepared,
+    streams: Arc<StreamLimits>,
     listener: TcpListener,
     local_addr: SocketAddr,
     pool: PgPool,
@@ -116,15 +120,27 @@ impl Application {
         };
         let listener = TcpListener::bind(config.listen).await.map_err(bind_error)?;
         let local_addr = listener.local_addr().map_err(bind_error)?;
+        let streams = StreamLimits::new(StreamSizes {
+            fetch_connections: config.database.stream_connections(),
+            max_open: config.connections.max_open_streams as usize,
+            stream_bytes: config.connections.stream_buffer_bytes as usize,
+            total_bytes: config.connections.streams_buffer_bytes as usize,
+        });
         Ok(Self {
             config,
             prepared,
+            streams,
             listener,
             local_addr,
             pool,
             authenticator,
             tls,
         })
+    }
+
+    /// What the server's streams share and hold now (for tests and operators' tools).
+    pub fn stream_limits(&self) -> Arc<StreamLimits> {
+        self.streams.clone()
     }
 
     /// The address actually bound (differs from the configured one when it asked for port 0).
@@ -141,6 +157,7 @@ impl Application {
         let Self {
             config,
             prepared,
+            streams,
             listener,
             local_addr,
             pool,
@@ -214,14 +231,7 @@ impl Application {
         // Outermost first: every call gets a request id, its log line and Docket's error model,
         // then authentication.
         let layers = ServiceBuilder::new()
-            .layer(RequestContextLayer::new(
-                limits,
-                StreamLimits::new(
-                    config.database.stream_connections(),
-                    config.connections.max_open_streams as usize,
-                ),
-                prepared.clone(),
-            ))
+            .layer(RequestContextLayer::new(limits, streams, prepared.clone()))
             .layer(AuthLayer::new(authenticator));
         let mut server = http2_server(&config.connections);
         if let Some(tls) = tls {

@@ -1,10 +1,17 @@
 //! Streaming a keyset-ordered listing in bounded pages. While the client consumes one page, the
 //! next is fetched (so PostgreSQL's work and the server's encoding overlap, one core each), and no
 //! further: the page after is queried only once the client has consumed the current one (tonic
-//! polls the stream as HTTP/2 flow control allows), so a slow client slows the queries down and
-//! memory stays bounded by two pages. Each page borrows a pooled connection only for its own
-//! query: a slow client never pins a connection, so a few slow streams cannot exhaust the pool.
-//! Each page may take as long as the call that opened the stream had left when it did
+//! polls the stream as HTTP/2 flow control allows), so a slow client slows the queries down.
+//!
+//! What a stream holds is bounded in bytes, not rows: a page is at most [`PAGE_ROWS`] rows and,
+//! for listings of tasks (whose bodies may be large), at most the page budget of
+//! `streams::StreamLimits` in bytes, cut by the query itself (plus the first row, should that
+//! alone be larger). Each page also reserves its budget from the server's total for streams
+//! before it is fetched, and holds it until the client has taken its last row: stalled clients
+//! together hold at most that total, and further pages wait for room.
+//!
+//! Each page borrows a pooled connection only for its own query: a slow client never pins a
+//! connection. Each page may take as long as the call that opened the stream had left when it did
 //! (`deadline`); a page that takes longer ends the stream with the timeout.
 
 use std::{collections::VecDeque, sync::Arc, time::Duration};
@@ -14,14 +21,45 @@ use diesel_async::AsyncPgConnection;
 use futures_util::{Stream, future::BoxFuture, stream};
 use tokio::task::JoinHandle;
 
-use super::{DbError, PgPool, deadline, streams::OpenStream};
+use super::{
+    DbError, PgPool, deadline,
+    streams::{OpenStream, Reservation},
+};
 
-/// Rows fetched per query.
+/// Rows fetched per query at most.
 pub const PAGE_ROWS: u64 = 256;
 
-/// Fetches up to `limit` rows that sort after `after` (from the start when `None`).
+/// A page as its query found it.
+#[derive(Debug)]
+pub struct Fetched<T> {
+    pub rows: Vec<T>,
+    /// Rows the query found before its byte budget cut it: fewer than it asked for means the
+    /// listing ends with this page.
+    pub found: usize,
+    /// Bytes the rows hold, as the query counted them.
+    pub bytes: usize,
+}
+
+impl<T> Fetched<T> {
+    /// A page of rows of bounded size (users, assignments), which no byte budget cuts.
+    pub fn of_small_rows(rows: Vec<T>) -> Self {
+        Self {
+            found: rows.len(),
+            bytes: rows.len() * std::mem::size_of::<T>(),
+            rows,
+        }
+    }
+}
+
+/// Fetches up to `limit` rows that sort after `after` (from the start when `None`), holding at
+/// most `budget` bytes (always at least one row).
 pub type FetchPage<T, K> = Arc<
-    dyn for<'c> Fn(&'c mut AsyncPgConnection, Option<K>, i64) -> BoxFuture<'c, QueryResult<Vec<T>>>
+    dyn for<'c> Fn(
+            &'c mut AsyncPgConnection,
+            Option<K>,
+            i64,
+            i64,
+        ) -> BoxFuture<'c, QueryResult<Fetched<T>>>
         + Send
         + Sync,
 >;
@@ -36,15 +74,18 @@ struct State<T, K, F> {
     after: Option<K>,
     remaining: Option<u64>,
     buffer: VecDeque<T>,
+    /// The budget the rows in `buffer` hold.
+    held: Option<Reservation>,
     exhausted: bool,
     /// The next page, being fetched.
     next: Option<(u64, PageFetch<T>)>,
 }
 
-/// A page being fetched by a task of its own.
-type PageFetch<T> = JoinHandle<Result<Vec<T>, DbError>>;
+/// A page being fetched by a task of its own, with the budget it holds.
+type PageFetch<T> = JoinHandle<Result<(Fetched<T>, Option<Reservation>), DbError>>;
 
-/// Fetches a page with a connection of its own, when it is this stream's turn, within `page_time`.
+/// Fetches a page with a connection of its own, once there is room for it in the server's budget
+/// and it is this stream's turn; the query (with the wait for its turn) within `page_time`.
 async fn fetch_page<T, K>(
     pool: PgPool,
     open: Arc<OpenStream>,
@@ -52,16 +93,23 @@ async fn fetch_page<T, K>(
     fetch: FetchPage<T, K>,
     after: Option<K>,
     want: u64,
-) -> Result<Vec<T>, DbError> {
+) -> Result<(Fetched<T>, Option<Reservation>), DbError> {
+    // Waiting for room is waiting for clients to read, not for the database: no deadline.
+    let mut reservation = open.reserve_page().await;
     let page = async {
         let _turn = open.fetch_turn().await;
         let mut conn = deadline::checkout(&pool).await?;
-        Ok(fetch(&mut conn, after, want as i64).await?)
+        let budget = open.page_bytes() as i64;
+        Ok::<_, DbError>(fetch(&mut conn, after, want as i64, budget).await?)
     };
-    match page_time {
-        Some(time) => deadline::within(tokio::time::Instant::now() + time, page).await?,
-        None => page.await,
+    let page = match page_time {
+        Some(time) => deadline::within(tokio::time::Instant::now() + time, page).await??,
+        None => page.await?,
+    };
+    if let Some(reservation) = &mut reservation {
+        reservation.account(page.bytes).await;
     }
+    Ok((page, reservation))
 }
 
 /// The rows after `after` in key order, at most `limit` of them (`None`: all), fetched page by
@@ -88,6 +136,7 @@ where
         after,
         remaining: limit,
         buffer: VecDeque::new(),
+        held: None,
         exhausted: false,
         next: None,
     };
@@ -96,6 +145,8 @@ where
             return None;
         }
         if state.buffer.is_empty() && !state.exhausted {
+            // The page just consumed gives its budget back before the next one is waited for.
+            state.held = None;
             let (want, page) = match state.next.take() {
                 Some((want, next)) => (want, next.await.unwrap_or(Err(DbError::Stopped))),
                 None => {
@@ -112,12 +163,14 @@ where
                 }
             };
             match page {
-                Ok(rows) => {
-                    state.exhausted = (rows.len() as u64) < want;
-                    if let Some(last) = rows.last() {
+                Ok((page, reservation)) => {
+                    // The query found fewer than it asked for, and its byte budget cut none.
+                    state.exhausted = (page.found as u64) < want && page.rows.len() == page.found;
+                    if let Some(last) = page.rows.last() {
                         state.after = Some((state.key)(last));
                     }
-                    state.buffer.extend(rows);
+                    state.buffer.extend(page.rows);
+                    state.held = reservation;
                 }
                 Err(e) => {
                     state.exhausted = true;

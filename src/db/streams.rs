@@ -1,7 +1,9 @@
 //! What the server's streamed listings share, so that they cannot starve unary calls or each
-//! other: page fetches take turns (first come, first served) for at most a share of the pool,
-//! leaving the rest to unary calls, and past a set number of open streams a new one is refused
-//! (RESOURCE_EXHAUSTED with RetryInfo) rather than queued without end.
+//! other, nor hold memory without bound: page fetches take turns (first come, first served) for
+//! at most a share of the pool, leaving the rest to unary calls; each page reserves its byte
+//! budget from a total for all streams before it is fetched (`paging`); and past a set number of
+//! open streams a new one is refused (RESOURCE_EXHAUSTED with RetryInfo) rather than queued
+//! without end.
 //!
 //! Like the call deadline (`deadline`), the limits reach `paging` through the call: the request
 //! context layer runs each call within [`scope`], and a stream opened in it keeps what it needs.
@@ -29,16 +31,44 @@ pub struct StreamLimits {
     fetch_slots: Arc<Semaphore>,
     open: AtomicUsize,
     max_open: usize,
+    /// Bytes one page may hold (half a stream's budget: a stream holds the page the client is
+    /// taking and the one fetched ahead).
+    page_bytes: usize,
+    /// The total for all streams, in KiB, that pages reserve from.
+    room: Arc<Semaphore>,
+    total_kib: usize,
+    /// Bytes the rows of fetched pages hold now, until their stream hands out their last row.
+    buffered: AtomicUsize,
+}
+
+/// Page budgets are reserved in KiB, so that the total may exceed the semaphore's permit limit.
+const KIB: usize = 1024;
+
+/// How a server sizes its streams.
+#[derive(Debug, Clone, Copy)]
+pub struct StreamSizes {
+    /// Pooled connections page fetches may hold at once.
+    pub fetch_connections: usize,
+    /// Streams open at once.
+    pub max_open: usize,
+    /// Bytes one stream may hold.
+    pub stream_bytes: usize,
+    /// Bytes all streams together may hold.
+    pub total_bytes: usize,
 }
 
 impl StreamLimits {
-    /// `fetch_connections`: pooled connections page fetches may hold at once; `max_open`: streams
-    /// open at once.
-    pub fn new(fetch_connections: usize, max_open: usize) -> Arc<Self> {
+    pub fn new(sizes: StreamSizes) -> Arc<Self> {
+        let page_bytes = (sizes.stream_bytes / 2).max(KIB);
+        let total_kib = (sizes.total_bytes / KIB).clamp(page_bytes / KIB, Semaphore::MAX_PERMITS);
         Arc::new(Self {
-            fetch_slots: Arc::new(Semaphore::new(fetch_connections.max(1))),
+            fetch_slots: Arc::new(Semaphore::new(sizes.fetch_connections.max(1))),
             open: AtomicUsize::new(0),
-            max_open,
+            max_open: sizes.max_open,
+            page_bytes,
+            room: Arc::new(Semaphore::new(total_kib)),
+            total_kib,
+            buffered: AtomicUsize::new(0),
         })
     }
 
@@ -46,7 +76,62 @@ impl StreamLimits {
     pub fn open(&self) -> usize {
         self.open.load(Ordering::Acquire)
     }
+
+    /// Bytes the rows fetched for streams hold now, as their queries counted them.
+    pub fn buffered_bytes(&self) -> usize {
+        self.buffered.load(Ordering::Acquire)
+    }
+
+    /// Bytes one page may hold.
+    pub fn page_bytes(&self) -> usize {
+        self.page_bytes
+    }
 }
+
+/// A page's share of the total for streams, held until its rows are all handed out.
+#[derive(Debug)]
+pub struct Reservation {
+    limits: Arc<StreamLimits>,
+    room: OwnedSemaphorePermit,
+    bytes: AtomicUsize,
+}
+
+impl Reservation {
+    /// Counts the bytes the page's rows turned out to hold. A page larger than its budget (one
+    /// task larger than it) takes the difference from the total too, waiting for room, so that
+    /// the stream goes on only once the total has it.
+    pub async fn account(&mut self, bytes: usize) {
+        let held = self.room.num_permits() * KIB;
+        if bytes > held {
+            let total = self.limits.total_kib;
+            let more = (bytes - held)
+                .div_ceil(KIB)
+                .min(total.saturating_sub(self.room.num_permits()));
+            if more > 0
+                && let Ok(extra) = self
+                    .limits
+                    .room
+                    .clone()
+                    .acquire_many_owned(more as u32)
+                    .await
+            {
+                self.room.merge(extra);
+            }
+        }
+        self.bytes.fetch_add(bytes, Ordering::AcqRel);
+        self.limits.buffered.fetch_add(bytes, Ordering::AcqRel);
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        let bytes = self.bytes.load(Ordering::Acquire);
+        self.limits.buffered.fetch_sub(bytes, Ordering::AcqRel);
+    }
+}
+
+/// The page budget of streams opened outside any call.
+const UNLIMITED_PAGE_BYTES: usize = 1 << 20;
 
 /// Runs `work` (a call) with `limits` as the limits of the streams it opens.
 pub async fn scope<F: Future>(limits: Arc<StreamLimits>, work: F) -> F::Output {
@@ -76,6 +161,25 @@ impl OpenStream {
         self.0.as_deref()
     }
 
+    /// Bytes a page of this stream may hold.
+    pub fn page_bytes(&self) -> usize {
+        self.limits()
+            .map_or(UNLIMITED_PAGE_BYTES, StreamLimits::page_bytes)
+    }
+
+    /// Waits for room for one more page in the total for streams.
+    pub async fn reserve_page(&self) -> Option<Reservation> {
+        let limits = self.0.clone()?;
+        let kib = (limits.page_bytes / KIB) as u32;
+        // Never closed, so acquiring cannot fail.
+        let room = limits.room.clone().acquire_many_owned(kib).await.ok()?;
+        Some(Reservation {
+            limits,
+            room,
+            bytes: AtomicUsize::new(0),
+        })
+    }
+
     /// Waits for this stream's turn to fetch a page; the turn lasts while the permit is held.
     pub async fn fetch_turn(&self) -> Option<OwnedSemaphorePermit> {
         let limits = self.limits()?;
@@ -94,11 +198,18 @@ impl Drop for OpenStream {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     #[tokio::test]
     async fn streams_past_the_limit_are_refused_until_one_closes() {
-        let limits = StreamLimits::new(1, 2);
+        let limits = StreamLimits::new(StreamSizes {
+            fetch_connections: 1,
+            max_open: 2,
+            stream_bytes: 8 * KIB,
+            total_bytes: 16 * KIB,
+        });
         scope(limits.clone(), async {
             let first = OpenStream::new().expect("first");
             let _second = OpenStream::new().expect("second");
@@ -115,5 +226,32 @@ mod tests {
                 .0
                 .is_none()
         );
+    }
+
+    #[tokio::test]
+    async fn pages_wait_for_room_in_the_total_and_count_what_they_hold() {
+        let limits = StreamLimits::new(StreamSizes {
+            fetch_connections: 1,
+            max_open: 10,
+            stream_bytes: 8 * KIB,
+            total_bytes: 8 * KIB,
+        });
+        scope(limits.clone(), async {
+            let stream = OpenStream::new().expect("open");
+            let mut first = stream.reserve_page().await.expect("room");
+            first.account(3000).await;
+            let second = stream.reserve_page().await.expect("room");
+            assert_eq!(limits.buffered_bytes(), 3000);
+            let third = tokio::time::timeout(Duration::from_millis(50), stream.reserve_page());
+            assert!(
+                third.await.is_err(),
+                "no room for a third 4 KiB page in 8 KiB"
+            );
+            drop(first);
+            assert_eq!(limits.buffered_bytes(), 0);
+            let _third = stream.reserve_page().await.expect("room again");
+            drop(second);
+        })
+        .await;
     }
 }

@@ -21,8 +21,9 @@ use uuid::Uuid;
 
 use super::{
     enums::{ActorType, Priority, Status},
+    paging::Fetched,
     sql::Sql,
-    tasks::TaskRow,
+    tasks::{TASK_BYTES, TaskRow},
 };
 
 /// Which tasks of the workspace the caller may list.
@@ -164,15 +165,40 @@ pub fn due_key(
     })
 }
 
-/// Up to `limit` tasks matching `filter`, in `sort` order, after `after`.
+/// Up to `limit` tasks matching `filter`, in `sort` order, after `after`, holding at most
+/// `budget` bytes (see [`TASK_BYTES`]; always at least one task).
 pub async fn page(
     conn: &mut AsyncPgConnection,
     filter: &TaskFilter,
     sort: Sort,
     after: Option<Position>,
     limit: i64,
-) -> QueryResult<Vec<TaskRow>> {
-    page_query("", filter, sort, after, limit).load(conn).await
+    budget: i64,
+) -> QueryResult<Fetched<TaskRow>> {
+    #[derive(QueryableByName)]
+    struct Capped {
+        #[diesel(embed)]
+        task: TaskRow,
+        #[diesel(sql_type = BigInt)]
+        bytes_before: i64,
+        #[diesel(sql_type = BigInt)]
+        row_bytes: i64,
+        #[diesel(sql_type = BigInt)]
+        found: i64,
+    }
+    let rows: Vec<Capped> = page_query("", filter, sort, after, limit, budget)
+        .load(conn)
+        .await?;
+    let found = rows.as_slice().first().map_or(0, |r| r.found as usize);
+    let bytes = rows
+        .iter()
+        .next_back()
+        .map_or(0, |r| (r.bytes_before + r.row_bytes) as usize);
+    Ok(Fetched {
+        rows: rows.into_iter().map(|r| r.task).collect(),
+        found,
+        bytes,
+    })
 }
 
 /// How many tasks match `filter`.
@@ -244,22 +270,38 @@ pub async fn explain_page(
     after: Option<Position>,
     limit: i64,
 ) -> QueryResult<Vec<String>> {
-    let lines: Vec<PlanLine> = page_query("EXPLAIN ", filter, sort, after, limit)
+    let lines: Vec<PlanLine> = page_query("EXPLAIN ", filter, sort, after, limit, 1 << 20)
         .load(conn)
         .await?;
     Ok(lines.into_iter().map(|l| l.line).collect())
 }
 
+/// The page query: the matching tasks in order, up to `limit`, each with the bytes it holds and
+/// those of the tasks before it; then only those that end within `budget` (the first one always),
+/// with how many the page found before that cut. The running sum is ordered like the page (so it is computed as the
+/// index is walked, and stops with the LIMIT), and the rows come back ordered by it.
 fn page_query(
     prefix: &str,
     filter: &TaskFilter,
     sort: Sort,
     after: Option<Position>,
     limit: i64,
+    budget: i64,
 ) -> Sql {
+    let key = sort.expression();
+    let direction = if sort.descending { "DESC" } else { "ASC" };
+    let order = if sort.key == SortKey::Number {
+        format!("t.number {direction}")
+    } else {
+        format!("{key} {direction}, t.id {direction}")
+    };
     let mut sql = Sql::default();
     sql.push(prefix);
-    sql.push("SELECT t.* FROM tasks t");
+    sql.push(&format!(
+        "WITH page AS (SELECT t.*, \
+         (sum({TASK_BYTES}) OVER (ORDER BY {order} ROWS UNBOUNDED PRECEDING))::bigint \
+         - {TASK_BYTES} AS bytes_before, {TASK_BYTES} AS row_bytes FROM tasks t"
+    ));
     // The caller's own assignment, if any, joined (at most one: assignments are unique per task
     // and user) rather than looked up in a subplan, so the planner may also start from a
     // selective filter's index and probe the rest by key.
@@ -296,12 +338,7 @@ fn page_query(
         }
         sql.push(")");
     }
-    let key = sort.expression();
-    let (direction, beyond) = if sort.descending {
-        ("DESC", "<")
-    } else {
-        ("ASC", ">")
-    };
+    let beyond = if sort.descending { "<" } else { ">" };
     match after {
         None => {}
         Some(Position::Number(number)) => {
@@ -323,14 +360,14 @@ fn page_query(
             sql.push(")");
         }
     }
-    if sort.key == SortKey::Number {
-        sql.push(&format!(" ORDER BY t.number {direction} LIMIT "));
-    } else {
-        sql.push(&format!(
-            " ORDER BY {key} {direction}, t.id {direction} LIMIT "
-        ));
-    }
+    sql.push(&format!(" ORDER BY {order} LIMIT "));
     sql.bind::<BigInt, _>(limit);
+    sql.push(
+        ") SELECT page.*, (SELECT count(*) FROM page) AS found FROM page \
+         WHERE page.bytes_before = 0 OR page.bytes_before + page.row_bytes <= ",
+    );
+    sql.bind::<BigInt, _>(budget);
+    sql.push(" ORDER BY page.bytes_before");
     sql
 }
 

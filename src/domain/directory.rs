@@ -21,7 +21,7 @@ use crate::{
         PgPool,
         channels::{self, ChannelSummary, Membership},
         checkout,
-        paging::keyset_stream,
+        paging::{Fetched, keyset_stream},
         users::{self, User, UserFields},
     },
 };
@@ -180,14 +180,11 @@ pub fn list_users(
         after,
         page.limit,
         |user: &User| user.id,
-        std::sync::Arc::new(move |conn, after, limit| {
-            Box::pin(users::page(
-                conn,
-                workspace_id,
-                include_inactive,
-                after,
-                limit,
-            ))
+        std::sync::Arc::new(move |conn, after, limit, _budget| {
+            Box::pin(async move {
+                let users = users::page(conn, workspace_id, include_inactive, after, limit).await?;
+                Ok(Fetched::of_small_rows(users))
+            })
         }),
     )?;
     Ok(rows.map_err(DomainError::from).map_ok(move |user| {
@@ -287,14 +284,12 @@ pub async fn list_members(
         after,
         page.limit,
         |(membership, _): &(Membership, User)| membership.user_id,
-        std::sync::Arc::new(move |conn, after, limit| {
-            Box::pin(channels::member_page(
-                conn,
-                workspace_id,
-                channel_id,
-                after,
-                limit,
-            ))
+        std::sync::Arc::new(move |conn, after, limit, _budget| {
+            Box::pin(async move {
+                let members =
+                    channels::member_page(conn, workspace_id, channel_id, after, limit).await?;
+                Ok(Fetched::of_small_rows(members))
+            })
         }),
     )?;
     Ok(rows.map_err(DomainError::from).map_ok(move |member| {

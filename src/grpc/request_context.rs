@@ -415,7 +415,12 @@ mod tests {
             max_call,
             max_header_bytes: 65536,
         };
-        let streams = StreamLimits::new(1, 1);
+        let streams = StreamLimits::new(streams::StreamSizes {
+            fetch_connections: 1,
+            max_open: 1,
+            stream_bytes: 65536,
+            total_bytes: 65536,
+        });
         let mut service = RequestContextLayer::new(limits, streams, Prepared::done())
             .layer(slow(Duration::from_secs(60)));
         let mut request = http::Request::builder().uri("/docket.v1.TaskService/GetTask");

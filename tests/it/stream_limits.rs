@@ -180,3 +180,121 @@ async fn streams_past_the_limit_are_refused_with_retry_info_until_one_closes() {
     assert!(reopened.is_some(), "a closed stream makes room for another");
     app.stop().await;
 }
+
+/// A server whose streams hold at most `stream_bytes` each and `total_bytes` together, and a
+/// workspace of `tasks` tasks with `body_bytes`-byte bodies.
+async fn with_bodies(
+    stream_bytes: u32,
+    total_bytes: u64,
+    tasks: i32,
+    body_bytes: i32,
+) -> (TestApp, String) {
+    let app = TestApp::spawn_configured(|config| {
+        config.connections.stream_buffer_bytes = stream_bytes;
+        config.connections.streams_buffer_bytes = total_bytes;
+    })
+    .await;
+    let (workspace, token) = seed::workspace(&app.db, "bodies").await;
+    connect(&app.db.url())
+        .await
+        .execute(
+            "INSERT INTO tasks (workspace_id, id, number, title, body_plain, kind, \
+             completion_policy, distributed, created_by_type, created_by_id) \
+             SELECT $1, gen_random_uuid(), next_task_number($1), 'Bulk ' || i, \
+             repeat(md5(i::text), $3 / 32), 'GENERAL', 'MANUAL', false, 'API_TOKEN', 'seed' \
+             FROM generate_series(1, $2) i",
+            &[&workspace.id, &tasks, &body_bytes],
+        )
+        .await
+        .expect("seed tasks");
+    (app, token)
+}
+
+/// What the server's streams hold once they have fetched all they will while unread.
+async fn settled(app: &TestApp) -> usize {
+    let mut last = usize::MAX;
+    loop {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let now = app.streams.buffered_bytes();
+        if now == last {
+            return now;
+        }
+        last = now;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stalled_stream_holds_its_byte_budget_whatever_the_row_sizes() {
+    // Tasks of 200 KB: more than a whole page's budget (32 KiB) each.
+    let (app, token) = with_bodies(64 * 1024, 64 << 20, 40, 200_000).await;
+    let stream = stalled(channel(app.addr).await, &token)
+        .await
+        .expect("opens");
+    let held = settled(&app).await;
+    // The page the client is taking and the one fetched ahead: a task each, and no more.
+    assert!(held > 0, "the stream holds something");
+    assert!(
+        held <= 2 * (200_000 + 1024),
+        "one stalled stream holds {held} bytes"
+    );
+    drop(stream);
+
+    // Small tasks: each page holds up to its 32 KiB budget, rows cut by bytes, not by count.
+    let (app, token) = with_bodies(64 * 1024, 64 << 20, 2000, 2048).await;
+    let stream = stalled(channel(app.addr).await, &token)
+        .await
+        .expect("opens");
+    let held = settled(&app).await;
+    assert!(held <= 64 * 1024, "one stalled stream holds {held} bytes");
+    drop(stream);
+    // A listing cut by bytes still comes whole.
+    let all = read_all(channel(app.addr).await, &token, 0)
+        .await
+        .expect("reads");
+    assert_eq!(all, 2000);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stalled_streams_together_hold_at_most_the_total_and_all_finish_when_read() {
+    let total = 256 * 1024;
+    let (app, token) = with_bodies(64 * 1024, total as u64, 2000, 2048).await;
+    // Ten streams that read nothing until told to: more than the total holds (ten streams of
+    // 64 KiB in 256 KiB), so some wait for room, for their first page even.
+    let (read_on, _) = tokio::sync::broadcast::channel::<()>(1);
+    let readers: Vec<_> = (0..10)
+        .map(|_| {
+            let (channel, token) = (channel(app.addr), token.clone());
+            let mut go = read_on.subscribe();
+            tokio::spawn(async move {
+                let mut client = TaskServiceClient::new(channel.await);
+                let request = authorized(pb::ListTasksRequest::default(), &token);
+                let mut stream = client.list_tasks(request).await?.into_inner();
+                let _ = go.recv().await;
+                let mut seen = 0;
+                while stream.message().await?.is_some() {
+                    seen += 1;
+                }
+                Ok::<_, tonic::Status>(seen)
+            })
+        })
+        .collect();
+    let started = async {
+        while app.streams.buffered_bytes() == 0 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), started)
+        .await
+        .expect("the streams fetch their first pages");
+    let held = settled(&app).await;
+    assert!(held <= total, "ten stalled streams hold {held} bytes");
+
+    let _ = read_on.send(());
+    for reader in readers {
+        let seen = reader.await.expect("reader").expect("a whole listing");
+        assert_eq!(seen, 2000);
+    }
+    assert_eq!(settled(&app).await, 0, "everything given back");
+    app.stop().await;
+}

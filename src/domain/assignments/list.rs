@@ -21,7 +21,7 @@ use crate::{
         assignments::{AssignmentRow, ProgressCounts},
         checkout,
         enums::ProgressStatus,
-        paging::keyset_stream,
+        paging::{Fetched, keyset_stream},
         tasks,
         users::{self, User},
     },
@@ -104,13 +104,15 @@ pub async fn list_mine(
         after,
         page.limit,
         move |(row, _): &(AssignmentRow, TaskView)| sort.position(row),
-        Arc::new(move |conn, after, limit| {
+        Arc::new(move |conn, after, limit, budget| {
             let (filter, caller) = (filter.clone(), caller.clone());
             Box::pin(async move {
                 let Some(filter) = filter.as_ref() else {
-                    return Ok(Vec::new());
+                    return Ok(Fetched::of_small_rows(Vec::new()));
                 };
-                let rows = assignment_list::my_page(conn, filter, sort, after, limit).await?;
+                let page =
+                    assignment_list::my_page(conn, filter, sort, after, limit, budget).await?;
+                let (rows, listed, bytes) = (page.rows, page.found, page.bytes);
                 let task_ids: Vec<Uuid> = rows.iter().map(|r| r.task_id).collect();
                 let found = tasks::of_ids(conn, filter.workspace_id, &task_ids).await?;
                 // Each is the caller's own task or one they received, as ListTasks shows them.
@@ -122,10 +124,15 @@ pub async fn list_mine(
                         .collect();
                 // An assignment's task exists (foreign key); one task may not appear twice in a
                 // user's list (one assignment per task and user).
-                Ok(rows
+                let rows = rows
                     .into_iter()
                     .filter_map(|row| by_id.remove(&row.task_id).map(|view| (row, view)))
-                    .collect())
+                    .collect();
+                Ok(Fetched {
+                    rows,
+                    found: listed,
+                    bytes,
+                })
             })
         }),
     )?;
@@ -176,7 +183,7 @@ pub async fn list_for_task(
         after,
         page.limit,
         position,
-        Arc::new(move |conn, after, limit| {
+        Arc::new(move |conn, after, limit, _budget| {
             let progress = progress.clone();
             Box::pin(async move {
                 let rows = assignment_list::task_page(
@@ -196,10 +203,15 @@ pub async fn list_for_task(
                     .map(|user| (user.id, user))
                     .collect();
                 // Every recipient is a user of the workspace (foreign key).
-                Ok(rows
+                let found = rows.len();
+                let rows = rows
                     .into_iter()
                     .filter_map(|row| profiles.get(&row.user_id).cloned().map(|u| (row, u)))
-                    .collect())
+                    .collect();
+                Ok(Fetched {
+                    found,
+                    ..Fetched::of_small_rows(rows)
+                })
             })
         }),
     )?;

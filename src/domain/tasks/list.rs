@@ -17,7 +17,7 @@ use crate::{
     auth::Caller,
     db::{
         PgPool,
-        paging::keyset_stream,
+        paging::{Fetched, keyset_stream},
         task_list::{self, Position, Sort, TaskFilter, Visibility},
     },
     domain::{
@@ -153,11 +153,14 @@ pub fn list(
         after,
         page.limit,
         move |view: &TaskView| sort.position(&view.task),
-        Arc::new(move |conn, after, limit| {
+        Arc::new(move |conn, after, limit, budget| {
             let (filter, caller) = (filter.clone(), caller.clone());
             Box::pin(async move {
-                let rows = task_list::page(conn, &filter, sort, after, limit).await?;
-                views(conn, &caller, rows, received_in(&filter.visibility)).await
+                let page = task_list::page(conn, &filter, sort, after, limit, budget).await?;
+                let received = received_in(&filter.visibility);
+                let (found, bytes) = (page.found, page.bytes);
+                let rows = views(conn, &caller, page.rows, received).await?;
+                Ok(Fetched { rows, found, bytes })
             })
         }),
     )?;

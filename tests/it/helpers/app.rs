@@ -1,11 +1,12 @@
 //! A Docket server running in the test process on 127.0.0.1:0, built by the same
 //! `Application::build` as `main`, and gRPC clients for it.
 
-use std::{net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use docket::{
     Application, ServerError,
     config::{AuthConfig, ConnectionConfig, LogConfig, LogFormat, ServeConfig, TlsConfig},
+    db::streams::StreamLimits,
 };
 use tokio::{sync::oneshot, task::JoinHandle};
 use tonic::transport::{Channel, Endpoint};
@@ -18,6 +19,8 @@ use super::database::{TestDb, database_config};
 pub struct TestApp {
     pub addr: SocketAddr,
     pub db: TestDb,
+    /// The server's stream limits and counters.
+    pub streams: Arc<StreamLimits>,
     shutdown: Option<oneshot::Sender<()>>,
     server: JoinHandle<Result<(), ServerError>>,
 }
@@ -71,6 +74,7 @@ impl TestApp {
             .await
             .expect("application builds");
         let addr = app.local_addr();
+        let streams = app.stream_limits();
         let (shutdown, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(app.run_until_stopped(async move {
             let _ = stopped.await;
@@ -78,6 +82,7 @@ impl TestApp {
         Self {
             addr,
             db,
+            streams,
             shutdown: Some(shutdown),
             server,
         }
@@ -125,6 +130,8 @@ pub fn test_config(url: String) -> ServeConfig {
             handshake_timeout: Duration::from_secs(10),
             max_concurrent_streams: 256,
             max_open_streams: 10000,
+            stream_buffer_bytes: 131072,
+            streams_buffer_bytes: 134217728,
             max_header_bytes: 65536,
         },
         shutdown_grace: Duration::from_secs(5),
