@@ -21,6 +21,7 @@ fn main() -> ExitCode {
     // Multi-thread: the migration harness bridges sync diesel with block_in_place.
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .on_thread_park(give_back_freed_memory)
         .build()
     {
         Ok(runtime) => runtime,
@@ -53,6 +54,26 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Lets the allocator return what this worker thread freed to the system, at most once a second,
+/// when the thread has nothing to do. mimalloc gives back free pages only as a thread allocates or
+/// frees, so memory freed by a burst (a thousand streams closing) stayed with idle workers for
+/// minutes; now it is back within seconds, at no cost to a busy server.
+fn give_back_freed_memory() {
+    use std::{cell::Cell, time::Instant};
+    const EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+    thread_local! {
+        static LAST: Cell<Option<Instant>> = const { Cell::new(None) };
+    }
+    LAST.with(|last| {
+        if last.get().is_none_or(|at| at.elapsed() >= EVERY) {
+            last.set(Some(Instant::now()));
+            // SAFETY: mi_collect only tidies the calling thread's heap and the shared arenas;
+            // it may run on any thread, at any time.
+            unsafe { libmimalloc_sys::mi_collect(false) };
+        }
+    });
 }
 
 /// Completes on SIGTERM (Kubernetes stopping the pod) or SIGINT (Ctrl-C). The handlers are

@@ -16,6 +16,7 @@ pub mod paging;
 pub mod schema;
 pub(crate) mod sql;
 pub mod streams;
+pub mod task_filters;
 pub mod task_list;
 pub mod task_trips;
 pub mod tasks;
@@ -61,7 +62,7 @@ impl DatabaseConfig {
     /// Pooled connections stream page fetches may hold at once (`DOCKET_DB_STREAM_CONNECTIONS`).
     pub fn stream_connections(&self) -> usize {
         self.stream_connections
-            .unwrap_or(self.pool_size / 2)
+            .unwrap_or(self.pool_size / 4)
             .clamp(1, self.pool_size) as usize
     }
 }

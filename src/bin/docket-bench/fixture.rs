@@ -133,6 +133,49 @@ impl Fixture {
     }
 }
 
+impl Fixture {
+    /// An all-scope token of the workspace named `name`, which holds `tasks` tasks with plain
+    /// bodies of `body_bytes` bytes: made on the first run, found again on later ones.
+    pub async fn with_bodies(
+        &self,
+        name: &str,
+        tasks: i64,
+        body_bytes: i32,
+    ) -> Result<String, BoxError> {
+        let existing = self
+            .sql
+            .query_opt("SELECT 1 FROM workspaces WHERE name = $1", &[&name])
+            .await?;
+        if existing.is_some() {
+            return self.seeded(name, 0).await;
+        }
+        let seeding = format!("{name}-seeding-{}", Uuid::new_v4().simple());
+        let target = self.workspace(&seeding).await?;
+        self.sql
+            .execute(
+                "INSERT INTO tasks (workspace_id, id, number, title, body_plain, kind, \
+                 completion_policy, distributed, created_by_type, created_by_id) \
+                 SELECT $1, gen_random_uuid(), i, 'Task ' || i, repeat(md5(i::text), $3::int / 32), \
+                 'GENERAL', 'MANUAL', false, 'API_TOKEN', 'bench' FROM generate_series(1, $2::bigint) i",
+                &[&target.id, &tasks, &body_bytes],
+            )
+            .await?;
+        self.sql
+            .execute(
+                "SELECT setval(task_number_sequence($1)::regclass, $2)",
+                &[&target.id, &tasks],
+            )
+            .await?;
+        self.sql
+            .execute(
+                "UPDATE workspaces SET name = $1 WHERE id = $2",
+                &[&name, &target.id],
+            )
+            .await?;
+        Ok(target.admin_token)
+    }
+}
+
 /// Users 1 to 50 of the workspace ($1).
 const SEED_USERS: &str = "
 INSERT INTO users (workspace_id, id, first_name, last_name, email)

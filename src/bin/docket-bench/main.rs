@@ -6,6 +6,7 @@
 //! Each phase prints one line; `--json` adds one JSON object per phase for scripts
 //! (`.ci/bench` compares them with PostgreSQL's own ceiling).
 
+mod faults;
 mod fixture;
 
 use std::{
@@ -54,11 +55,18 @@ struct Args {
     /// Calls per count and first-page figure.
     #[arg(long, default_value_t = 40)]
     samples: usize,
+    /// Streams the `stalled` and `burst` phases open.
+    #[arg(long, default_value_t = 1000)]
+    fault_streams: usize,
+    /// The server's process id, for its memory in the `stalled` phase.
+    #[arg(long)]
+    server_pid: Option<u32>,
     /// Also print one JSON object per phase.
     #[arg(long)]
     json: bool,
     /// The phases to run: create_spread, create_one, get, start, stream, filters (get and start
-    /// read and move the tasks create_spread makes, which then runs too).
+    /// read and move the tasks create_spread makes, which then runs too); and, only when named,
+    /// stalled and burst (`faults`).
     #[arg(
         long,
         value_delimiter = ',',
@@ -172,6 +180,24 @@ async fn main() -> Result<(), BoxError> {
         let name = format!("bench-filter-v7-{}", args.filter_tasks);
         let big = fixture.seeded(&name, args.filter_tasks).await?;
         load.filters(&big, args.samples).await?;
+    }
+    if wants("stalled") || wants("burst") {
+        let token = fixture
+            .with_bodies("bench-bodies-v1-5000", 5000, 2048)
+            .await?;
+        if wants("stalled") {
+            faults::stalled(
+                &args.addr,
+                &token,
+                args.fault_streams,
+                args.server_pid,
+                args.json,
+            )
+            .await?;
+        }
+        if wants("burst") {
+            faults::burst(&args.addr, &token, args.fault_streams, args.json).await?;
+        }
     }
     // The next run should find the tables as this one did, not grown by its creates.
     fixture.remove(&format!("bench-{run}-")).await?;
