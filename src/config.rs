@@ -85,11 +85,11 @@ pub struct ConnectionConfig {
     /// Bytes of listed rows one stream may hold while its client has not taken them (the page
     /// being taken and the one fetched ahead); a single task larger than half of it still goes
     /// out, alone in its page.
-    #[arg(long, env = "DOCKET_STREAM_BUFFER_BYTES", default_value_t = 131072, value_parser = clap::value_parser!(u32).range(8192..))]
+    #[arg(long, env = "DOCKET_STREAM_BUFFER_BYTES", default_value_t = 1048576, value_parser = clap::value_parser!(u32).range(8192..))]
     pub stream_buffer_bytes: u32,
 
     /// Bytes of listed rows all streams together may hold; pages wait for room past it.
-    #[arg(long, env = "DOCKET_STREAMS_BUFFER_BYTES", default_value_t = 134217728, value_parser = clap::value_parser!(u64).range(65536..))]
+    #[arg(long, env = "DOCKET_STREAMS_BUFFER_BYTES", default_value_t = 67108864, value_parser = clap::value_parser!(u64).range(65536..))]
     pub streams_buffer_bytes: u64,
 
     /// Largest metadata (all request headers together, in HTTP/2's accounting) a call may carry;
