@@ -16,7 +16,6 @@ use super::{
     enums::{ActorType, ProgressStatus},
     paging::Fetched,
     sql::Sql,
-    tasks::TASK_BYTES,
 };
 
 /// Which of a recipient's assignments to list or count.
@@ -56,17 +55,6 @@ pub async fn my_page(
     limit: i64,
     budget: i64,
 ) -> QueryResult<Fetched<AssignmentRow>> {
-    #[derive(QueryableByName)]
-    struct Capped {
-        #[diesel(embed)]
-        assignment: AssignmentRow,
-        #[diesel(sql_type = BigInt)]
-        bytes_before: i64,
-        #[diesel(sql_type = BigInt)]
-        row_bytes: i64,
-        #[diesel(sql_type = BigInt)]
-        found: i64,
-    }
     let (column, descending) = match sort {
         MyAssignmentSort::CreatedAt { descending } => ("a.created_at", descending),
         MyAssignmentSort::UpdatedAt { descending } => ("a.updated_at", descending),
@@ -80,11 +68,8 @@ pub async fn my_page(
     // Each assignment comes with its task: the page is budgeted by the task's bytes, as the task
     // list's is (`task_list::page`).
     let mut sql = Sql::default();
-    sql.push(&format!(
-        "WITH page AS (SELECT a.*, \
-         (sum({TASK_BYTES}) OVER (ORDER BY {order} ROWS UNBOUNDED PRECEDING))::bigint \
-         - {TASK_BYTES} AS bytes_before, {TASK_BYTES} AS row_bytes FROM assignments a"
-    ));
+    sql.open_budgeted_page("a.*", column);
+    sql.push("assignments a");
     sql.my_filters(filter);
     if let Some((at, id)) = after {
         sql.push(&format!(" AND ({column}, a.id) {beyond} ("));
@@ -93,25 +78,8 @@ pub async fn my_page(
         sql.bind::<SqlUuid, _>(id);
         sql.push(")");
     }
-    sql.push(&format!(" ORDER BY {order} LIMIT "));
-    sql.bind::<BigInt, _>(limit);
-    sql.push(
-        ") SELECT page.*, (SELECT count(*) FROM page) AS found FROM page \
-         WHERE page.bytes_before = 0 OR page.bytes_before + page.row_bytes <= ",
-    );
-    sql.bind::<BigInt, _>(budget);
-    sql.push(" ORDER BY page.bytes_before");
-    let rows: Vec<Capped> = sql.load(conn).await?;
-    let found = rows.as_slice().first().map_or(0, |r| r.found as usize);
-    let bytes = rows
-        .iter()
-        .next_back()
-        .map_or(0, |r| (r.bytes_before + r.row_bytes) as usize);
-    Ok(Fetched {
-        rows: rows.into_iter().map(|r| r.assignment).collect(),
-        found,
-        bytes,
-    })
+    sql.close_budgeted_page(&order, direction, limit, budget);
+    Ok(Fetched::budgeted(sql.load(conn).await?))
 }
 
 /// Counts of the user's assignments per progress status.

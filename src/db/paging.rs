@@ -16,14 +16,16 @@
 
 use std::{collections::VecDeque, sync::Arc, time::Duration};
 
-use diesel::QueryResult;
+use diesel::{QueryResult, QueryableByName, sql_types::BigInt};
 use diesel_async::AsyncPgConnection;
 use futures_util::{Stream, future::BoxFuture, stream};
 use tokio::task::JoinHandle;
 
 use super::{
     DbError, PgPool, deadline,
+    sql::Sql,
     streams::{OpenStream, Reservation},
+    tasks::TASK_BYTES,
 };
 
 /// Rows fetched per query at most.
@@ -48,6 +50,73 @@ impl<T> Fetched<T> {
             bytes: rows.len() * std::mem::size_of::<T>(),
             rows,
         }
+    }
+}
+
+/// A row of a page budgeted in bytes ([`Sql::open_budgeted_page`]): the item, the bytes of the
+/// rows before it and its own, and how many rows the page found before its budget cut it.
+#[derive(QueryableByName)]
+pub struct Budgeted<R> {
+    #[diesel(embed)]
+    item: R,
+    #[diesel(sql_type = BigInt)]
+    bytes_before: i64,
+    #[diesel(sql_type = BigInt)]
+    row_bytes: i64,
+    #[diesel(sql_type = BigInt)]
+    found: i64,
+}
+
+impl<T> Fetched<T> {
+    /// The page a budgeted query returned.
+    pub fn budgeted(rows: Vec<Budgeted<T>>) -> Self {
+        let found = rows.as_slice().first().map_or(0, |r| r.found as usize);
+        let bytes = rows
+            .iter()
+            .next_back()
+            .map_or(0, |r| (r.bytes_before + r.row_bytes) as usize);
+        Self {
+            rows: rows.into_iter().map(|r| r.item).collect(),
+            found,
+            bytes,
+        }
+    }
+}
+
+impl Sql {
+    /// Opens a page query budgeted in bytes, whose rows each hold a task `t` ([`TASK_BYTES`]):
+    /// `WITH page AS (SELECT {columns}, ... FROM ` — the caller goes on with the tables and
+    /// conditions, then [`close_budgeted_page`](Self::close_budgeted_page). `key` is the page's
+    /// sort key (ties broken by `id`).
+    pub(crate) fn open_budgeted_page(&mut self, columns: &str, key: &str) {
+        self.push(&format!(
+            "WITH page AS (SELECT {columns}, {key} AS page_key, {TASK_BYTES} AS row_bytes FROM "
+        ));
+    }
+
+    /// Closes what [`open_budgeted_page`](Self::open_budgeted_page) opened: up to `limit` rows in
+    /// `order`; then, over those rows only (so the page query keeps the plan it has without a
+    /// budget), the bytes of the rows before each in the same order; then only the rows that end
+    /// within `budget` (the first one always), with how many the page found, ordered by their
+    /// running sum, which is the page's order.
+    pub(crate) fn close_budgeted_page(
+        &mut self,
+        order: &str,
+        direction: &str,
+        limit: i64,
+        budget: i64,
+    ) {
+        self.push(&format!(" ORDER BY {order} LIMIT "));
+        self.bind::<BigInt, _>(limit);
+        self.push(&format!(
+            "), sized AS (SELECT page.*, (sum(page.row_bytes) OVER (ORDER BY page.page_key \
+             {direction}, page.id {direction} ROWS UNBOUNDED PRECEDING))::bigint - page.row_bytes \
+             AS bytes_before FROM page) \
+             SELECT sized.*, (SELECT count(*) FROM page) AS found FROM sized \
+             WHERE sized.bytes_before = 0 OR sized.bytes_before + sized.row_bytes <= "
+        ));
+        self.bind::<BigInt, _>(budget);
+        self.push(" ORDER BY sized.bytes_before");
     }
 }
 

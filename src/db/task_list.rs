@@ -23,7 +23,7 @@ use super::{
     enums::{ActorType, Priority, Status},
     paging::Fetched,
     sql::Sql,
-    tasks::{TASK_BYTES, TaskRow},
+    tasks::TaskRow,
 };
 
 /// Which tasks of the workspace the caller may list.
@@ -175,30 +175,10 @@ pub async fn page(
     limit: i64,
     budget: i64,
 ) -> QueryResult<Fetched<TaskRow>> {
-    #[derive(QueryableByName)]
-    struct Capped {
-        #[diesel(embed)]
-        task: TaskRow,
-        #[diesel(sql_type = BigInt)]
-        bytes_before: i64,
-        #[diesel(sql_type = BigInt)]
-        row_bytes: i64,
-        #[diesel(sql_type = BigInt)]
-        found: i64,
-    }
-    let rows: Vec<Capped> = page_query("", filter, sort, after, limit, budget)
+    let rows = page_query("", filter, sort, after, limit, budget)
         .load(conn)
         .await?;
-    let found = rows.as_slice().first().map_or(0, |r| r.found as usize);
-    let bytes = rows
-        .iter()
-        .next_back()
-        .map_or(0, |r| (r.bytes_before + r.row_bytes) as usize);
-    Ok(Fetched {
-        rows: rows.into_iter().map(|r| r.task).collect(),
-        found,
-        bytes,
-    })
+    Ok(Fetched::budgeted(rows))
 }
 
 /// How many tasks match `filter`.
@@ -276,10 +256,8 @@ pub async fn explain_page(
     Ok(lines.into_iter().map(|l| l.line).collect())
 }
 
-/// The page query: the matching tasks in order, up to `limit`, each with the bytes it holds and
-/// those of the tasks before it; then only those that end within `budget` (the first one always),
-/// with how many the page found before that cut. The running sum is ordered like the page (so it is computed as the
-/// index is walked, and stops with the LIMIT), and the rows come back ordered by it.
+/// The page query: the matching tasks in order, up to `limit`, cut to `budget` bytes
+/// (`Sql::open_budgeted_page`).
 fn page_query(
     prefix: &str,
     filter: &TaskFilter,
@@ -297,11 +275,9 @@ fn page_query(
     };
     let mut sql = Sql::default();
     sql.push(prefix);
-    sql.push(&format!(
-        "WITH page AS (SELECT t.*, \
-         (sum({TASK_BYTES}) OVER (ORDER BY {order} ROWS UNBOUNDED PRECEDING))::bigint \
-         - {TASK_BYTES} AS bytes_before, {TASK_BYTES} AS row_bytes FROM tasks t"
-    ));
+    let page_key = if sort.key == SortKey::Number { "t.number" } else { key };
+    sql.open_budgeted_page("t.*", page_key);
+    sql.push("tasks t");
     // The caller's own assignment, if any, joined (at most one: assignments are unique per task
     // and user) rather than looked up in a subplan, so the planner may also start from a
     // selective filter's index and probe the rest by key.
@@ -360,13 +336,6 @@ fn page_query(
             sql.push(")");
         }
     }
-    sql.push(&format!(" ORDER BY {order} LIMIT "));
-    sql.bind::<BigInt, _>(limit);
-    sql.push(
-        ") SELECT page.*, (SELECT count(*) FROM page) AS found FROM page \
-         WHERE page.bytes_before = 0 OR page.bytes_before + page.row_bytes <= ",
-    );
-    sql.bind::<BigInt, _>(budget);
-    sql.push(" ORDER BY page.bytes_before");
+    sql.close_budgeted_page(&order, direction, limit, budget);
     sql
 }

@@ -11,7 +11,7 @@ use tokio::{
     net::TcpStream,
 };
 use tonic::{Code, Request};
-use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse, health_client::HealthClient};
 
 use crate::helpers::{
     app::{TestApp, channel},
@@ -23,6 +23,21 @@ const SLACK: Duration = Duration::from_millis(1500);
 /// The HTTP/2 connection preface and an empty SETTINGS frame: a client that says hello, then
 /// nothing more.
 const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00";
+
+/// A health Watch on `channel` (a call that stays open), past its first status.
+async fn watching(channel: tonic::transport::Channel) -> tonic::Streaming<HealthCheckResponse> {
+    let mut watch = HealthClient::new(channel)
+        .watch(HealthCheckRequest::default())
+        .await
+        .expect("watch")
+        .into_inner();
+    watch
+        .message()
+        .await
+        .expect("first status")
+        .expect("a status");
+    watch
+}
 
 /// Reads until the server closes the connection; returns how long that took.
 async fn closed_within(mut socket: TcpStream, limit: Duration) -> Duration {
@@ -64,19 +79,7 @@ async fn silent_and_idle_connections_are_closed_but_not_those_with_a_call() {
     assert!(took >= idle - Duration::from_millis(50), "{took:?}");
 
     // A call running (a health Watch) keeps its connection open well past the idle timeout.
-    let mut health = HealthClient::new(channel(app.addr).await);
-    let mut watch = health
-        .watch(HealthCheckRequest {
-            service: String::new(),
-        })
-        .await
-        .expect("watch")
-        .into_inner();
-    watch
-        .message()
-        .await
-        .expect("first status")
-        .expect("a status");
+    let mut watch = watching(channel(app.addr).await).await;
     let quiet = tokio::time::timeout(idle * 3, watch.message()).await;
     assert!(quiet.is_err(), "the watch must still be open: {quiet:?}");
 
@@ -103,20 +106,8 @@ async fn a_connection_past_its_maximum_age_is_closed_after_the_grace() {
         config.connections.max_connection_age_grace = grace;
     })
     .await;
-    let mut health = HealthClient::new(channel(app.addr).await);
     let started = Instant::now();
-    let mut watch = health
-        .watch(HealthCheckRequest {
-            service: String::new(),
-        })
-        .await
-        .expect("watch")
-        .into_inner();
-    watch
-        .message()
-        .await
-        .expect("first status")
-        .expect("a status");
+    let mut watch = watching(channel(app.addr).await).await;
     let ended = tokio::time::timeout(age + grace + SLACK, async {
         loop {
             match watch.message().await {
@@ -136,18 +127,7 @@ async fn oversize_metadata_fails_its_own_call_and_nothing_else() {
     let app = TestApp::spawn().await;
     let channel = channel(app.addr).await;
     let mut health = HealthClient::new(channel.clone());
-    let mut watch = health
-        .watch(HealthCheckRequest {
-            service: String::new(),
-        })
-        .await
-        .expect("watch")
-        .into_inner();
-    watch
-        .message()
-        .await
-        .expect("first status")
-        .expect("a status");
+    let mut watch = watching(channel.clone()).await;
 
     let mut tasks = TaskServiceClient::new(channel.clone());
     for size in [16 * 1024, 32 * 1024, 100 * 1024, 600 * 1024] {

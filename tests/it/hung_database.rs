@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use docket::grpc::pb::{self, task_service_client::TaskServiceClient};
 use futures_util::{StreamExt, future::join_all};
 use tonic::{Code, Status, transport::Channel};
-use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::{health_check_response::ServingStatus, health_client::HealthClient};
 use tonic_types::StatusExt;
 
 use crate::{
@@ -27,6 +27,8 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(2);
 const HEALTH_INTERVAL: Duration = Duration::from_millis(300);
 /// Scheduling slack on a busy two-core machine.
 const SLACK: Duration = Duration::from_millis(1500);
+/// How long a recovered server may take to report SERVING again.
+const WITHIN: Duration = Duration::from_secs(5);
 
 struct Hung {
     app: TestApp,
@@ -93,6 +95,13 @@ async fn first_listed(
     stream.next().await.expect("a message or an error")
 }
 
+/// A health client of `app`, once it reports SERVING.
+async fn serving(app: &TestApp) -> HealthClient<Channel> {
+    let mut health = app.health().await;
+    wait_for_status(&mut health, "", ServingStatus::Serving, WITHIN).await;
+    health
+}
+
 fn assert_unavailable(status: &Status, context: &str) {
     assert_error(status, Code::Unavailable, "DATABASE_UNAVAILABLE", context);
     let retry = status
@@ -108,14 +117,7 @@ fn assert_unavailable(status: &Status, context: &str) {
 async fn calls_end_within_their_deadline_while_the_database_hangs_then_recover() {
     let hung = behind_a_proxy().await;
     let mut client = TaskServiceClient::new(hung.app.channel().await);
-    let mut health = hung.app.health().await;
-    wait_for_status(
-        &mut health,
-        "",
-        ServingStatus::Serving,
-        Duration::from_secs(5),
-    )
-    .await;
+    let mut health = serving(&hung.app).await;
     let task = create(&mut client, &hung.token, &uuid::Uuid::new_v4().to_string())
         .await
         .expect("create before the hang");
@@ -155,13 +157,7 @@ async fn calls_end_within_their_deadline_while_the_database_hangs_then_recover()
     .await;
 
     hung.proxy.resume();
-    wait_for_status(
-        &mut health,
-        "",
-        ServingStatus::Serving,
-        Duration::from_secs(5),
-    )
-    .await;
+    wait_for_status(&mut health, "", ServingStatus::Serving, WITHIN).await;
     // The create that failed is retried under the same request id: one task, whether or not the
     // first attempt reached the database.
     let again = create(&mut client, &hung.token, &retried_id)
@@ -196,14 +192,7 @@ async fn a_server_deadline_answers_database_unavailable_even_on_a_fresh_connecti
         at.elapsed()
     );
     hung.proxy.resume();
-    let mut health = hung.app.health().await;
-    wait_for_status(
-        &mut health,
-        "",
-        ServingStatus::Serving,
-        Duration::from_secs(5),
-    )
-    .await;
+    serving(&hung.app).await;
     assert_eq!(
         count(&mut client, &hung.token).await.expect("count after"),
         0

@@ -113,23 +113,12 @@ impl Fixture {
                 .execute(SEED_TASKS, &[&workspace, &tasks, &rare_tag])
                 .await?;
             self.sql.execute(SEED_ASSIGNMENTS, &[&workspace]).await?;
-            self.sql
-                .execute(
-                    "SELECT setval(task_number_sequence($1)::regclass, $2)",
-                    &[&workspace, &tasks],
-                )
-                .await?;
+            self.numbered(workspace, tasks).await?;
         }
         self.sql
             .batch_execute("VACUUM ANALYZE tasks, assignments, task_linked_records")
             .await?;
-        self.sql
-            .execute(
-                "UPDATE workspaces SET name = $1 WHERE id = $2",
-                &[&name, &target.id],
-            )
-            .await?;
-        Ok(target.admin_token)
+        self.name_seeded(target, name).await
     }
 }
 
@@ -160,12 +149,23 @@ impl Fixture {
                 &[&target.id, &tasks, &body_bytes],
             )
             .await?;
+        self.numbered(target.id, tasks).await?;
+        self.name_seeded(target, name).await
+    }
+
+    /// Continues the workspace's task numbers after the `tasks` seeded ones.
+    async fn numbered(&self, workspace: Uuid, tasks: i64) -> Result<(), BoxError> {
         self.sql
             .execute(
                 "SELECT setval(task_number_sequence($1)::regclass, $2)",
-                &[&target.id, &tasks],
+                &[&workspace, &tasks],
             )
             .await?;
+        Ok(())
+    }
+
+    /// Gives a seeded workspace its name, which later runs find it by; returns its admin token.
+    async fn name_seeded(&self, target: Workspace, name: &str) -> Result<String, BoxError> {
         self.sql
             .execute(
                 "UPDATE workspaces SET name = $1 WHERE id = $2",
