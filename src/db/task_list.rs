@@ -275,7 +275,11 @@ fn page_query(
     };
     let mut sql = Sql::default();
     sql.push(prefix);
-    let page_key = if sort.key == SortKey::Number { "t.number" } else { key };
+    let page_key = if sort.key == SortKey::Number {
+        "t.number"
+    } else {
+        key
+    };
     sql.open_budgeted_page("t.*", page_key);
     sql.push("tasks t");
     // The caller's own assignment, if any, joined (at most one: assignments are unique per task
