@@ -150,8 +150,30 @@ struct State<T, K, F> {
     next: Option<(u64, PageFetch<T>)>,
 }
 
+impl<T, K, F> State<T, K, F>
+where
+    T: Send + 'static,
+    K: Clone + Send + Sync + 'static,
+{
+    /// The page after `after`, `want` rows at most, as a future of its own (awaited, or spawned
+    /// to fetch ahead).
+    fn page(&self, want: u64) -> impl Future<Output = PageResult<T>> + Send + 'static {
+        fetch_page(
+            self.pool.clone(),
+            self.open.clone(),
+            self.page_time,
+            self.fetch.clone(),
+            self.after.clone(),
+            want,
+        )
+    }
+}
+
+/// A fetched page with the budget it holds, or why there is none.
+type PageResult<T> = Result<(Fetched<T>, Option<Reservation>), DbError>;
+
 /// A page being fetched by a task of its own, with the budget it holds.
-type PageFetch<T> = JoinHandle<Result<(Fetched<T>, Option<Reservation>), DbError>>;
+type PageFetch<T> = JoinHandle<PageResult<T>>;
 
 /// Fetches a page with a connection of its own, once there is room for it in the server's budget
 /// and it is this stream's turn; the query (with the wait for its turn) within `page_time`.
@@ -162,7 +184,7 @@ async fn fetch_page<T, K>(
     fetch: FetchPage<T, K>,
     after: Option<K>,
     want: u64,
-) -> Result<(Fetched<T>, Option<Reservation>), DbError> {
+) -> PageResult<T> {
     // Waiting for room is waiting for clients to read, not for the database: no deadline.
     let mut reservation = open.reserve_page().await;
     let page = async {
@@ -220,15 +242,7 @@ where
                 Some((want, next)) => (want, next.await.unwrap_or(Err(DbError::Stopped))),
                 None => {
                     let want = state.remaining.map_or(PAGE_ROWS, |r| r.min(PAGE_ROWS));
-                    let page = fetch_page(
-                        state.pool.clone(),
-                        state.open.clone(),
-                        state.page_time,
-                        state.fetch.clone(),
-                        state.after.clone(),
-                        want,
-                    );
-                    (want, page.await)
+                    (want, state.page(want).await)
                 }
             };
             match page {
@@ -252,15 +266,7 @@ where
                 .map_or(PAGE_ROWS, |r| r.saturating_sub(state.buffer.len() as u64));
             if !state.exhausted && more > 0 {
                 let want = more.min(PAGE_ROWS);
-                let page = fetch_page(
-                    state.pool.clone(),
-                    state.open.clone(),
-                    state.page_time,
-                    state.fetch.clone(),
-                    state.after.clone(),
-                    want,
-                );
-                state.next = Some((want, tokio::spawn(page)));
+                state.next = Some((want, tokio::spawn(state.page(want))));
             }
         }
         let row = state.buffer.pop_front()?;

@@ -93,7 +93,8 @@ impl StreamLimits {
 pub struct Reservation {
     limits: Arc<StreamLimits>,
     room: OwnedSemaphorePermit,
-    bytes: AtomicUsize,
+    /// What the page's rows hold, counted in `buffered` until this is dropped.
+    bytes: usize,
 }
 
 impl Reservation {
@@ -118,15 +119,14 @@ impl Reservation {
                 self.room.merge(extra);
             }
         }
-        self.bytes.fetch_add(bytes, Ordering::AcqRel);
+        self.bytes += bytes;
         self.limits.buffered.fetch_add(bytes, Ordering::AcqRel);
     }
 }
 
 impl Drop for Reservation {
     fn drop(&mut self) {
-        let bytes = self.bytes.load(Ordering::Acquire);
-        self.limits.buffered.fetch_sub(bytes, Ordering::AcqRel);
+        self.limits.buffered.fetch_sub(self.bytes, Ordering::AcqRel);
     }
 }
 
@@ -176,7 +176,7 @@ impl OpenStream {
         Some(Reservation {
             limits,
             room,
-            bytes: AtomicUsize::new(0),
+            bytes: 0,
         })
     }
 
