@@ -26,6 +26,15 @@ pub struct ServeConfig {
     #[arg(long, env = "DOCKET_CALL_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub call_timeout: Duration,
 
+    /// How long CreateTask remembers a `request_id`: a retry within it answers with the task
+    /// the first call created; after it, the id is forgotten and a retry creates anew.
+    #[arg(long, env = "DOCKET_REQUEST_ID_RETENTION", default_value = "7days", value_parser = humantime::parse_duration)]
+    pub request_id_retention: Duration,
+
+    /// How often housekeeping purges what has outlived its retention (one server at a time).
+    #[arg(long, env = "DOCKET_HOUSEKEEPING_INTERVAL", default_value = "10m", value_parser = humantime::parse_duration)]
+    pub housekeeping_interval: Duration,
+
     /// How long in-flight calls and streams may run after SIGTERM/SIGINT before they are cut.
     #[arg(long, env = "DOCKET_SHUTDOWN_GRACE", default_value = "30s", value_parser = humantime::parse_duration)]
     pub shutdown_grace: Duration,

@@ -9,6 +9,7 @@ pub mod db;
 pub mod domain;
 pub mod grpc;
 pub mod health;
+pub mod housekeeping;
 pub mod server;
 pub mod telemetry;
 

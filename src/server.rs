@@ -43,6 +43,7 @@ use crate::{
         workspace::WorkspaceApi,
     },
     health::Readiness,
+    housekeeping::{self, Retention},
 };
 
 /// Why the server could not start, or stopped other than by a shutdown signal.
@@ -198,6 +199,16 @@ impl Application {
             }
         });
 
+        let housekeeping = tokio::spawn(housekeeping::run(
+            pool.clone(),
+            prepared.clone(),
+            Retention {
+                request_ids: config.request_id_retention,
+                interval: config.housekeeping_interval,
+            },
+            stop_probe.clone(),
+        ));
+
         let (draining_tx, draining_rx) = tokio::sync::oneshot::channel::<()>();
         let signal = {
             let readiness = readiness.clone();
@@ -207,6 +218,7 @@ impl Application {
                 shutdown.await;
                 stop_probe.cancel();
                 let _ = probe.await;
+                let _ = housekeeping.await;
                 readiness.set(false).await;
                 draining.cancel();
                 tracing::info!(

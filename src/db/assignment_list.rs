@@ -13,9 +13,10 @@ use uuid::Uuid;
 
 use super::{
     assignments::{AssignmentRow, ProgressCounts},
-    enums::{ActorType, ProgressStatus},
+    enums::{ActorType, BodyFormat, ProgressStatus},
     paging::Fetched,
     sql::Sql,
+    task_columns::task_bytes,
 };
 
 /// Which of a recipient's assignments to list or count.
@@ -68,7 +69,7 @@ pub async fn my_page(
     // Each assignment comes with its task: the page is budgeted by the task's bytes, as the task
     // list's is (`task_list::page`).
     let mut sql = Sql::default();
-    sql.open_budgeted_page("a.*", column);
+    sql.open_budgeted_page("a.*", column, &task_bytes(BodyFormat::ALL));
     sql.push("assignments a");
     sql.my_filters(filter);
     if let Some((at, id)) = after {
@@ -78,7 +79,7 @@ pub async fn my_page(
         sql.bind::<SqlUuid, _>(id);
         sql.push(")");
     }
-    sql.close_budgeted_page(&order, direction, limit, budget);
+    sql.close_budgeted_page(&order, direction, false, limit, budget);
     Ok(Fetched::budgeted(sql.load(conn).await?))
 }
 

@@ -140,6 +140,26 @@ text_enum!(
 );
 
 text_enum!(
+    /// What an event of the event log tells (`db::events`).
+    EventKind {
+        TaskCreated = "TASK_CREATED",
+        TaskUpdated = "TASK_UPDATED",
+        TaskStarted = "TASK_STARTED",
+        TaskSubmittedForReview = "TASK_SUBMITTED_FOR_REVIEW",
+        TaskCompleted = "TASK_COMPLETED",
+        TaskSkipped = "TASK_SKIPPED",
+        TaskCancelled = "TASK_CANCELLED",
+        TaskReopened = "TASK_REOPENED",
+        TaskReassigned = "TASK_REASSIGNED",
+        TaskDeleted = "TASK_DELETED",
+        AssignmentCreated = "ASSIGNMENT_CREATED",
+        AssignmentDeleted = "ASSIGNMENT_DELETED",
+        AssignmentFinished = "ASSIGNMENT_FINISHED",
+        AssignmentOpened = "ASSIGNMENT_OPENED",
+    }
+);
+
+text_enum!(
     /// A rendition of a task body.
     BodyFormat { Plain = "PLAIN", Html = "HTML", Delta = "DELTA" }
 );

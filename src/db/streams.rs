@@ -1,9 +1,10 @@
 //! What the server's streamed listings share, so that they cannot starve unary calls or each
 //! other, nor hold memory without bound: page fetches take turns (first come, first served) for
-//! at most a share of the pool, leaving the rest to unary calls; each page reserves its byte
-//! budget from a total for all streams before it is fetched (`paging`); and past a set number of
-//! open streams a new one is refused (RESOURCE_EXHAUSTED with RetryInfo) rather than queued
-//! without end.
+//! at most a share of the pool, leaving the rest to unary calls, and go one at a time while
+//! unary calls are being handled (so a burst of streams yields the cores); each page reserves
+//! its byte budget from a total for all streams before it is fetched (`paging`); and past a set
+//! number of open streams a new one is refused (RESOURCE_EXHAUSTED with RetryInfo) rather than
+//! queued without end.
 //!
 //! Like the call deadline (`deadline`), the limits reach `paging` through the call: the request
 //! context layer runs each call within [`scope`], and a stream opened in it keeps what it needs.
@@ -29,6 +30,7 @@ tokio::task_local! {
 pub struct StreamLimits {
     /// One per connection that page fetches may hold at once; waiters are served in order.
     fetch_slots: Arc<Semaphore>,
+    fetch_connections: u32,
     open: AtomicUsize,
     max_open: usize,
     /// Bytes one page may hold (half a stream's budget: a stream holds the page the client is
@@ -39,6 +41,9 @@ pub struct StreamLimits {
     total_kib: usize,
     /// Bytes the rows of fetched pages hold now, until their stream hands out their last row.
     buffered: AtomicUsize,
+    /// Calls whose handler is running: a unary call from start to answer, a stream until it is
+    /// opened (its pages are fetched afterwards).
+    handling: Arc<AtomicUsize>,
 }
 
 /// Page budgets are reserved in KiB, so that the total may exceed the semaphore's permit limit.
@@ -63,13 +68,21 @@ impl StreamLimits {
         let total_kib = (sizes.total_bytes / KIB).clamp(page_bytes / KIB, Semaphore::MAX_PERMITS);
         Arc::new(Self {
             fetch_slots: Arc::new(Semaphore::new(sizes.fetch_connections.max(1))),
+            fetch_connections: sizes.fetch_connections.max(1) as u32,
             open: AtomicUsize::new(0),
             max_open: sizes.max_open,
             page_bytes,
             room: Arc::new(Semaphore::new(total_kib)),
             total_kib,
             buffered: AtomicUsize::new(0),
+            handling: Arc::new(AtomicUsize::new(0)),
         })
+    }
+
+    /// Counts a call as handled until the guard is dropped.
+    pub fn handling_call(&self) -> HandlingCall {
+        self.handling.fetch_add(1, Ordering::AcqRel);
+        HandlingCall(self.handling.clone())
     }
 
     /// Streams open now.
@@ -85,6 +98,16 @@ impl StreamLimits {
     /// Bytes one page may hold.
     pub fn page_bytes(&self) -> usize {
         self.page_bytes
+    }
+}
+
+/// A call counted as handled ([`StreamLimits::handling_call`]) until dropped.
+#[derive(Debug)]
+pub struct HandlingCall(Arc<AtomicUsize>);
+
+impl Drop for HandlingCall {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -181,10 +204,25 @@ impl OpenStream {
     }
 
     /// Waits for this stream's turn to fetch a page; the turn lasts while the permit is held.
+    ///
+    /// While unary calls are being handled, a page takes every slot, so that pages are fetched
+    /// one at a time: a burst of streams then yields the database and the cores to those calls
+    /// (their latency stays near its idle value), and streams still advance, in order. With no
+    /// unary call about, pages are fetched side by side, up to the slots.
     pub async fn fetch_turn(&self) -> Option<OwnedSemaphorePermit> {
         let limits = self.limits()?;
+        let turn = if limits.handling.load(Ordering::Acquire) > 0 {
+            limits.fetch_connections
+        } else {
+            1
+        };
         // Never closed, so acquiring cannot fail.
-        limits.fetch_slots.clone().acquire_owned().await.ok()
+        limits
+            .fetch_slots
+            .clone()
+            .acquire_many_owned(turn)
+            .await
+            .ok()
     }
 }
 
@@ -202,14 +240,24 @@ mod tests {
 
     use super::*;
 
+    /// Limits with stream and total budgets in KiB.
+    fn sized(
+        fetch_connections: usize,
+        max_open: usize,
+        stream: usize,
+        total: usize,
+    ) -> Arc<StreamLimits> {
+        StreamLimits::new(StreamSizes {
+            fetch_connections,
+            max_open,
+            stream_bytes: stream * KIB,
+            total_bytes: total * KIB,
+        })
+    }
+
     #[tokio::test]
     async fn streams_past_the_limit_are_refused_until_one_closes() {
-        let limits = StreamLimits::new(StreamSizes {
-            fetch_connections: 1,
-            max_open: 2,
-            stream_bytes: 8 * KIB,
-            total_bytes: 16 * KIB,
-        });
+        let limits = sized(1, 2, 8, 16);
         scope(limits.clone(), async {
             let first = OpenStream::new().expect("first");
             let _second = OpenStream::new().expect("second");
@@ -229,13 +277,46 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn pages_are_fetched_one_at_a_time_while_a_unary_call_is_handled() {
+        let limits = sized(2, 10, 8, 64);
+        scope(limits.clone(), async {
+            let waits = |turn| tokio::time::timeout(Duration::from_millis(50), turn);
+            let first = OpenStream::new().expect("a");
+            let second = OpenStream::new().expect("b");
+            let turn = first.fetch_turn().await.expect("a turn");
+            let side_by_side = second
+                .fetch_turn()
+                .await
+                .expect("a second slot, unary idle");
+            drop(side_by_side);
+
+            let unary = limits.handling_call();
+            assert!(
+                waits(second.fetch_turn()).await.is_err(),
+                "a page waits while another is fetched and a unary call is handled"
+            );
+            drop(turn);
+            let alone = waits(second.fetch_turn())
+                .await
+                .expect("its turn")
+                .expect("turn");
+            assert!(
+                waits(first.fetch_turn()).await.is_err(),
+                "it holds every slot"
+            );
+            drop(alone);
+            drop(unary);
+            let _a = first.fetch_turn().await.expect("turn");
+            let _b = waits(second.fetch_turn())
+                .await
+                .expect("side by side again");
+        })
+        .await;
+    }
+
+    #[tokio::test]
     async fn pages_wait_for_room_in_the_total_and_count_what_they_hold() {
-        let limits = StreamLimits::new(StreamSizes {
-            fetch_connections: 1,
-            max_open: 10,
-            stream_bytes: 8 * KIB,
-            total_bytes: 8 * KIB,
-        });
+        let limits = sized(1, 10, 8, 8);
         scope(limits.clone(), async {
             let stream = OpenStream::new().expect("open");
             let mut first = stream.reserve_page().await.expect("room");

@@ -53,9 +53,13 @@ impl Sql {
             self.push(")");
         }
         if !f.tags.is_empty() {
-            // As keys of the workspace, for the index whose statistics know each tag's frequency
-            // in each workspace (migrations/*_workspace_tag_keys).
-            self.push(" AND task_tag_keys(t.workspace_id, t.tags) && task_tag_keys(");
+            // As keys of the workspace, whose statistics know each tag's frequency in each
+            // workspace (migrations/*_workspace_tag_keys); and only tagged tasks, which are all
+            // the tag index holds (migrations/*_tagged_tasks_index).
+            self.push(
+                " AND cardinality(t.tags) > 0 \
+                 AND task_tag_keys(t.workspace_id, t.tags) && task_tag_keys(",
+            );
             self.bind::<SqlUuid, _>(f.workspace_id);
             self.push(", ");
             self.bind::<Array<Text>, _>(f.tags.clone());

@@ -20,9 +20,10 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{
-    enums::{ActorType, Priority, Status},
+    enums::{ActorType, BodyFormat, Priority, Status},
     paging::Fetched,
     sql::Sql,
+    task_columns::{task_bytes, task_columns},
     tasks::TaskRow,
 };
 
@@ -166,7 +167,8 @@ pub fn due_key(
 }
 
 /// Up to `limit` tasks matching `filter`, in `sort` order, after `after`, holding at most
-/// `budget` bytes (see [`TASK_BYTES`]; always at least one task).
+/// `budget` bytes (see `task_columns::task_bytes`; always at least one task), with only the body
+/// renditions in `bodies` read.
 pub async fn page(
     conn: &mut AsyncPgConnection,
     filter: &TaskFilter,
@@ -174,8 +176,9 @@ pub async fn page(
     after: Option<Position>,
     limit: i64,
     budget: i64,
+    bodies: &[BodyFormat],
 ) -> QueryResult<Fetched<TaskRow>> {
-    let rows = page_query("", filter, sort, after, limit, budget)
+    let rows = page_query("", filter, sort, after, limit, budget, bodies)
         .load(conn)
         .await?;
     Ok(Fetched::budgeted(rows))
@@ -250,9 +253,17 @@ pub async fn explain_page(
     after: Option<Position>,
     limit: i64,
 ) -> QueryResult<Vec<String>> {
-    let lines: Vec<PlanLine> = page_query("EXPLAIN ", filter, sort, after, limit, 1 << 20)
-        .load(conn)
-        .await?;
+    let lines: Vec<PlanLine> = page_query(
+        "EXPLAIN ",
+        filter,
+        sort,
+        after,
+        limit,
+        1 << 20,
+        BodyFormat::ALL,
+    )
+    .load(conn)
+    .await?;
     Ok(lines.into_iter().map(|l| l.line).collect())
 }
 
@@ -265,6 +276,7 @@ fn page_query(
     after: Option<Position>,
     limit: i64,
     budget: i64,
+    bodies: &[BodyFormat],
 ) -> Sql {
     let key = sort.expression();
     let direction = if sort.descending { "DESC" } else { "ASC" };
@@ -280,7 +292,7 @@ fn page_query(
     } else {
         key
     };
-    sql.open_budgeted_page("t.*", page_key);
+    sql.open_budgeted_page(&task_columns(bodies), page_key, &task_bytes(bodies));
     sql.push("tasks t");
     // The caller's own assignment, if any, joined (at most one: assignments are unique per task
     // and user) rather than looked up in a subplan, so the planner may also start from a
@@ -340,6 +352,12 @@ fn page_query(
             sql.push(")");
         }
     }
-    sql.close_budgeted_page(&order, direction, limit, budget);
+    sql.close_budgeted_page(
+        &order,
+        direction,
+        sort.key == SortKey::Number,
+        limit,
+        budget,
+    );
     sql
 }

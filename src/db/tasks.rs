@@ -14,12 +14,6 @@ use super::{
 /// The unique index behind "external_id is unique per workspace".
 pub const EXTERNAL_ID_KEY: &str = "tasks_external_id_key";
 
-/// What a task row (alias `t`) holds once read, in bytes, as SQL: its texts (the three body
-/// renditions, the title, the tags) and a fixed allowance for the rest. Sizes come from each
-/// value's header, so TOASTed bodies are not read to count them. Streams budget pages with it.
-pub const TASK_BYTES: &str = "(octet_length(t.title) + octet_length(t.body_plain) \
-     + octet_length(t.body_html) + octet_length(t.body_delta) + pg_column_size(t.tags) + 512)::bigint";
-
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = tasks, check_for_backend(diesel::pg::Pg))]
 pub struct TaskRow {

@@ -188,9 +188,10 @@ where
                     let _entered = span.enter();
                     return Ok(Status::from(error).into_http());
                 }
+                let _handling = streams.handling_call();
                 inner.call(request).instrument(span.clone()).await
             };
-            let called = streams::scope(streams, called);
+            let called = streams::scope(streams.clone(), called);
             let mut response = match deadline::within(deadline, called).await {
                 Ok(response) => response?,
                 Err(timed_out) => {

@@ -29,19 +29,26 @@ async fn with_tasks(pool_size: u32, stream_connections: u32, max_open: u32) -> (
         config.connections.max_open_streams = max_open;
     })
     .await;
+    let token = seed_tasks(&app, 2000, 2048).await;
+    (app, token)
+}
+
+/// A workspace of `tasks` tasks with `body_bytes`-byte bodies (a multiple of 32); its token.
+async fn seed_tasks(app: &TestApp, tasks: i32, body_bytes: i32) -> String {
     let (workspace, token) = seed::workspace(&app.db, "streams").await;
     connect(&app.db.url())
         .await
         .execute(
             "INSERT INTO tasks (workspace_id, id, number, title, body_plain, kind, \
              completion_policy, distributed, created_by_type, created_by_id) \
-             SELECT $1, gen_random_uuid(), next_task_number($1), 'Bulk ' || i, repeat('x', 2000), \
-             'GENERAL', 'MANUAL', false, 'API_TOKEN', 'seed' FROM generate_series(1, 2000) i",
-            &[&workspace.id],
+             SELECT $1, gen_random_uuid(), next_task_number($1), 'Bulk ' || i, \
+             repeat(md5(i::text), $3 / 32), 'GENERAL', 'MANUAL', false, 'API_TOKEN', 'seed' \
+             FROM generate_series(1, $2) i",
+            &[&workspace.id, &tasks, &body_bytes],
         )
         .await
         .expect("seed tasks");
-    (app, token)
+    token
 }
 
 /// Opens a ListTasks stream and reads its first message, then leaves it unread.
@@ -194,19 +201,7 @@ async fn with_bodies(
         config.connections.streams_buffer_bytes = total_bytes;
     })
     .await;
-    let (workspace, token) = seed::workspace(&app.db, "bodies").await;
-    connect(&app.db.url())
-        .await
-        .execute(
-            "INSERT INTO tasks (workspace_id, id, number, title, body_plain, kind, \
-             completion_policy, distributed, created_by_type, created_by_id) \
-             SELECT $1, gen_random_uuid(), next_task_number($1), 'Bulk ' || i, \
-             repeat(md5(i::text), $3 / 32), 'GENERAL', 'MANUAL', false, 'API_TOKEN', 'seed' \
-             FROM generate_series(1, $2) i",
-            &[&workspace.id, &tasks, &body_bytes],
-        )
-        .await
-        .expect("seed tasks");
+    let token = seed_tasks(&app, tasks, body_bytes).await;
     (app, token)
 }
 

@@ -128,6 +128,19 @@ async fn every_sort_and_filter_is_served_by_an_index_on_100k_tasks() {
         }
     };
 
+    // The byte budget's running sum reads the page's rows in the order the page query returns
+    // them: nothing between the window and the page's own scan sorts them again.
+    let budget_sorts_nothing = |plan: &[String], context: &str| {
+        let nodes: Vec<&String> = plan.iter().filter(|line| line.contains("->")).collect();
+        let window = nodes.iter().position(|line| line.contains("WindowAgg"));
+        let below = window.and_then(|at| nodes.get(at + 1));
+        assert!(
+            below.is_some_and(|line| line.contains("Subquery Scan on p ")),
+            "{context}: the budget sorts the page\n{}",
+            plan.join("\n")
+        );
+    };
+
     // Every sort, both directions, from the start and from a cursor, for a user (their own and
     // received tasks), a user's received tasks only, and an admin (the whole workspace).
     let mid = Utc.with_ymd_and_hms(2026, 2, 1, 0, 0, 0).single();
@@ -159,6 +172,7 @@ async fn every_sort_and_filter_is_served_by_an_index_on_100k_tasks() {
                         .expect("explain");
                     no_seq_scan(&plan, &context);
                     no_large_sort(&plan, &context);
+                    budget_sorts_nothing(&plan, &context);
                 }
             }
         }

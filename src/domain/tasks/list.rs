@@ -17,6 +17,7 @@ use crate::{
     auth::Caller,
     db::{
         PgPool,
+        enums::BodyFormat,
         paging::{Fetched, keyset_stream},
         task_list::{self, Position, Sort, TaskFilter, Visibility},
     },
@@ -141,6 +142,7 @@ pub fn list(
     query: &TaskQuery,
     sort: Sort,
     page: Page,
+    bodies: &[BodyFormat],
 ) -> Result<impl Stream<Item = Result<(TaskView, String), DomainError>> + Send + 'static, DomainError>
 {
     let filter = Arc::new(query.filter_for(caller));
@@ -148,15 +150,17 @@ pub fn list(
         Cursors::of(&serde_json::json!({ "list": "tasks", "filter": &*filter, "sort": sort }));
     let after = start_after::<Position>(&page, &cursors)?;
     let caller = Arc::new(caller.clone());
+    let bodies: Arc<[BodyFormat]> = bodies.into();
     let rows = keyset_stream(
         pool,
         after,
         page.limit,
         move |view: &TaskView| sort.position(&view.task),
         Arc::new(move |conn, after, limit, budget| {
-            let (filter, caller) = (filter.clone(), caller.clone());
+            let (filter, caller, bodies) = (filter.clone(), caller.clone(), bodies.clone());
             Box::pin(async move {
-                let page = task_list::page(conn, &filter, sort, after, limit, budget).await?;
+                let page =
+                    task_list::page(conn, &filter, sort, after, limit, budget, &bodies).await?;
                 let received = received_in(&filter.visibility);
                 let (found, bytes) = (page.found, page.bytes);
                 let rows = views(conn, &caller, page.rows, received).await?;

@@ -80,8 +80,8 @@ impl pb::task_service_server::TaskService for TaskApi {
             page,
             formats,
         } = parse(request.get_ref())?;
-        let listed =
-            tasks::list::list(self.db.pool.clone(), caller(&request)?, &query, sort, page)?;
+        let pool = self.db.pool.clone();
+        let listed = tasks::list::list(pool, caller(&request)?, &query, sort, page, &formats)?;
         let messages = listed.map(move |item| {
             let (view, cursor) = item?;
             Ok(pb::ListTasksResponse {

@@ -135,6 +135,8 @@ pub fn test_config(url: String) -> ServeConfig {
             max_header_bytes: 65536,
         },
         shutdown_grace: Duration::from_secs(5),
+        request_id_retention: Duration::from_secs(7 * 24 * 3600),
+        housekeeping_interval: Duration::from_secs(600),
         auth: auth_config(),
         tls: TlsConfig::default(),
         log: LogConfig {

@@ -1,0 +1,1 @@
+DROP INDEX task_create_requests_created_idx;

@@ -1,0 +1,30 @@
+-- The event log: one row per change to a task or an assignment, appended in the transaction of
+-- the change, so that it is there exactly when the change is. Events outlive what they tell of
+-- (no foreign key to tasks: a deletion is an event too) until housekeeping purges them.
+--
+-- Events are ordered by (txid, seq): the transaction's id and the row's place in it. Readers take
+-- only events of transactions older than every transaction still running (src/db/events.rs), so
+-- an event that commits late can never be skipped by one that committed early.
+CREATE TABLE task_events (
+    workspace_id uuid NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
+    txid xid8 NOT NULL DEFAULT pg_current_xact_id(),
+    seq bigint GENERATED ALWAYS AS IDENTITY,
+    task_id uuid NOT NULL,
+    assignment_id uuid,
+    kind text NOT NULL CHECK (kind IN (
+        'TASK_CREATED', 'TASK_UPDATED', 'TASK_STARTED', 'TASK_SUBMITTED_FOR_REVIEW',
+        'TASK_COMPLETED', 'TASK_SKIPPED', 'TASK_CANCELLED', 'TASK_REOPENED', 'TASK_REASSIGNED',
+        'TASK_DELETED', 'ASSIGNMENT_CREATED', 'ASSIGNMENT_DELETED', 'ASSIGNMENT_FINISHED',
+        'ASSIGNMENT_OPENED')),
+    actor_type text NOT NULL CHECK (actor_type IN ('USER', 'API_TOKEN', 'SYSTEM')),
+    actor_id text NOT NULL CHECK (char_length(actor_id) BETWEEN 1 AND 200),
+    request_id text CHECK (char_length(request_id) BETWEEN 1 AND 200),
+    at timestamptz NOT NULL DEFAULT now(),
+    -- What changed, by kind: fields with old and new values, a reason, an outcome.
+    details jsonb NOT NULL DEFAULT '{}',
+    PRIMARY KEY (workspace_id, txid, seq)
+);
+
+CREATE INDEX task_events_task_idx ON task_events (workspace_id, task_id, txid, seq);
+-- Retention purges by age.
+CREATE INDEX task_events_at_idx ON task_events (at);

@@ -1,0 +1,79 @@
+//! Purges of what the database need not keep forever, run by one server at a time: each batch
+//! runs in a transaction that first takes a transaction-scoped advisory lock without waiting, so
+//! when several replicas start a pass together, one purges and the others find the lock taken
+//! and leave it to that one.
+
+use std::time::Duration;
+
+use diesel::{
+    QueryResult, QueryableByName, sql_query,
+    sql_types::{BigInt, Bool, Interval},
+};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+
+/// The advisory lock key of housekeeping ("dockhk"), apart from the migrations' key.
+pub const HOUSEKEEPING_LOCK_KEY: i64 = 0x646f_636b_686b;
+
+/// Rows one statement deletes at most, so no single transaction runs long or locks much.
+pub const PURGE_BATCH: i64 = 10_000;
+
+/// What a purge did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purged {
+    /// This server purged that many rows.
+    Rows(u64),
+    /// Another server held the lock: it is purging.
+    ElsewhereUnderway,
+}
+
+#[derive(QueryableByName)]
+struct Taken {
+    #[diesel(sql_type = Bool)]
+    taken: bool,
+}
+
+/// Deletes the request ids (CreateTask's `request_id`) recorded more than `retention` ago, in
+/// batches of at most `batch` rows, each in a transaction of its own under the lock.
+pub async fn expire_request_ids(
+    conn: &mut AsyncPgConnection,
+    retention: Duration,
+    batch: i64,
+) -> QueryResult<Purged> {
+    let retention = diesel::data_types::PgInterval::from_microseconds(
+        i64::try_from(retention.as_micros()).unwrap_or(i64::MAX),
+    );
+    let mut purged = 0;
+    loop {
+        let deleted = conn
+            .transaction(async |conn| {
+                let Taken { taken } = sql_query("SELECT pg_try_advisory_xact_lock($1) AS taken")
+                    .bind::<BigInt, _>(HOUSEKEEPING_LOCK_KEY)
+                    .get_result(conn)
+                    .await?;
+                if !taken {
+                    return Ok(None);
+                }
+                let deleted = sql_query(
+                    "DELETE FROM task_create_requests WHERE ctid = ANY (ARRAY(\
+                     SELECT ctid FROM task_create_requests WHERE created_at < now() - $1 \
+                     ORDER BY created_at LIMIT $2))",
+                )
+                .bind::<Interval, _>(retention)
+                .bind::<BigInt, _>(batch)
+                .execute(conn)
+                .await?;
+                Ok::<_, diesel::result::Error>(Some(deleted as u64))
+            })
+            .await?;
+        match deleted {
+            None if purged == 0 => return Ok(Purged::ElsewhereUnderway),
+            None => return Ok(Purged::Rows(purged)),
+            Some(rows) => {
+                purged += rows;
+                if (rows as i64) < batch {
+                    return Ok(Purged::Rows(purged));
+                }
+            }
+        }
+    }
+}
