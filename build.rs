@@ -18,6 +18,7 @@ const SERVED_DEPENDENCIES: &[&str] = &[
     "google/protobuf/duration.proto",
     "google/protobuf/empty.proto",
     "google/protobuf/field_mask.proto",
+    "google/protobuf/struct.proto",
     "google/protobuf/timestamp.proto",
 ];
 

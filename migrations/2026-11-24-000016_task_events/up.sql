@@ -22,9 +22,27 @@ CREATE TABLE task_events (
     at timestamptz NOT NULL DEFAULT now(),
     -- What changed, by kind: fields with old and new values, a reason, an outcome.
     details jsonb NOT NULL DEFAULT '{}',
+    -- Who takes part in the task as the change leaves it and who it just left, as actor keys
+    -- ('USER:<id>', 'API_TOKEN:<service>'): what a watcher of its own tasks is matched against.
+    audience text[] NOT NULL DEFAULT '{}',
     PRIMARY KEY (workspace_id, txid, seq)
 );
 
 CREATE INDEX task_events_task_idx ON task_events (workspace_id, task_id, txid, seq);
--- Retention purges by age.
-CREATE INDEX task_events_at_idx ON task_events (at);
+-- Retention purges by age. Events are appended in time order, so a BRIN index (a few pages,
+-- next to nothing per insert) finds the old ones.
+CREATE INDEX task_events_at_idx ON task_events USING brin (at);
+
+-- Who takes part in a task: its author and its recipients, as actor keys, with `extra` (those a
+-- change just took it from). Statements that write an event read it for the task as it stands.
+CREATE FUNCTION task_audience(ws uuid, task uuid, extra text[] DEFAULT '{}') RETURNS text[]
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(array_agg(DISTINCT k ORDER BY k), '{}') FROM (
+        SELECT unnest(extra) AS k
+        UNION ALL
+        SELECT t.created_by_type || ':' || t.created_by_id FROM tasks t
+        WHERE t.workspace_id = ws AND t.id = task
+        UNION ALL
+        SELECT 'USER:' || a.user_id FROM assignments a WHERE a.workspace_id = ws AND a.task_id = task
+    ) s
+$$;

@@ -96,6 +96,8 @@ pub struct Caller {
     pub workspace_id: Uuid,
     pub actor: Actor,
     pub scopes: ScopeSet,
+    /// The id of the call (`x-request-id`), which the changes it makes record.
+    pub request_id: Option<String>,
 }
 
 impl Caller {

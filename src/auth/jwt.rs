@@ -113,6 +113,7 @@ impl JwtVerifier {
             workspace_id,
             actor: Actor::User(user_id),
             scopes,
+            request_id: None,
         })
     }
 }

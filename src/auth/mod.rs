@@ -113,6 +113,7 @@ impl Authenticator {
             workspace_id: token.workspace_id,
             actor,
             scopes: token.scopes.iter().copied().collect(),
+            request_id: None,
         }))
     }
 

@@ -3,11 +3,16 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use diesel::{dsl::now, prelude::*};
+use diesel::{dsl::now, prelude::*, sql_types};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::{enums::ProgressStatus, schema::assignments};
+use super::{
+    enums::{EventKind, ProgressStatus},
+    events::Cause,
+    schema::assignments,
+    sql::Sql,
+};
 
 /// The constraint trigger behind "a task that has assignments keeps at least one".
 pub const LOWER_LIMIT: &str = "assignments_lower_limit";
@@ -169,52 +174,79 @@ pub async fn for_user(
         .optional()
 }
 
-/// Marks the user's assignment seen (NEW → OPEN); whether it changed.
+#[derive(QueryableByName)]
+struct Seen {
+    #[diesel(sql_type = sql_types::BigInt)]
+    seen: i64,
+}
+
+/// Marks the user's assignment seen (NEW → OPEN) and records ASSIGNMENT_OPENED, in one
+/// statement; whether it changed.
 pub async fn mark_seen(
     conn: &mut AsyncPgConnection,
     workspace_id: Uuid,
     task_id: Uuid,
     user_id: Uuid,
+    cause: &Cause,
 ) -> QueryResult<bool> {
-    let changed = diesel::update(
-        assignments::table
-            .filter(assignments::workspace_id.eq(workspace_id))
-            .filter(assignments::task_id.eq(task_id))
-            .filter(assignments::user_id.eq(user_id))
-            .filter(assignments::progress_status.eq(ProgressStatus::New)),
-    )
-    .set((
-        assignments::progress_status.eq(ProgressStatus::Open),
-        assignments::updated_at.eq(now),
-    ))
-    .execute(conn)
-    .await?;
-    Ok(changed > 0)
+    let Seen { seen } = Sql::new("WITH seen AS (UPDATE assignments SET progress_status = ")
+        .with::<sql_types::Text, _>(ProgressStatus::Open)
+        .text(", updated_at = now() WHERE workspace_id = ")
+        .with::<sql_types::Uuid, _>(workspace_id)
+        .text(" AND task_id = ")
+        .with::<sql_types::Uuid, _>(task_id)
+        .text(" AND user_id = ")
+        .with::<sql_types::Uuid, _>(user_id)
+        .text(" AND progress_status = ")
+        .with::<sql_types::Text, _>(ProgressStatus::New)
+        .text(
+            " RETURNING workspace_id, id, task_id, user_id), recorded AS (INSERT INTO \
+             task_events (workspace_id, task_id, assignment_id, kind, actor_type, actor_id, \
+             request_id, details, audience) SELECT workspace_id, task_id, id, ",
+        )
+        .with::<sql_types::Text, _>(EventKind::AssignmentOpened)
+        .text(", ")
+        .with::<sql_types::Text, _>(cause.actor_type)
+        .text(", ")
+        .with::<sql_types::Text, _>(cause.actor_id.clone())
+        .text(", ")
+        .with::<sql_types::Nullable<sql_types::Text>, _>(cause.request_id.clone())
+        .text(", jsonb_build_object('from', ")
+        .with::<sql_types::Text, _>(ProgressStatus::New)
+        .text(
+            ", 'user_id', user_id), task_audience(workspace_id, task_id) FROM seen) \
+             SELECT count(*) AS seen FROM seen",
+        )
+        .prepared()
+        .get_result(conn)
+        .await?;
+    Ok(seen > 0)
 }
 
 /// Makes `user_id` the task's only recipient, keeping their assignment (and progress) if they
-/// had one.
+/// had one; returns the users whose assignments it removed.
 pub async fn replace_with(
     conn: &mut AsyncPgConnection,
     workspace_id: Uuid,
     task_id: Uuid,
     user_id: Uuid,
-) -> QueryResult<()> {
-    diesel::delete(
+) -> QueryResult<Vec<Uuid>> {
+    let mut removed: Vec<Uuid> = diesel::delete(
         assignments::table
             .filter(assignments::workspace_id.eq(workspace_id))
             .filter(assignments::task_id.eq(task_id))
             .filter(assignments::user_id.ne(user_id)),
     )
-    .execute(conn)
+    .returning(assignments::user_id)
+    .get_results(conn)
     .await?;
+    removed.sort();
     let only = [Recipient {
         user_id,
         via_channel_id: None,
     }];
-    insert_many(conn, workspace_id, task_id, &only, ProgressStatus::New)
-        .await
-        .map(drop)
+    insert_many(conn, workspace_id, task_id, &only, ProgressStatus::New).await?;
+    Ok(removed)
 }
 
 /// The assignment, if it is one of the workspace's.
@@ -264,20 +296,21 @@ pub async fn ids_of_task(
         .await
 }
 
-/// Deletes these assignments of the task; returns how many.
+/// Deletes these assignments of the task; returns the ones deleted.
 pub async fn delete_ids(
     conn: &mut AsyncPgConnection,
     workspace_id: Uuid,
     task_id: Uuid,
     ids: &[Uuid],
-) -> QueryResult<usize> {
+) -> QueryResult<Vec<AssignmentRow>> {
     diesel::delete(
         assignments::table
             .filter(assignments::workspace_id.eq(workspace_id))
             .filter(assignments::task_id.eq(task_id))
             .filter(assignments::id.eq_any(ids)),
     )
-    .execute(conn)
+    .returning(AssignmentRow::as_returning())
+    .get_results(conn)
     .await
 }
 

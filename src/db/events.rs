@@ -15,7 +15,7 @@
 use chrono::{DateTime, Utc};
 use diesel::{
     QueryResult, QueryableByName, sql_query,
-    sql_types::{BigInt, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid},
+    sql_types::{Array, BigInt, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid},
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
@@ -23,24 +23,74 @@ use uuid::Uuid;
 use super::enums::{ActorType, EventKind};
 
 /// Where a reader stands: every event at or before it has been read. Ordered as events are.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub struct Position {
     /// The transaction id (`xid8`, which fits an `i64` for as long as PostgreSQL runs).
     pub txid: i64,
     pub seq: i64,
 }
 
+/// Who caused a change: the actor of the call and the call's request id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cause {
+    pub actor_type: ActorType,
+    pub actor_id: String,
+    pub request_id: Option<String>,
+}
+
+/// A position as clients see it: 32 hex digits, the transaction id's and the sequence number's,
+/// so that positions compare as text in the order they do as numbers.
+impl std::fmt::Display for Position {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:016x}{:016x}", self.txid, self.seq)
+    }
+}
+
+impl std::str::FromStr for Position {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let invalid = || format!("{text:?} is not a position (32 hex digits)");
+        if text.len() != 32 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(invalid());
+        }
+        let (txid, seq) = text.split_at(16);
+        let number = |part: &str| i64::from_str_radix(part, 16).map_err(|_| invalid());
+        Ok(Self {
+            txid: number(txid)?,
+            seq: number(seq)?,
+        })
+    }
+}
+
 /// A change to record.
-#[derive(Debug, Clone)]
-pub struct NewEvent<'a> {
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
     pub workspace_id: Uuid,
     pub task_id: Uuid,
     pub assignment_id: Option<Uuid>,
     pub kind: EventKind,
-    pub actor_type: ActorType,
-    pub actor_id: &'a str,
-    pub request_id: Option<&'a str>,
     pub details: serde_json::Value,
+    /// Who takes part in the task as the change leaves it, and who it just left: actor keys
+    /// (`USER:<id>`, `API_TOKEN:<service>`, see [`actor_key`]). Watchers of "tasks I take part
+    /// in" receive the events whose audience names them.
+    pub audience: Vec<String>,
+}
+
+/// How an actor is named in an event's audience: `TYPE:id`, as `auth::Actor` displays.
+pub fn actor_key(actor_type: ActorType, actor_id: &str) -> String {
+    format!("{actor_type}:{actor_id}")
 }
 
 /// A recorded event.
@@ -68,6 +118,8 @@ pub struct EventRow {
     pub at: DateTime<Utc>,
     #[diesel(sql_type = Jsonb)]
     pub details: serde_json::Value,
+    #[diesel(sql_type = Array<Text>)]
+    pub audience: Vec<String>,
 }
 
 impl EventRow {
@@ -79,20 +131,40 @@ impl EventRow {
     }
 }
 
-/// Appends `event` in the connection's current transaction.
-pub async fn append(conn: &mut AsyncPgConnection, event: &NewEvent<'_>) -> QueryResult<()> {
+/// The columns an event is read as.
+const EVENT_COLUMNS: &str = "txid::text::bigint AS txid, seq, workspace_id, task_id, \
+     assignment_id, kind, actor_type, actor_id, request_id, at, details, audience";
+
+/// Appends `events`, in order, all caused by `cause`, in the connection's current transaction:
+/// one statement however many. Each audience gets the task's author and current recipients.
+pub async fn append(
+    conn: &mut AsyncPgConnection,
+    cause: &Cause,
+    events: &[NewEvent],
+) -> QueryResult<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    // Audiences are lists of different lengths, which arrays cannot nest: each is one text,
+    // joined by a character no actor key holds.
+    let audiences: Vec<String> = events.iter().map(|e| e.audience.join(" ")).collect();
     sql_query(
         "INSERT INTO task_events (workspace_id, task_id, assignment_id, kind, actor_type, \
-         actor_id, request_id, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+         actor_id, request_id, details, audience) SELECT e.workspace_id, e.task_id, \
+         e.assignment_id, e.kind, $5, $6, $7, e.details, \
+         task_audience(e.workspace_id, e.task_id, string_to_array(e.audience, ' ')) \
+         FROM unnest($1, $2, $3, $4, $8, $9) WITH ORDINALITY \
+         AS e (workspace_id, task_id, assignment_id, kind, details, audience, ord) ORDER BY ord",
     )
-    .bind::<SqlUuid, _>(event.workspace_id)
-    .bind::<SqlUuid, _>(event.task_id)
-    .bind::<Nullable<SqlUuid>, _>(event.assignment_id)
-    .bind::<Text, _>(event.kind)
-    .bind::<Text, _>(event.actor_type)
-    .bind::<Text, _>(event.actor_id)
-    .bind::<Nullable<Text>, _>(event.request_id)
-    .bind::<Jsonb, _>(&event.details)
+    .bind::<Array<SqlUuid>, _>(events.iter().map(|e| e.workspace_id).collect::<Vec<_>>())
+    .bind::<Array<SqlUuid>, _>(events.iter().map(|e| e.task_id).collect::<Vec<_>>())
+    .bind::<Array<Nullable<SqlUuid>>, _>(events.iter().map(|e| e.assignment_id).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(events.iter().map(|e| e.kind).collect::<Vec<_>>())
+    .bind::<Text, _>(cause.actor_type)
+    .bind::<Text, _>(&cause.actor_id)
+    .bind::<Nullable<Text>, _>(cause.request_id.as_deref())
+    .bind::<Array<Jsonb>, _>(events.iter().map(|e| &e.details).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(audiences)
     .execute(conn)
     .await?;
     Ok(())
@@ -119,12 +191,11 @@ pub async fn read_after(
         sql_query("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin")
             .get_result(conn)
             .await?;
-    let events: Vec<EventRow> = sql_query(
-        "SELECT txid::text::bigint AS txid, seq, workspace_id, task_id, assignment_id, kind, \
-         actor_type, actor_id, request_id, at, details FROM task_events \
+    let events: Vec<EventRow> = sql_query(format!(
+        "SELECT {EVENT_COLUMNS} FROM task_events \
          WHERE workspace_id = $1 AND (txid, seq) > ($2::text::xid8, $3) \
-         AND txid < $4::text::xid8 ORDER BY txid, seq LIMIT $5",
-    )
+         AND txid < $4::text::xid8 ORDER BY txid, seq LIMIT $5"
+    ))
     .bind::<SqlUuid, _>(workspace_id)
     .bind::<Text, _>(after.txid.to_string())
     .bind::<BigInt, _>(after.seq)
@@ -143,4 +214,57 @@ pub async fn read_after(
         last
     };
     Ok((events, next))
+}
+
+/// Up to `limit` events of one task after `after`, in order, below the line of transactions
+/// still running (as [`read_after`], in one statement: every transaction below its own
+/// snapshot's xmin has ended, so the statement sees all of their events).
+pub async fn of_task(
+    conn: &mut AsyncPgConnection,
+    workspace_id: Uuid,
+    task_id: Uuid,
+    after: Option<Position>,
+    limit: i64,
+) -> QueryResult<Vec<EventRow>> {
+    let after = after.unwrap_or_default();
+    sql_query(format!(
+        "SELECT {EVENT_COLUMNS} FROM task_events \
+         WHERE workspace_id = $1 AND task_id = $2 AND (txid, seq) > ($3::text::xid8, $4) \
+         AND txid < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY txid, seq LIMIT $5"
+    ))
+    .bind::<SqlUuid, _>(workspace_id)
+    .bind::<SqlUuid, _>(task_id)
+    .bind::<Text, _>(after.txid.to_string())
+    .bind::<BigInt, _>(after.seq)
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_compare_as_text_as_they_do_as_numbers() {
+        let positions = [
+            Position { txid: 9, seq: 300 },
+            Position { txid: 10, seq: 2 },
+            Position { txid: 10, seq: 11 },
+            Position {
+                txid: 0x1_0000_0000,
+                seq: 1,
+            },
+        ];
+        for pair in positions.windows(2) {
+            assert!(pair[0] < pair[1]);
+            assert!(pair[0].to_string() < pair[1].to_string());
+        }
+        for position in positions {
+            assert_eq!(position.to_string().parse::<Position>(), Ok(position));
+        }
+        assert!("12".parse::<Position>().is_err());
+        assert!("zz".repeat(16).parse::<Position>().is_err());
+        assert!("8".repeat(32).parse::<Position>().is_err(), "beyond i64");
+    }
 }

@@ -3,14 +3,14 @@
 //! once. Each returns, with the rows, what a view of them needs (the caller's own assignment, the
 //! links, the assignments' progress), so no second query follows. Creates and reads take many
 //! rows at once, for the calls `db::batch` gathers; a single statement is atomic on its own, so
-//! no BEGIN or COMMIT either. One more table to write on these paths (an event log) is one more
-//! CTE, not one more round trip.
+//! no BEGIN or COMMIT either. Each change writes its event (`db::events`) in the same statement,
+//! as one more CTE.
 
 use std::collections::HashMap;
 
 use diesel::{
     QueryResult, QueryableByName,
-    sql_types::{Array, BigInt, Bool, Date, Nullable, Text, Timestamptz, Uuid as SqlUuid},
+    sql_types::{Array, BigInt, Bool, Date, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid},
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
@@ -18,7 +18,8 @@ use uuid::Uuid;
 use super::{
     assignments::{ProgressCounts, Recipient},
     batch::{Batched, Outputs},
-    enums::{ActorType, ProgressStatus, Status},
+    enums::{ActorType, EventKind, ProgressStatus, Status},
+    events::Cause,
     sql::Sql,
     tasks::{NewTaskRow, StatusChange, TaskRow, status_update},
 };
@@ -108,6 +109,8 @@ pub struct TaskWrite {
     pub assigned: Vec<Recipient>,
     pub progress: ProgressStatus,
     pub links: Vec<(String, String)>,
+    /// The request id of the call that creates it, which its TASK_CREATED event records.
+    pub request_id: Option<String>,
 }
 
 /// Joins a row's tags into one text: a statement for many rows takes each column as one array,
@@ -182,10 +185,15 @@ pub async fn create_many(
         .with_opaque::<Array<Text>, _>(column(tasks.clone(), |t| t.created_by_type))
         .text(", ")
         .with_opaque::<Array<Text>, _>(column(tasks, |t| t.created_by_id.clone()))
+        .text(", ")
+        .with_opaque::<Array<Nullable<Text>>, _>(
+            writes.iter().map(|w| w.request_id.clone()).collect::<Vec<_>>(),
+        )
         .text(
             ") WITH ORDINALITY AS i (workspace_id, id, title, body_format, body_plain, body_html, \
              body_delta, kind, priority, due_date, due_at, tags, external_id, correlation_id, \
-             sequence_id, completion_policy, distributed, created_by_type, created_by_id, ord)), \
+             sequence_id, completion_policy, distributed, created_by_type, created_by_id, \
+             request_id, ord)), \
              task AS (INSERT INTO tasks (workspace_id, id, number, title, body_format, body_plain, \
              body_html, body_delta, kind, priority, due_date, due_at, tags, external_id, \
              correlation_id, sequence_id, completion_policy, distributed, created_by_type, \
@@ -211,7 +219,8 @@ pub async fn create_many(
         .text(", ")
         .with_opaque::<Array<Text>, _>(assigned.4)
         .text(
-            ") AS r (task_id, id, user_id, via_channel_id, progress) JOIN task ON task.id = r.task_id), \
+            ") AS r (task_id, id, user_id, via_channel_id, progress) JOIN task ON task.id = r.task_id \
+             RETURNING task_id, user_id), \
              linked AS (INSERT INTO task_linked_records (workspace_id, task_id, object, record_id) \
              SELECT task.workspace_id, task.id, l.object, l.record_id FROM unnest(",
         )
@@ -220,7 +229,21 @@ pub async fn create_many(
         .with_opaque::<Array<Text>, _>(linked.1)
         .text(", ")
         .with_opaque::<Array<Text>, _>(linked.2)
-        .text(") AS l (task_id, object, record_id) JOIN task ON task.id = l.task_id) SELECT * FROM task")
+        .text(
+            ") AS l (task_id, object, record_id) JOIN task ON task.id = l.task_id), \
+             created AS (INSERT INTO task_events (workspace_id, task_id, kind, actor_type, \
+             actor_id, request_id, audience) SELECT task.workspace_id, task.id, ",
+        )
+        .with::<Text, _>(EventKind::TaskCreated)
+        // The audience as `task_audience` would tell it, were the rows not written by this very
+        // statement (which cannot read them): the author and the recipients.
+        .text(
+            ", task.created_by_type, task.created_by_id, input.request_id, \
+             ARRAY(SELECT k FROM (SELECT task.created_by_type || ':' || task.created_by_id \
+             UNION SELECT 'USER:' || a.user_id FROM assigned a WHERE a.task_id = task.id) s (k) \
+             ORDER BY k) \
+             FROM task JOIN input ON input.id = task.id ORDER BY input.ord) SELECT * FROM task",
+        )
         .prepared();
     let mut rows: HashMap<Uuid, TaskRow> = sql
         .load::<TaskRow>(conn)
@@ -318,9 +341,17 @@ impl Batched for Reads {
     }
 }
 
-/// Applies `change` if the task is in one of `from` and the asker wrote it or is assigned to it;
-/// returns it moved, with its view context, or `None` if it did not move (no such task, a caller
-/// who may not move it, or a status the move is not allowed from).
+/// The event a lifecycle move records: its kind, cause, and details besides the statuses it
+/// moved from and to.
+pub struct MoveEvent<'a> {
+    pub kind: EventKind,
+    pub cause: &'a Cause,
+    pub details: serde_json::Value,
+}
+
+/// Applies `change` if the task is in one of `from` and the asker wrote it or is assigned to it,
+/// and records `event`; returns it moved, with its view context, or `None` if it did not move (no
+/// such task, a caller who may not move it, or a status the move is not allowed from).
 pub async fn transition(
     conn: &mut AsyncPgConnection,
     workspace_id: Uuid,
@@ -328,6 +359,7 @@ pub async fn transition(
     asker: &Asker<'_>,
     from: &[Status],
     change: &StatusChange<'_>,
+    event: &MoveEvent<'_>,
 ) -> QueryResult<Option<TaskInContext>> {
     let mut sql = Sql::new("WITH t AS (");
     sql.append(status_update(change));
@@ -346,7 +378,25 @@ pub async fn transition(
          AND a.task_id = tasks.id AND a.user_id = ",
     );
     sql.bind::<Nullable<SqlUuid>, _>(asker.user_id);
-    sql.push(")) RETURNING *) ");
+    sql.push(
+        ")) RETURNING *), moved AS (INSERT INTO task_events (workspace_id, task_id, kind, \
+         actor_type, actor_id, request_id, details, audience) SELECT t.workspace_id, t.id, ",
+    );
+    sql.bind::<Text, _>(event.kind);
+    sql.push(", ");
+    sql.bind::<Text, _>(event.cause.actor_type);
+    sql.push(", ");
+    sql.bind::<Text, _>(event.cause.actor_id.clone());
+    sql.push(", ");
+    sql.bind::<Nullable<Text>, _>(event.cause.request_id.clone());
+    // The statement's snapshot still holds the row as it was before the UPDATE: the status moved
+    // from.
+    sql.push(
+        ", jsonb_build_object('from', (SELECT o.status FROM tasks o \
+         WHERE o.workspace_id = t.workspace_id AND o.id = t.id), 'to', t.status) || ",
+    );
+    sql.bind::<Jsonb, _>(event.details.clone());
+    sql.push(", task_audience(t.workspace_id, t.id) FROM t) ");
     sql.append(in_context(
         Sql::new("t"),
         Sql::new("").with::<Nullable<SqlUuid>, _>(asker.user_id),

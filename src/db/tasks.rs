@@ -6,7 +6,8 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::{
-    enums::{ActorType, BodyFormat, CompletionPolicy, Disposition, Priority, Status},
+    enums::{ActorType, BodyFormat, CompletionPolicy, Disposition, EventKind, Priority, Status},
+    events::Cause,
     schema::{task_create_requests, task_linked_records, tasks},
     sql::Sql,
 };
@@ -129,21 +130,24 @@ pub async fn update(
         .await
 }
 
-/// Replaces the task's linked records.
+/// Replaces the task's linked records; returns the ones it had, by object and record id.
 pub async fn replace_linked_records(
     conn: &mut AsyncPgConnection,
     workspace_id: Uuid,
     task_id: Uuid,
     records: &[(String, String)],
-) -> QueryResult<()> {
-    diesel::delete(
+) -> QueryResult<Vec<(String, String)>> {
+    let mut old: Vec<(String, String)> = diesel::delete(
         task_linked_records::table
             .filter(task_linked_records::workspace_id.eq(workspace_id))
             .filter(task_linked_records::task_id.eq(task_id)),
     )
-    .execute(conn)
+    .returning((task_linked_records::object, task_linked_records::record_id))
+    .get_results(conn)
     .await?;
-    insert_linked_records(conn, workspace_id, task_id, records).await
+    old.sort();
+    insert_linked_records(conn, workspace_id, task_id, records).await?;
+    Ok(old)
 }
 
 /// The task, locked until the transaction ends so a read-check-write cannot race another.
@@ -283,16 +287,42 @@ pub async fn lock_open_sequence(
     }
 }
 
-/// Deletes the task (assignments and links go with it); whether it existed.
+#[derive(QueryableByName)]
+struct Deleted {
+    #[diesel(sql_type = sql_types::BigInt)]
+    deleted: i64,
+}
+
+/// Deletes the task (assignments and links go with it) and records TASK_DELETED, in one
+/// statement; whether it existed.
 pub async fn delete(
     conn: &mut AsyncPgConnection,
     workspace_id: Uuid,
     id: Uuid,
+    cause: &Cause,
 ) -> QueryResult<bool> {
-    Ok(diesel::delete(tasks::table.find((workspace_id, id)))
-        .execute(conn)
-        .await?
-        > 0)
+    // The statement's snapshot still holds the task and its assignments: the audience is who
+    // took part in it.
+    let Deleted { deleted } = Sql::new("WITH gone AS (DELETE FROM tasks WHERE workspace_id = ")
+        .with::<sql_types::Uuid, _>(workspace_id)
+        .text(" AND id = ")
+        .with::<sql_types::Uuid, _>(id)
+        .text(
+            " RETURNING workspace_id, id), recorded AS (INSERT INTO task_events (workspace_id, \
+         task_id, kind, actor_type, actor_id, request_id, audience) SELECT workspace_id, id, ",
+        )
+        .with::<sql_types::Text, _>(EventKind::TaskDeleted)
+        .text(", ")
+        .with::<sql_types::Text, _>(cause.actor_type)
+        .text(", ")
+        .with::<sql_types::Text, _>(cause.actor_id.clone())
+        .text(", ")
+        .with::<sql_types::Nullable<sql_types::Text>, _>(cause.request_id.clone())
+        .text(", task_audience(workspace_id, id) FROM gone) SELECT count(*) AS deleted FROM gone")
+        .prepared()
+        .get_result(conn)
+        .await?;
+    Ok(deleted > 0)
 }
 
 pub async fn insert_linked_records(

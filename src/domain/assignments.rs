@@ -17,15 +17,18 @@ use std::collections::HashSet;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use uuid::Uuid;
 
+use serde_json::json;
+
 use super::{
     DomainError,
+    events::Recorder,
     tasks::{is_author, lock_for_change, recipients, settle},
 };
 use crate::{
     auth::Caller,
     db::{
         assignments::{self, AssignmentRow, ProgressCounts},
-        enums::ProgressStatus,
+        enums::{EventKind, ProgressStatus},
         tasks::{self, TaskRow},
         workspaces,
     },
@@ -92,9 +95,11 @@ pub async fn create(
             NewRecipient::User(user) => (vec![user], vec![]),
             NewRecipient::Channel(channel) => (vec![], vec![channel]),
         };
-        let (new, reached) = assign(conn, caller, &task, &users, &channels).await?;
+        let mut recorder = Recorder::new(caller);
+        let (new, reached) = assign(conn, caller, &task, &users, &channels, &mut recorder).await?;
         let all = assignments::of_users(conn, caller.workspace_id, task_id, &reached).await?;
-        let (_, summary) = settle(conn, task).await?;
+        let (_, summary) = settle(conn, task, &mut recorder).await?;
+        recorder.write(conn).await?;
         Ok(Created {
             created: !new.is_empty(),
             assignments: all,
@@ -115,8 +120,10 @@ pub async fn batch_create(
     ensure_enabled(conn, caller).await?;
     conn.transaction(async |conn| {
         let task = lock_authored(conn, caller, task_id).await?;
-        let (new, _) = assign(conn, caller, &task, &user_ids, &[]).await?;
-        let (_, summary) = settle(conn, task).await?;
+        let mut recorder = Recorder::new(caller);
+        let (new, _) = assign(conn, caller, &task, &user_ids, &[], &mut recorder).await?;
+        let (_, summary) = settle(conn, task, &mut recorder).await?;
+        recorder.write(conn).await?;
         Ok(Created {
             created: !new.is_empty(),
             assignments: new,
@@ -126,14 +133,15 @@ pub async fn batch_create(
     .await
 }
 
-/// Assigns the task to everyone the users and channels reach who is not assigned yet; returns the
-/// assignments created and the users reached.
+/// Assigns the task to everyone the users and channels reach who is not assigned yet, recording
+/// each assignment created; returns them and the users reached.
 async fn assign(
     conn: &mut AsyncPgConnection,
     caller: &Caller,
     task: &TaskRow,
     users: &[Uuid],
     channels: &[Uuid],
+    recorder: &mut Recorder,
 ) -> Result<(Vec<AssignmentRow>, Vec<Uuid>), DomainError> {
     let workspace_id = caller.workspace_id;
     let assigned: HashSet<Uuid> = assignments::of_users(conn, workspace_id, task.id, users)
@@ -144,6 +152,10 @@ async fn assign(
     let wanted = recipients(conn, caller, users, channels, &assigned).await?;
     let new =
         assignments::insert_many(conn, workspace_id, task.id, &wanted, ProgressStatus::New).await?;
+    for assignment in &new {
+        let details = json!({ "via_channel_id": assignment.via_channel_id });
+        recorder.assignment(assignment, EventKind::AssignmentCreated, details);
+    }
     Ok((new, wanted.iter().map(|r| r.user_id).collect()))
 }
 
@@ -162,10 +174,10 @@ pub async fn delete(
         // Under the lock: a change that got there first may have removed it.
         let removed =
             assignments::delete_ids(conn, caller.workspace_id, task.id, &[assignment_id]).await?;
-        if removed == 0 {
+        if removed.is_empty() {
             return Err(DomainError::AssignmentNotFound);
         }
-        Ok(settle(conn, task).await?.1)
+        removed_and_settled(conn, caller, task, &removed).await
     })
     .await
 }
@@ -188,8 +200,9 @@ pub async fn batch_delete(
         if let Some(foreign) = assignment_ids.iter().find(|id| !known.contains(id)) {
             return Err(DomainError::UnknownAssignment(*foreign));
         }
-        assignments::delete_ids(conn, caller.workspace_id, task_id, &assignment_ids).await?;
-        Ok(settle(conn, task).await?.1)
+        let removed =
+            assignments::delete_ids(conn, caller.workspace_id, task_id, &assignment_ids).await?;
+        removed_and_settled(conn, caller, task, &removed).await
     })
     .await
 }
@@ -269,10 +282,29 @@ async fn progress(
             return Ok((current, counts));
         }
         let changed = assignments::set_progress(conn, workspace_id, assignment_id, to).await?;
-        let (_, summary) = settle(conn, task).await?;
+        let mut recorder = Recorder::new(caller);
+        recorder.progress(&changed, current.progress_status);
+        let (_, summary) = settle(conn, task, &mut recorder).await?;
+        recorder.write(conn).await?;
         Ok((changed, summary))
     })
     .await
+}
+
+/// Records the assignments removed from the task and settles it; returns its counts.
+async fn removed_and_settled(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    task: TaskRow,
+    removed: &[AssignmentRow],
+) -> Result<ProgressCounts, DomainError> {
+    let mut recorder = Recorder::new(caller);
+    for assignment in removed {
+        recorder.assignment(assignment, EventKind::AssignmentDeleted, json!({}));
+    }
+    let (_, counts) = settle(conn, task, &mut recorder).await?;
+    recorder.write(conn).await?;
+    Ok(counts)
 }
 
 /// The caller's task, locked for a change; anyone but its author gets TASK_NOT_FOUND.

@@ -5,6 +5,7 @@ pub mod assignments;
 pub mod body;
 pub mod cursor;
 pub mod directory;
+pub mod events;
 pub mod input;
 pub mod tasks;
 pub mod tokens;

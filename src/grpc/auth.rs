@@ -13,7 +13,7 @@ use futures_util::future::BoxFuture;
 use tonic::{Status, body::Body};
 use tower::{Layer, Service};
 
-use super::{error::ApiError, pb};
+use super::{error::ApiError, pb, request_context::RequestId};
 use crate::auth::{AuthError, Authenticator, Scope};
 
 /// Services anyone may call: probes and tooling must work without credentials.
@@ -104,7 +104,7 @@ where
             .map(str::to_owned);
         let authenticator = self.authenticator.clone();
         Box::pin(async move {
-            let caller = match authenticator.authenticate(authorization.as_deref()).await {
+            let mut caller = match authenticator.authenticate(authorization.as_deref()).await {
                 Ok(caller) => caller,
                 Err(e) => return Ok(reject(e)),
             };
@@ -114,6 +114,10 @@ where
             {
                 return Ok(reject(AuthError::MissingScope(scope)));
             }
+            caller.request_id = request
+                .extensions()
+                .get::<RequestId>()
+                .map(|id| id.as_str().to_owned());
             request.extensions_mut().insert(caller);
             inner.call(request).await
         })

@@ -6,7 +6,7 @@
 use crate::{
     db::{
         assignment_list::{MyAssignmentSort, TaskAssignmentSort},
-        enums::{ActorType, BodyFormat, ProgressStatus},
+        enums::{ActorType, BodyFormat, EventKind, ProgressStatus},
     },
     domain::tasks::{
         CompletionPolicy, Disposition, DistributionKind, Priority, ReassignScope, Status,
@@ -90,6 +90,22 @@ pair!(ActorType, ActorType {
     User <=> User,
     ApiToken <=> ApiToken,
     System <=> System,
+});
+pair!(EventKind, TaskEventKind {
+    TaskCreated <=> TaskCreated,
+    TaskUpdated <=> TaskUpdated,
+    TaskStarted <=> TaskStarted,
+    TaskSubmittedForReview <=> TaskSubmittedForReview,
+    TaskCompleted <=> TaskCompleted,
+    TaskSkipped <=> TaskSkipped,
+    TaskCancelled <=> TaskCancelled,
+    TaskReopened <=> TaskReopened,
+    TaskReassigned <=> TaskReassigned,
+    TaskDeleted <=> TaskDeleted,
+    AssignmentCreated <=> AssignmentCreated,
+    AssignmentDeleted <=> AssignmentDeleted,
+    AssignmentFinished <=> AssignmentFinished,
+    AssignmentOpened <=> AssignmentOpened,
 });
 pair!(BodyFormat, BodyFormat {
     Plain <=> Plain,

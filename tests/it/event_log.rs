@@ -7,28 +7,34 @@ use std::time::Duration;
 use diesel_async::{AsyncPgConnection, SimpleAsyncConnection};
 use docket::db::{
     enums::{ActorType, EventKind},
-    events::{EventRow, NewEvent, Position, append, read_after},
+    events::{Cause, EventRow, NewEvent, Position, append, read_after},
 };
 use uuid::Uuid;
 
 use crate::helpers::{database::TestDb, seed};
 
-fn event(workspace_id: Uuid, task_id: Uuid) -> NewEvent<'static> {
+fn event(workspace_id: Uuid, task_id: Uuid) -> NewEvent {
     NewEvent {
         workspace_id,
         task_id,
         assignment_id: None,
         kind: EventKind::TaskCreated,
-        actor_type: ActorType::ApiToken,
-        actor_id: "test",
-        request_id: None,
         details: serde_json::json!({}),
+        audience: Vec::new(),
     }
 }
 
-async fn begin_with(conn: &mut AsyncPgConnection, event: &NewEvent<'_>) {
+fn cause() -> Cause {
+    Cause {
+        actor_type: ActorType::ApiToken,
+        actor_id: "test".into(),
+        request_id: None,
+    }
+}
+
+async fn begin_with(conn: &mut AsyncPgConnection, event: NewEvent) {
     conn.batch_execute("BEGIN").await.expect("begin");
-    append(conn, event).await.expect("append");
+    append(conn, &cause(), &[event]).await.expect("append");
 }
 
 fn tasks(events: &[EventRow]) -> Vec<Uuid> {
@@ -75,8 +81,8 @@ async fn an_event_that_commits_late_is_read_in_its_place_not_skipped() {
     let mut reader = seed::diesel(&db).await;
 
     // A writes first but commits last; B writes and commits in between.
-    begin_with(&mut a, &event(workspace.id, first)).await;
-    begin_with(&mut b, &event(workspace.id, second)).await;
+    begin_with(&mut a, event(workspace.id, first)).await;
+    begin_with(&mut b, event(workspace.id, second)).await;
     b.batch_execute("COMMIT").await.expect("commit b");
     let (read, position) = read_after(&mut reader, workspace.id, Position::default(), 100)
         .await
@@ -103,9 +109,9 @@ async fn aborted_events_never_appear_and_hold_nothing_up() {
     let (workspace, _) = seed::workspace(&db, "acme").await;
     let (mut writer, mut reader) = (seed::diesel(&db).await, seed::diesel(&db).await);
 
-    begin_with(&mut writer, &event(workspace.id, Uuid::from_u128(1))).await;
+    begin_with(&mut writer, event(workspace.id, Uuid::from_u128(1))).await;
     writer.batch_execute("ROLLBACK").await.expect("rollback");
-    begin_with(&mut writer, &event(workspace.id, Uuid::from_u128(2))).await;
+    begin_with(&mut writer, event(workspace.id, Uuid::from_u128(2))).await;
     writer.batch_execute("COMMIT").await.expect("commit");
 
     let (read, position) = read_until(&mut reader, workspace.id, Position::default(), 100, 1).await;
@@ -123,12 +129,11 @@ async fn a_workspace_reads_its_own_events_a_page_at_a_time() {
     let (theirs, _) = seed::workspace(&db, "theirs").await;
     let mut conn = seed::diesel(&db).await;
     for n in 1..=5 {
-        append(&mut conn, &event(mine.id, Uuid::from_u128(n)))
-            .await
-            .expect("append");
-        append(&mut conn, &event(theirs.id, Uuid::from_u128(100 + n)))
-            .await
-            .expect("append");
+        let events = [
+            event(mine.id, Uuid::from_u128(n)),
+            event(theirs.id, Uuid::from_u128(100 + n)),
+        ];
+        append(&mut conn, &cause(), &events).await.expect("append");
     }
 
     let (read, _) = read_until(&mut conn, mine.id, Position::default(), 2, 5).await;

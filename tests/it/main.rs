@@ -30,6 +30,7 @@ mod shutdown;
 mod startup;
 mod startup_waits;
 mod stream_limits;
+mod task_events;
 mod task_list;
 mod task_list_bodies;
 mod task_list_plans;

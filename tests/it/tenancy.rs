@@ -152,6 +152,10 @@ const TENANCY: &[(&str, Tenancy)] = &[
         Tenancy::ForeignIdsDoNotExist,
     ),
     (
+        "/docket.v1.TaskService/ListTaskEvents",
+        Tenancy::ForeignIdsDoNotExist,
+    ),
+    (
         "/docket.v1.TaskService/UpdateTask",
         Tenancy::ForeignIdsDoNotExist,
     ),
@@ -424,6 +428,17 @@ async fn task_ids_of_another_workspace_do_not_exist() {
     let status = team.get(&b_token, &task.id).await.expect_err("GetTask");
     assert_error(&status, Code::NotFound, "TASK_NOT_FOUND", "GetTask");
     let status = client
+        .list_task_events(authorized(
+            pb::ListTaskEventsRequest {
+                task_id: task.id.clone(),
+                ..Default::default()
+            },
+            &b_token,
+        ))
+        .await
+        .expect_err("ListTaskEvents");
+    assert_error(&status, Code::NotFound, "TASK_NOT_FOUND", "ListTaskEvents");
+    let status = client
         .delete_task(authorized(
             pb::DeleteTaskRequest {
                 task_id: task.id.clone(),
@@ -488,6 +503,22 @@ async fn task_ids_of_another_workspace_do_not_exist() {
         .await
         .expect("A's task is untouched");
     assert_eq!(untouched.etag, task.etag);
+    let events: Vec<String> = connect(&team.app.db.url())
+        .await
+        .query(
+            "SELECT kind FROM task_events WHERE task_id = $1::text::uuid",
+            &[&task.id],
+        )
+        .await
+        .expect("events")
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert_eq!(
+        events,
+        ["TASK_CREATED"],
+        "B's refused writes recorded nothing"
+    );
 
     let to_a_user = pb::CreateTaskRequest {
         recipient_user_ids: vec![team.alice.0.to_string()],

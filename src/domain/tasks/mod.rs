@@ -4,6 +4,8 @@
 //! Visibility: the author, the recipients, and callers with workspace:admin see a task. For
 //! everyone else (and for author-only operations, everyone but the author) the task does not exist.
 
+mod changes;
+pub mod history;
 pub mod input;
 pub mod lifecycle;
 pub mod list;
@@ -17,6 +19,7 @@ use std::time::Duration;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use uuid::Uuid;
 
+use changes::{change, changed_fields, move_details};
 pub use input::{
     ExternalKey, LinkedRecord, NewTask, Note, ObjectKey, Reason, RecordId, RequestKey, SearchQuery,
     Tag, TaskChanges, TaskDraft, TaskField, TaskKind, Title,
@@ -29,15 +32,19 @@ pub(crate) use settle::settle;
 use view::Context;
 pub(crate) use view::{Received, is_author, views};
 
-use super::{DomainError, input::Text};
+use super::{
+    DomainError,
+    events::{self, Recorder},
+    input::Text,
+};
 use crate::{
     auth::{Actor, Caller},
     db::{
         Db, DbError, Failure,
         assignments::{self, ProgressCounts, Recipient},
         checkout,
-        enums::ProgressStatus,
-        task_trips::{self, Asker, TaskInContext, TaskRead, TaskWrite},
+        enums::{EventKind, ProgressStatus},
+        task_trips::{self, Asker, MoveEvent, TaskInContext, TaskRead, TaskWrite},
         tasks::{self, CreateRequestKey, NewTaskRow, StatusChange, TaskChangeset, TaskRow},
         users,
     },
@@ -177,6 +184,7 @@ fn to_write(
         assigned,
         progress,
         links,
+        request_id: caller.request_id.clone(),
     }
 }
 
@@ -248,7 +256,8 @@ pub async fn get(db: &Db, caller: &Caller, task_id: Uuid) -> Result<TaskView, Do
         (author, found.own_progress, caller.actor.user_id())
     {
         let mut conn = checkout(&db.pool).await?;
-        assignments::mark_seen(&mut conn, caller.workspace_id, task_id, user).await?;
+        let cause = events::cause(caller);
+        assignments::mark_seen(&mut conn, caller.workspace_id, task_id, user, &cause).await?;
     }
     Ok(in_context(caller, found))
 }
@@ -309,15 +318,27 @@ pub async fn update(
                 .map(|p| p.unwrap_or(default_policy)),
             distributed: None,
         };
+        let old = row;
         let mut row = tasks::update(conn, caller.workspace_id, task_id, changeset).await?;
+        let mut fields = changed_fields(&old, &row);
         if let Some(records) = &changes.linked_records {
-            let links: Vec<(String, String)> = records.iter().map(LinkedRecord::pair).collect();
-            tasks::replace_linked_records(conn, caller.workspace_id, task_id, &links).await?;
+            let mut links: Vec<(String, String)> = records.iter().map(LinkedRecord::pair).collect();
+            let was =
+                tasks::replace_linked_records(conn, caller.workspace_id, task_id, &links).await?;
+            links.sort();
+            links.dedup();
+            if was != links {
+                fields.insert("linked_records".into(), change(&was, &links));
+            }
         }
+        let mut recorder = Recorder::new(caller);
+        let details = serde_json::json!({ "fields": fields });
+        recorder.task(&row, EventKind::TaskUpdated, details, Vec::new());
         if changes.completion_policy.is_some() {
             // Another policy may hold, or stop holding, over the same assignments.
-            row = settle(conn, row).await?.0;
+            row = settle(conn, row, &mut recorder).await?.0;
         }
+        recorder.write(conn).await?;
         Ok(view::view(conn, caller, row, false).await?)
     })
     .await
@@ -367,13 +388,18 @@ pub async fn reassign(
             }
         };
         let mut changed = Vec::with_capacity(targets.len());
+        let mut recorder = Recorder::new(caller);
         for task in targets {
-            assignments::replace_with(conn, workspace_id, task.id, assignee).await?;
+            let removed = assignments::replace_with(conn, workspace_id, task.id, assignee).await?;
             // New recipients make a new version of the task (and etag), whatever else follows.
             let task = tasks::update(conn, workspace_id, task.id, TaskChangeset::default()).await?;
+            let details = serde_json::json!({ "assignee": assignee, "removed": removed });
+            let left = removed.iter().map(|user| events::user_key(*user)).collect();
+            recorder.task(&task, EventKind::TaskReassigned, details, left);
             // Assigned to its author alone, a task is personal again; to anyone else, distributed.
-            changed.push(settle(conn, task).await?.0);
+            changed.push(settle(conn, task, &mut recorder).await?.0);
         }
+        recorder.write(conn).await?;
         // The caller is the author or an admin; one batch of reads for the whole sequence.
         Ok(views(conn, caller, changed, Received::LookUp).await?)
     })
@@ -412,8 +438,14 @@ pub async fn transition(
     let actor_id = caller.actor.id();
     let asker = asker(caller, &actor_id);
     let workspace_id = caller.workspace_id;
+    let cause = events::cause(caller);
+    let event = MoveEvent {
+        kind: events::move_kind(action),
+        cause: &cause,
+        details: move_details(&change),
+    };
     if let Some(moved) =
-        task_trips::transition(conn, workspace_id, task_id, &asker, &from, &change).await?
+        task_trips::transition(conn, workspace_id, task_id, &asker, &from, &change, &event).await?
     {
         return Ok(in_context(caller, moved));
     }
@@ -439,7 +471,9 @@ pub async fn delete(
     let row = tasks::find(conn, caller.workspace_id, task_id)
         .await?
         .ok_or(DomainError::TaskNotFound)?;
-    if !is_author(caller, &row) || !tasks::delete(conn, caller.workspace_id, task_id).await? {
+    if !is_author(caller, &row)
+        || !tasks::delete(conn, caller.workspace_id, task_id, &events::cause(caller)).await?
+    {
         return Err(DomainError::TaskNotFound);
     }
     Ok(())

@@ -19,13 +19,15 @@ use crate::{
         enums::ActorType,
         tasks::{self, StatusChange, TaskChangeset, TaskRow},
     },
-    domain::DomainError,
+    domain::{DomainError, events::Recorder},
 };
 
-/// Brings the task in line with its assignments; returns the task as it now is and its counts.
+/// Brings the task in line with its assignments, recording a status its policy gives it;
+/// returns the task as it now is and its counts.
 pub(crate) async fn settle(
     conn: &mut AsyncPgConnection,
     task: TaskRow,
+    recorder: &mut Recorder,
 ) -> Result<(TaskRow, ProgressCounts), DomainError> {
     let counts = assignments::counts(conn, task.workspace_id, task.id).await?;
     let author_assigned = match author_user(&task) {
@@ -51,7 +53,9 @@ pub(crate) async fn settle(
             reopen_reason: None,
             by_policy: to == Status::Completed,
         };
+        let from = task.status;
         task = tasks::change_status(conn, task.workspace_id, task.id, &change).await?;
+        recorder.policy_move(&task, from, to);
     }
     Ok((task, counts))
 }

@@ -2,13 +2,16 @@
 //! (`requests`), calls the domain, and converts the result (`convert`).
 
 pub(crate) mod convert;
+mod events;
 mod requests;
 
 use futures_util::{Stream, StreamExt};
 use tonic::{Request, Response, Status};
 
 use convert::task_to_proto;
-use requests::{CreateTask, LifecycleMove, ListTasks, OneTask, ReassignTask, UpdateTask};
+use requests::{
+    CreateTask, LifecycleMove, ListTasks, OneTask, ReassignTask, TaskHistory, UpdateTask,
+};
 
 use super::{caller, connection, parse::parse, pb};
 use crate::{
@@ -146,6 +149,26 @@ impl pb::task_service_server::TaskService for TaskApi {
         let mut conn = connection(&self.db.pool).await?;
         tasks::delete(&mut conn, caller(&request)?, task_id).await?;
         Ok(Response::new(pb::DeleteTaskResponse {}))
+    }
+
+    type ListTaskEventsStream =
+        std::pin::Pin<Box<dyn Stream<Item = Result<pb::ListTaskEventsResponse, Status>> + Send>>;
+
+    async fn list_task_events(
+        &self,
+        request: Request<pb::ListTaskEventsRequest>,
+    ) -> Result<Response<Self::ListTaskEventsStream>, Status> {
+        let TaskHistory { task_id, page } = parse(request.get_ref())?;
+        let pool = self.db.pool.clone();
+        let events = tasks::history::history(pool, caller(&request)?, task_id, page).await?;
+        let messages = events.map(|item| {
+            let (event, cursor) = item?;
+            Ok(pb::ListTaskEventsResponse {
+                event: Some(events::event_to_proto(event)),
+                cursor,
+            })
+        });
+        Ok(Response::new(Box::pin(messages)))
     }
 
     async fn start_task(

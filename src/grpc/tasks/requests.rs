@@ -158,6 +158,25 @@ impl Parse for pb::GetTaskRequest {
 
 one_id!(task_id: DeleteTaskRequest);
 
+/// ListTaskEvents: the task and the page.
+pub(crate) struct TaskHistory {
+    pub task_id: Uuid,
+    pub page: Page,
+}
+
+impl Parse for pb::ListTaskEventsRequest {
+    type Checked = TaskHistory;
+
+    fn parse(&self, v: &mut Violations) -> Option<TaskHistory> {
+        let task_id = v.check("task_id", uuid(&self.task_id));
+        let page = page(v, &self.page_cursor, self.page_limit);
+        Some(TaskHistory {
+            task_id: task_id?,
+            page: page?,
+        })
+    }
+}
+
 impl Parse for pb::UpdateTaskRequest {
     type Checked = UpdateTask;
 

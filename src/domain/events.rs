@@ -1,0 +1,120 @@
+//! What each change records in the event log (`db::events`): a call's changes are gathered in a
+//! [`Recorder`] while its transaction runs and appended in one statement before it commits, so
+//! the events are there exactly when the changes are. The hot paths that are one statement
+//! (creating, reading, moving a task) write their event in that statement instead.
+//!
+//! One event per change: task created, updated (the fields, old and new), each lifecycle move,
+//! reassigned, deleted; assignment created, deleted, finished, opened (seen, or reopened after
+//! finishing); and a task completed or moved back by its completion policy.
+
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::tasks::Move;
+use crate::{
+    auth::Caller,
+    db::{
+        DbError,
+        assignments::AssignmentRow,
+        enums::{EventKind, ProgressStatus, Status},
+        events::{self, Cause, NewEvent, actor_key},
+        tasks::TaskRow,
+    },
+};
+use diesel_async::AsyncPgConnection;
+
+/// Who caused the caller's changes.
+pub fn cause(caller: &Caller) -> Cause {
+    Cause {
+        actor_type: caller.actor.kind(),
+        actor_id: caller.actor.id(),
+        request_id: caller.request_id.clone(),
+    }
+}
+
+/// The event a lifecycle move records.
+pub fn move_kind(action: Move) -> EventKind {
+    match action {
+        Move::Start => EventKind::TaskStarted,
+        Move::SubmitForReview => EventKind::TaskSubmittedForReview,
+        Move::Complete => EventKind::TaskCompleted,
+        Move::Skip => EventKind::TaskSkipped,
+        Move::Cancel => EventKind::TaskCancelled,
+        Move::Reopen => EventKind::TaskReopened,
+    }
+}
+
+/// The key a user has in an event's audience.
+pub fn user_key(user_id: Uuid) -> String {
+    actor_key(crate::db::enums::ActorType::User, &user_id.to_string())
+}
+
+/// The changes of one call, to append before its transaction commits.
+pub struct Recorder {
+    cause: Cause,
+    events: Vec<NewEvent>,
+}
+
+impl Recorder {
+    pub fn new(caller: &Caller) -> Self {
+        Self {
+            cause: cause(caller),
+            events: Vec::new(),
+        }
+    }
+
+    /// A change to the task itself. `left` names who the change took the task from; the task's
+    /// author and current recipients are added when the event is written.
+    pub fn task(&mut self, task: &TaskRow, kind: EventKind, details: Value, left: Vec<String>) {
+        self.events.push(NewEvent {
+            workspace_id: task.workspace_id,
+            task_id: task.id,
+            assignment_id: None,
+            kind,
+            details,
+            audience: left,
+        });
+    }
+
+    /// A change to one assignment.
+    pub fn assignment(&mut self, assignment: &AssignmentRow, kind: EventKind, details: Value) {
+        let mut details = details;
+        if let Value::Object(fields) = &mut details {
+            fields.insert("user_id".into(), json!(assignment.user_id));
+        }
+        self.events.push(NewEvent {
+            workspace_id: assignment.workspace_id,
+            task_id: assignment.task_id,
+            assignment_id: Some(assignment.id),
+            kind,
+            details,
+            // A recipient removed is no longer among the task's; they still learn of it.
+            audience: vec![user_key(assignment.user_id)],
+        });
+    }
+
+    /// A status its completion policy gave the task.
+    pub fn policy_move(&mut self, task: &TaskRow, from: Status, to: Status) {
+        let kind = if to == Status::Completed {
+            EventKind::TaskCompleted
+        } else {
+            EventKind::TaskReopened
+        };
+        let details = json!({"from": from.as_str(), "to": to.as_str(), "by_policy": true});
+        self.task(task, kind, details, Vec::new());
+    }
+
+    /// An assignment's progress moved.
+    pub fn progress(&mut self, assignment: &AssignmentRow, from: ProgressStatus) {
+        let kind = match assignment.progress_status {
+            ProgressStatus::Finished => EventKind::AssignmentFinished,
+            ProgressStatus::New | ProgressStatus::Open => EventKind::AssignmentOpened,
+        };
+        self.assignment(assignment, kind, json!({"from": from.as_str()}));
+    }
+
+    /// Appends what was recorded, in the connection's current transaction.
+    pub async fn write(self, conn: &mut AsyncPgConnection) -> Result<(), DbError> {
+        Ok(events::append(conn, &self.cause, &self.events).await?)
+    }
+}

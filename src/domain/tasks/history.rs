@@ -1,0 +1,66 @@
+//! A task's audit trail (ListTaskEvents): its events oldest first, as whoever may see the task
+//! (GetTask's rule) may read them, keyset-paginated on the event position with cursors bound to
+//! the task.
+
+use std::sync::Arc;
+
+use futures_util::{Stream, TryStreamExt};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{Relation, relation};
+use crate::{
+    auth::Caller,
+    db::{
+        PgPool, checkout,
+        events::{self, EventRow},
+        paging::{Fetched, keyset_stream},
+        tasks,
+    },
+    domain::{
+        DomainError,
+        cursor::Cursors,
+        directory::{Page, start_after},
+    },
+};
+
+/// The task's events after the page's cursor, each with the cursor that resumes after it. A
+/// task the caller cannot see (or that was deleted) is not found.
+pub async fn history(
+    pool: PgPool,
+    caller: &Caller,
+    task_id: Uuid,
+    page: Page,
+) -> Result<impl Stream<Item = Result<(EventRow, String), DomainError>> + Send + 'static, DomainError>
+{
+    let workspace_id = caller.workspace_id;
+    {
+        let mut conn = checkout(&pool).await?;
+        let task = tasks::find(&mut conn, workspace_id, task_id)
+            .await?
+            .ok_or(DomainError::TaskNotFound)?;
+        if relation(&mut conn, caller, &task).await? == Relation::Stranger {
+            return Err(DomainError::TaskNotFound);
+        }
+    }
+    let cursors = Cursors::of(&json!({ "list": "task_events", "task_id": task_id }));
+    let after = start_after::<events::Position>(&page, &cursors)?;
+    let rows = keyset_stream(
+        pool,
+        after,
+        page.limit,
+        EventRow::position,
+        Arc::new(move |conn, after, limit, _budget| {
+            Box::pin(async move {
+                let rows = events::of_task(conn, workspace_id, task_id, after, limit).await?;
+                // Events hold no bodies (`changes`): every field they copy is bounded in length
+                // by the input rules, so rows count as small.
+                Ok(Fetched::of_small_rows(rows))
+            })
+        }),
+    )?;
+    Ok(rows.map_err(DomainError::from).map_ok(move |event| {
+        let cursor = cursors.encode(&event.position());
+        (event, cursor)
+    }))
+}
