@@ -31,6 +31,20 @@ pub struct ServeConfig {
     #[arg(long, env = "DOCKET_REQUEST_ID_RETENTION", default_value = "7days", value_parser = humantime::parse_duration)]
     pub request_id_retention: Duration,
 
+    /// How long events (ListTaskEvents, watches) are kept. A watch resuming from a position older
+    /// than what is kept fails WATCH_POSITION_EXPIRED.
+    #[arg(long, env = "DOCKET_EVENT_RETENTION", default_value = "30days", value_parser = humantime::parse_duration)]
+    pub event_retention: Duration,
+
+    /// Events a WatchTasks stream may have waiting for its client; a watcher that falls further
+    /// behind is cut off (RESOURCE_EXHAUSTED WATCH_TOO_SLOW) and resumes from its last position.
+    #[arg(long, env = "DOCKET_WATCH_QUEUE", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=65536))]
+    pub watch_queue: u32,
+
+    /// How often an idle WatchTasks stream gets a progress message (its position, to checkpoint).
+    #[arg(long, env = "DOCKET_WATCH_PROGRESS_INTERVAL", default_value = "5s", value_parser = humantime::parse_duration)]
+    pub watch_progress_interval: Duration,
+
     /// How often housekeeping purges what has outlived its retention (one server at a time).
     #[arg(long, env = "DOCKET_HOUSEKEEPING_INTERVAL", default_value = "10m", value_parser = humantime::parse_duration)]
     pub housekeeping_interval: Duration,

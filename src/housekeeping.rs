@@ -1,5 +1,5 @@
-//! The server's housekeeping: every interval, it purges what has outlived its retention (today
-//! the request ids CreateTask remembers). Every replica runs it; the database lock in
+//! The server's housekeeping: every interval, it purges what has outlived its retention: the
+//! request ids CreateTask remembers, and the event log. Every replica runs it; the database lock in
 //! `db::housekeeping` lets one purge at a time, so replicas starting together do the work once.
 
 use std::time::Duration;
@@ -16,6 +16,8 @@ use crate::db::{
 pub struct Retention {
     /// How long a CreateTask `request_id` is remembered.
     pub request_ids: Duration,
+    /// How long events are kept.
+    pub events: Duration,
     /// Time between passes.
     pub interval: Duration,
 }
@@ -39,31 +41,40 @@ pub async fn run(pool: PgPool, prepared: Prepared, retention: Retention, stop: C
     }
 }
 
-/// One pass, logged: what it purged, or why it did not.
+/// One pass, logged: what it purged, or why it did not. The request ids first, then the events;
+/// a pass that finds either underway elsewhere reports that.
 pub async fn pass(pool: &PgPool, retention: Retention) -> Option<Purged> {
     let purged = async {
         let mut conn = db::checkout(pool).await?;
-        let purged =
+        let request_ids =
             db::housekeeping::expire_request_ids(&mut conn, retention.request_ids, PURGE_BATCH)
                 .await?;
-        Ok::<_, db::DbError>(purged)
+        report("request ids", request_ids, retention.request_ids);
+        let events =
+            db::housekeeping::expire_events(&mut conn, retention.events, PURGE_BATCH).await?;
+        report("events", events, retention.events);
+        Ok::<_, db::DbError>(match (request_ids, events) {
+            (Purged::Rows(a), Purged::Rows(b)) => Purged::Rows(a + b),
+            _ => Purged::ElsewhereUnderway,
+        })
     };
     match purged.await {
-        Ok(Purged::Rows(0)) => {
-            tracing::debug!("housekeeping: nothing to purge");
-            Some(Purged::Rows(0))
-        }
-        Ok(Purged::Rows(rows)) => {
-            tracing::info!(rows, retention = ?retention.request_ids, "housekeeping: purged expired request ids");
-            Some(Purged::Rows(rows))
-        }
-        Ok(Purged::ElsewhereUnderway) => {
-            tracing::debug!("housekeeping: another server is purging");
-            Some(Purged::ElsewhereUnderway)
-        }
+        Ok(purged) => Some(purged),
         Err(error) => {
             tracing::warn!(%error, "housekeeping: the pass failed; the next one tries again");
             None
+        }
+    }
+}
+
+fn report(what: &str, purged: Purged, retention: Duration) {
+    match purged {
+        Purged::Rows(0) => tracing::debug!(what, "housekeeping: nothing to purge"),
+        Purged::Rows(rows) => {
+            tracing::info!(what, rows, ?retention, "housekeeping: purged expired rows")
+        }
+        Purged::ElsewhereUnderway => {
+            tracing::debug!(what, "housekeeping: another server is purging")
         }
     }
 }

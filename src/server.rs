@@ -45,6 +45,10 @@ use crate::{
     health::Readiness,
     housekeeping::{self, Retention},
 };
+use crate::{
+    db::event_signal::Notifier,
+    domain::watch::{Hub, WatchConfig},
+};
 
 /// Why the server could not start, or stopped other than by a shutdown signal.
 #[derive(Debug, thiserror::Error)]
@@ -204,10 +208,25 @@ impl Application {
             prepared.clone(),
             Retention {
                 request_ids: config.request_id_retention,
+                events: config.event_retention,
                 interval: config.housekeeping_interval,
             },
             stop_probe.clone(),
         ));
+
+        // The hub stops with the probe, as draining begins: watch streams end (UNAVAILABLE) and
+        // their clients resume on another server. The notifier serves the calls that drain.
+        let stop_notifier = CancellationToken::new();
+        let notifier = Notifier::start(pool.clone(), stop_notifier.clone());
+        let hub = Hub::start(
+            pool.clone(),
+            ConnectOptions::new(&config.database, "docket-watch").map_err(db::SetupError::from)?,
+            WatchConfig {
+                queue: config.watch_queue as usize,
+                progress_every: config.watch_progress_interval,
+            },
+            stop_probe.clone(),
+        );
 
         let (draining_tx, draining_rx) = tokio::sync::oneshot::channel::<()>();
         let signal = {
@@ -243,7 +262,12 @@ impl Application {
         // Outermost first: every call gets a request id, its log line and Docket's error model,
         // then authentication.
         let layers = ServiceBuilder::new()
-            .layer(RequestContextLayer::new(limits, streams, prepared.clone()))
+            .layer(RequestContextLayer::new(
+                limits,
+                streams,
+                prepared.clone(),
+                notifier,
+            ))
             .layer(AuthLayer::new(authenticator));
         let mut server = http2_server(&config.connections);
         if let Some(tls) = tls {
@@ -256,10 +280,10 @@ impl Application {
                 pool.clone(),
             )))
             .add_service(DirectoryServiceServer::new(DirectoryApi::new(pool.clone())))
-            .add_service(TaskServiceServer::new(TaskApi::new(Db::new(
-                pool.clone(),
-                &config.database,
-            ))))
+            .add_service(TaskServiceServer::new(TaskApi::new(
+                Db::new(pool.clone(), &config.database),
+                hub,
+            )))
             .add_service(WorkspaceServiceServer::new(WorkspaceApi::new(pool.clone())))
             .add_service(reflection().build_v1()?)
             .add_service(reflection().build_v1alpha()?)
@@ -272,6 +296,7 @@ impl Application {
             result = &mut serve => result,
             Ok(e) = startup_failure => {
                 stop_probe.cancel();
+                stop_notifier.cancel();
                 return Err(e.into());
             }
             Ok(()) = draining_rx => {
@@ -285,6 +310,7 @@ impl Application {
             }
         };
         stop_probe.cancel();
+        stop_notifier.cancel();
         match result {
             Ok(()) => {
                 tracing::info!("stopped");

@@ -25,13 +25,25 @@ CREATE TABLE task_events (
     -- Who takes part in the task as the change leaves it and who it just left, as actor keys
     -- ('USER:<id>', 'API_TOKEN:<service>'): what a watcher of its own tasks is matched against.
     audience text[] NOT NULL DEFAULT '{}',
-    PRIMARY KEY (workspace_id, txid, seq)
+    -- Events in commit order, across workspaces: what each server's watch hub reads.
+    PRIMARY KEY (txid, seq)
 );
 
+-- One workspace's events in order (a watcher catching up), and one task's (its history).
+CREATE INDEX task_events_workspace_idx ON task_events (workspace_id, txid, seq);
 CREATE INDEX task_events_task_idx ON task_events (workspace_id, task_id, txid, seq);
 -- Retention purges by age. Events are appended in time order, so a BRIN index (a few pages,
 -- next to nothing per insert) finds the old ones.
 CREATE INDEX task_events_at_idx ON task_events USING brin (at);
+
+-- How far housekeeping has purged: the position of the last event it deleted. A reader whose
+-- position is below it may have missed events that are gone, and is told to start again.
+CREATE TABLE task_event_horizon (
+    only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+    txid xid8 NOT NULL DEFAULT '0',
+    seq bigint NOT NULL DEFAULT 0
+);
+INSERT INTO task_event_horizon DEFAULT VALUES;
 
 -- Who takes part in a task: its author and its recipients, as actor keys, with `extra` (those a
 -- change just took it from). Statements that write an event read it for the task as it stands.

@@ -220,6 +220,9 @@ pub async fn mark_seen(
         .prepared()
         .get_result(conn)
         .await?;
+    if seen > 0 {
+        super::event_signal::mark_written();
+    }
     Ok(seen > 0)
 }
 

@@ -167,6 +167,7 @@ pub async fn append(
     .bind::<Array<Text>, _>(audiences)
     .execute(conn)
     .await?;
+    super::event_signal::mark_written();
     Ok(())
 }
 
@@ -176,45 +177,91 @@ struct Line {
     xmin: i64,
 }
 
-/// Up to `limit` events of the workspace after `after`, in order, that no event can come before
-/// any more; and the position to read on from: past the last one, or, when fewer than `limit`
-/// were there, up to the line below which every transaction has ended.
-pub async fn read_after(
-    conn: &mut AsyncPgConnection,
-    workspace_id: Uuid,
-    after: Position,
-    limit: i64,
-) -> QueryResult<(Vec<EventRow>, Position)> {
-    // Taken first: every transaction below the line has ended by now, so a later snapshot (the
-    // next statement's) sees all of their events.
+/// The line below which every transaction has ended, as a position: every event at or below it
+/// that will ever be read can be read now.
+pub async fn line(conn: &mut AsyncPgConnection) -> QueryResult<Position> {
     let Line { xmin } =
         sql_query("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin")
             .get_result(conn)
             .await?;
+    Ok(Position {
+        txid: xmin - 1,
+        seq: i64::MAX,
+    })
+}
+
+/// Up to `limit` events after `after` (of one workspace, or of all), in order, that no event can
+/// come before any more, and none beyond `upto`; and the position to read on from: past the
+/// last one, or, when fewer than `limit` were there, up to the line (or `upto`, if lower).
+pub async fn read_after(
+    conn: &mut AsyncPgConnection,
+    workspace_id: Option<Uuid>,
+    after: Position,
+    upto: Option<Position>,
+    limit: i64,
+) -> QueryResult<(Vec<EventRow>, Position)> {
+    // Taken first: every transaction below the line has ended by now, so a later snapshot (the
+    // next statement's) sees all of their events.
+    let line = line(conn).await?;
+    let bound = upto.map_or(line, |upto| upto.min(line));
+    if bound <= after {
+        return Ok((Vec::new(), after));
+    }
     let events: Vec<EventRow> = sql_query(format!(
         "SELECT {EVENT_COLUMNS} FROM task_events \
-         WHERE workspace_id = $1 AND (txid, seq) > ($2::text::xid8, $3) \
-         AND txid < $4::text::xid8 ORDER BY txid, seq LIMIT $5"
+         WHERE ($1::uuid IS NULL OR workspace_id = $1) AND (txid, seq) > ($2::text::xid8, $3) \
+         AND (txid, seq) <= ($4::text::xid8, $5) ORDER BY txid, seq LIMIT $6"
     ))
-    .bind::<SqlUuid, _>(workspace_id)
+    .bind::<Nullable<SqlUuid>, _>(workspace_id)
     .bind::<Text, _>(after.txid.to_string())
     .bind::<BigInt, _>(after.seq)
-    .bind::<Text, _>(xmin.to_string())
+    .bind::<Text, _>(bound.txid.to_string())
+    .bind::<BigInt, _>(bound.seq)
     .bind::<BigInt, _>(limit)
     .load(conn)
     .await?;
     let last = events.last().map_or(after, EventRow::position);
+    // Fewer than asked: nothing more up to the bound.
     let next = if (events.len() as i64) < limit {
-        // Nothing more below the line: a later event has a transaction id at or above it.
-        last.max(Position {
-            txid: xmin - 1,
-            seq: i64::MAX,
-        })
+        bound
     } else {
         last
     };
     Ok((events, next))
 }
+
+#[derive(QueryableByName)]
+struct Horizon {
+    #[diesel(sql_type = BigInt)]
+    txid: i64,
+    #[diesel(sql_type = BigInt)]
+    seq: i64,
+}
+
+/// The position of the last event housekeeping purged: a reader below it may have missed
+/// events that are gone.
+pub async fn horizon(conn: &mut AsyncPgConnection) -> QueryResult<Position> {
+    let Horizon { txid, seq } =
+        sql_query("SELECT txid::text::bigint AS txid, seq FROM task_event_horizon")
+            .get_result(conn)
+            .await?;
+    Ok(Position { txid, seq })
+}
+
+/// Wakes every server's watchers (`domain::watch`): their listeners read the new events.
+pub async fn notify(conn: &mut AsyncPgConnection) -> QueryResult<()> {
+    sql_query(format!("NOTIFY {CHANNEL}")).execute(conn).await?;
+    Ok(())
+}
+
+/// Starts listening for [`notify`] on a connection of its own.
+pub async fn listen(conn: &mut AsyncPgConnection) -> QueryResult<()> {
+    sql_query(format!("LISTEN {CHANNEL}")).execute(conn).await?;
+    Ok(())
+}
+
+/// The channel servers NOTIFY when they have written events.
+const CHANNEL: &str = "docket_events";
 
 /// Up to `limit` events of one task after `after`, in order, below the line of transactions
 /// still running (as [`read_after`], in one statement: every transaction below its own

@@ -39,6 +39,55 @@ pub async fn expire_request_ids(
     retention: Duration,
     batch: i64,
 ) -> QueryResult<Purged> {
+    purge_in_batches(
+        conn,
+        "WITH gone AS (DELETE FROM task_create_requests WHERE ctid = ANY (ARRAY(\
+         SELECT ctid FROM task_create_requests WHERE created_at < now() - $1 \
+         ORDER BY created_at LIMIT $2)) RETURNING 1) SELECT count(*) AS deleted FROM gone",
+        retention,
+        batch,
+    )
+    .await
+}
+
+/// Deletes the events recorded more than `retention` ago, like [`expire_request_ids`], and
+/// moves the event log's horizon (`task_event_horizon`) up to the last event deleted: a reader
+/// whose position is below it may have missed events, and is told so (`db::events`).
+pub async fn expire_events(
+    conn: &mut AsyncPgConnection,
+    retention: Duration,
+    batch: i64,
+) -> QueryResult<Purged> {
+    // Any expired rows will do (they all go): no ORDER BY, so a backlog is not sorted again for
+    // every batch.
+    purge_in_batches(
+        conn,
+        "WITH gone AS (DELETE FROM task_events WHERE ctid = ANY (ARRAY(\
+         SELECT ctid FROM task_events WHERE at < now() - $1 LIMIT $2)) RETURNING txid, seq), \
+         last AS (SELECT txid, seq FROM gone ORDER BY txid DESC, seq DESC LIMIT 1), \
+         moved AS (UPDATE task_event_horizon h SET txid = last.txid, seq = last.seq FROM last \
+         WHERE (last.txid, last.seq) > (h.txid, h.seq)) \
+         SELECT count(*) AS deleted FROM gone",
+        retention,
+        batch,
+    )
+    .await
+}
+
+#[derive(QueryableByName)]
+struct Deleted {
+    #[diesel(sql_type = BigInt)]
+    deleted: i64,
+}
+
+/// Runs `delete` (binding the retention and the batch size, answering `deleted`) until a batch
+/// deletes fewer than `batch` rows, each batch in a transaction of its own under the lock.
+async fn purge_in_batches(
+    conn: &mut AsyncPgConnection,
+    delete: &'static str,
+    retention: Duration,
+    batch: i64,
+) -> QueryResult<Purged> {
     let retention = diesel::data_types::PgInterval::from_microseconds(
         i64::try_from(retention.as_micros()).unwrap_or(i64::MAX),
     );
@@ -53,15 +102,11 @@ pub async fn expire_request_ids(
                 if !taken {
                     return Ok(None);
                 }
-                let deleted = sql_query(
-                    "DELETE FROM task_create_requests WHERE ctid = ANY (ARRAY(\
-                     SELECT ctid FROM task_create_requests WHERE created_at < now() - $1 \
-                     ORDER BY created_at LIMIT $2))",
-                )
-                .bind::<Interval, _>(retention)
-                .bind::<BigInt, _>(batch)
-                .execute(conn)
-                .await?;
+                let Deleted { deleted } = sql_query(delete)
+                    .bind::<Interval, _>(retention)
+                    .bind::<BigInt, _>(batch)
+                    .get_result(conn)
+                    .await?;
                 Ok::<_, diesel::result::Error>(Some(deleted as u64))
             })
             .await?;

@@ -11,6 +11,7 @@ pub mod connection;
 pub mod deadline;
 pub mod enums;
 pub mod error;
+pub mod event_signal;
 pub mod events;
 pub mod housekeeping;
 pub mod migrations;

@@ -245,12 +245,10 @@ pub async fn create_many(
              FROM task JOIN input ON input.id = task.id ORDER BY input.ord) SELECT * FROM task",
         )
         .prepared();
-    let mut rows: HashMap<Uuid, TaskRow> = sql
-        .load::<TaskRow>(conn)
-        .await?
-        .into_iter()
-        .map(|row| (row.id, row))
-        .collect();
+    let loaded = sql.load::<TaskRow>(conn).await?;
+    // In a batch runner's task this marks no call: `domain::tasks::create` marks its own.
+    super::event_signal::mark_written();
+    let mut rows: HashMap<Uuid, TaskRow> = loaded.into_iter().map(|row| (row.id, row)).collect();
     writes
         .iter()
         .map(|w| {
@@ -402,5 +400,9 @@ pub async fn transition(
         Sql::new("").with::<Nullable<SqlUuid>, _>(asker.user_id),
         "",
     ));
-    diesel::OptionalExtension::optional(sql.prepared().get_result(conn).await)
+    let moved = diesel::OptionalExtension::optional(sql.prepared().get_result(conn).await)?;
+    if moved.is_some() {
+        super::event_signal::mark_written();
+    }
+    Ok(moved)
 }

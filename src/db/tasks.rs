@@ -322,6 +322,9 @@ pub async fn delete(
         .prepared()
         .get_result(conn)
         .await?;
+    if deleted > 0 {
+        super::event_signal::mark_written();
+    }
     Ok(deleted > 0)
 }
 

@@ -9,6 +9,7 @@ pub mod events;
 pub mod input;
 pub mod tasks;
 pub mod tokens;
+pub mod watch;
 pub mod workspaces;
 
 use crate::db::{DbError, assignments::LOWER_LIMIT, tasks::EXTERNAL_ID_KEY};
@@ -64,6 +65,16 @@ pub enum DomainError {
     DistributionKindUndefined,
     #[error("no API token {0} in this workspace")]
     TokenNotFound(uuid::Uuid),
+    #[error(
+        "the watch position is older than the events kept; list again and watch from the list's watch_position"
+    )]
+    WatchPositionExpired,
+    #[error(
+        "the watch fell too far behind the events and was cut off; watch again from the last position received"
+    )]
+    WatchTooSlow,
+    #[error("only workspace:admin may watch every task of the workspace")]
+    WatchScopeDenied,
     #[error("the system's random number source failed: {0}")]
     Entropy(#[from] getrandom::Error),
     #[error(transparent)]

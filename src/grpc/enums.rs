@@ -8,9 +8,12 @@ use crate::{
         assignment_list::{MyAssignmentSort, TaskAssignmentSort},
         enums::{ActorType, BodyFormat, EventKind, ProgressStatus},
     },
-    domain::tasks::{
-        CompletionPolicy, Disposition, DistributionKind, Priority, ReassignScope, Status,
-        list::{TaskSort, TaskSortKey},
+    domain::{
+        tasks::{
+            CompletionPolicy, Disposition, DistributionKind, Priority, ReassignScope, Status,
+            list::{TaskSort, TaskSortKey},
+        },
+        watch::WatchScope,
     },
     grpc::pb,
 };
@@ -106,6 +109,10 @@ pair!(EventKind, TaskEventKind {
     AssignmentDeleted <=> AssignmentDeleted,
     AssignmentFinished <=> AssignmentFinished,
     AssignmentOpened <=> AssignmentOpened,
+});
+pair!(WatchScope, WatchScope {
+    Participating <=> Participating,
+    Workspace <=> Workspace,
 });
 pair!(BodyFormat, BodyFormat {
     Plain <=> Plain,

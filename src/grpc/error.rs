@@ -164,6 +164,13 @@ impl From<DomainError> for ApiError {
                 ErrorReason::DistributionKindUndefined,
             ),
             DomainError::TokenNotFound(_) => (Code::NotFound, ErrorReason::ApiTokenNotFound),
+            DomainError::WatchPositionExpired => {
+                (Code::FailedPrecondition, ErrorReason::WatchPositionExpired)
+            }
+            DomainError::WatchTooSlow => (Code::ResourceExhausted, ErrorReason::WatchTooSlow),
+            DomainError::WatchScopeDenied => {
+                (Code::PermissionDenied, ErrorReason::WatchScopeDenied)
+            }
         };
         ApiError::rejected(code, reason, message)
     }

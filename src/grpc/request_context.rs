@@ -39,6 +39,7 @@ use crate::{
     connections::{CallOnConnection, track_call},
     db::{
         Prepared, deadline,
+        event_signal::{self, Notifier},
         streams::{self, StreamLimits},
     },
 };
@@ -93,16 +94,23 @@ pub struct RequestContextLayer {
     limits: CallLimits,
     streams: Arc<StreamLimits>,
     prepared: Prepared,
+    notifier: Notifier,
 }
 
 impl RequestContextLayer {
     /// Until `prepared`, Docket calls are refused UNAVAILABLE (health and reflection answer).
-    /// Streams the calls open share `streams`.
-    pub fn new(limits: CallLimits, streams: Arc<StreamLimits>, prepared: Prepared) -> Self {
+    /// Streams the calls open share `streams`; calls that wrote events poke `notifier`.
+    pub fn new(
+        limits: CallLimits,
+        streams: Arc<StreamLimits>,
+        prepared: Prepared,
+        notifier: Notifier,
+    ) -> Self {
         Self {
             limits,
             streams,
             prepared,
+            notifier,
         }
     }
 }
@@ -116,6 +124,7 @@ impl<S> Layer<S> for RequestContextLayer {
             limits: self.limits,
             streams: self.streams.clone(),
             prepared: self.prepared.clone(),
+            notifier: self.notifier.clone(),
         }
     }
 }
@@ -126,6 +135,7 @@ pub struct RequestContextService<S> {
     limits: CallLimits,
     streams: Arc<StreamLimits>,
     prepared: Prepared,
+    notifier: Notifier,
 }
 
 impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for RequestContextService<S>
@@ -177,6 +187,7 @@ where
         };
         let on_connection = track_call(request.extensions());
         let streams = self.streams.clone();
+        let notifier = self.notifier.clone();
 
         // The clone that was polled ready is the one that must be called.
         let clone = self.inner.clone();
@@ -191,9 +202,15 @@ where
                 let _handling = streams.handling_call();
                 inner.call(request).instrument(span.clone()).await
             };
-            let called = streams::scope(streams.clone(), called);
+            let called = event_signal::scope(streams::scope(streams.clone(), called));
             let mut response = match deadline::within(deadline, called).await {
-                Ok(response) => response?,
+                Ok((response, wrote_events)) => {
+                    if wrote_events {
+                        // Committed by now: wake the watchers.
+                        notifier.poke();
+                    }
+                    response?
+                }
                 Err(timed_out) => {
                     let error = match client_timeout {
                         Some(_) => ApiError::rejected(
@@ -422,8 +439,9 @@ mod tests {
             stream_bytes: 65536,
             total_bytes: 65536,
         });
-        let mut service = RequestContextLayer::new(limits, streams, Prepared::done())
-            .layer(slow(Duration::from_secs(60)));
+        let mut service =
+            RequestContextLayer::new(limits, streams, Prepared::done(), Notifier::silent())
+                .layer(slow(Duration::from_secs(60)));
         let mut request = http::Request::builder().uri("/docket.v1.TaskService/GetTask");
         if let Some(timeout) = timeout {
             request = request.header("grpc-timeout", timeout);

@@ -59,7 +59,7 @@ async fn read_until(
             "only {} of {want} events came: {read:?}",
             read.len()
         );
-        let (page, next) = read_after(conn, workspace_id, position, limit)
+        let (page, next) = read_after(conn, Some(workspace_id), position, None, limit)
             .await
             .expect("read");
         assert!(next >= position, "a position never goes back");
@@ -84,9 +84,15 @@ async fn an_event_that_commits_late_is_read_in_its_place_not_skipped() {
     begin_with(&mut a, event(workspace.id, first)).await;
     begin_with(&mut b, event(workspace.id, second)).await;
     b.batch_execute("COMMIT").await.expect("commit b");
-    let (read, position) = read_after(&mut reader, workspace.id, Position::default(), 100)
-        .await
-        .expect("read");
+    let (read, position) = read_after(
+        &mut reader,
+        Some(workspace.id),
+        Position::default(),
+        None,
+        100,
+    )
+    .await
+    .expect("read");
     assert!(
         read.is_empty(),
         "B's event waits while A, older, may still commit: {read:?}"
@@ -97,7 +103,7 @@ async fn an_event_that_commits_late_is_read_in_its_place_not_skipped() {
     assert_eq!(tasks(&read), [first, second], "both, in transaction order");
     assert!(read[0].position() < read[1].position());
 
-    let (again, _) = read_after(&mut reader, workspace.id, position, 100)
+    let (again, _) = read_after(&mut reader, Some(workspace.id), position, None, 100)
         .await
         .expect("read");
     assert!(again.is_empty(), "no event twice: {again:?}");
@@ -116,7 +122,7 @@ async fn aborted_events_never_appear_and_hold_nothing_up() {
 
     let (read, position) = read_until(&mut reader, workspace.id, Position::default(), 100, 1).await;
     assert_eq!(tasks(&read), [Uuid::from_u128(2)]);
-    let (after, _) = read_after(&mut reader, workspace.id, position, 100)
+    let (after, _) = read_after(&mut reader, Some(workspace.id), position, None, 100)
         .await
         .expect("read");
     assert!(after.is_empty(), "{after:?}");

@@ -1,11 +1,11 @@
 //! Housekeeping: CreateTask's request ids are forgotten once their retention has passed, after
-//! which a retry creates anew; one server purges at a time; a server purges on its own, at its
-//! interval.
+//! which a retry creates anew; events go once theirs has, and the log's horizon moves up to the
+//! last one gone; one server purges at a time; a server purges on its own, at its interval.
 
 use std::time::Duration;
 
 use docket::{
-    db::housekeeping::{HOUSEKEEPING_LOCK_KEY, Purged, expire_request_ids},
+    db::housekeeping::{HOUSEKEEPING_LOCK_KEY, Purged, expire_events, expire_request_ids},
     grpc::pb::{self, task_service_client::TaskServiceClient},
 };
 
@@ -95,6 +95,66 @@ async fn expired_request_ids_are_purged_and_a_retry_then_creates_anew() {
     app.stop().await;
 }
 
+/// The events the database keeps, by task, and the horizon, as `(txid, seq)` texts.
+async fn kept_events(db: &TestDb) -> (Vec<String>, (String, i64)) {
+    let db = connect(&db.url()).await;
+    let tasks = db
+        .query(
+            "SELECT task_id::text FROM task_events ORDER BY txid, seq",
+            &[],
+        )
+        .await
+        .expect("events")
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    let horizon = db
+        .query_one("SELECT txid::text, seq FROM task_event_horizon", &[])
+        .await
+        .expect("horizon");
+    (tasks, (horizon.get(0), horizon.get(1)))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn expired_events_are_purged_and_the_horizon_follows() {
+    let app = TestApp::spawn().await;
+    let (_, token) = seed::workspace(&app.db, "acme").await;
+    let old = [
+        create(&app, &token, "a").await,
+        create(&app, &token, "b").await,
+    ];
+    let recent = create(&app, &token, "c").await;
+    let db = connect(&app.db.url()).await;
+    db.execute(
+        "UPDATE task_events SET at = now() - interval '31 days' WHERE task_id = ANY($1::text[]::uuid[])",
+        &[&old.to_vec()],
+    )
+    .await
+    .expect("backdate");
+    let last_old = db
+        .query_one(
+            "SELECT txid::text, seq FROM task_events WHERE task_id = ANY($1::text[]::uuid[]) \
+             ORDER BY txid DESC, seq DESC LIMIT 1",
+            &[&old.to_vec()],
+        )
+        .await
+        .expect("the last old event");
+    assert_eq!(
+        kept_events(&app.db).await.1,
+        ("0".to_owned(), 0),
+        "nothing purged yet"
+    );
+
+    let mut conn = seed::diesel(&app.db).await;
+    let month = Duration::from_secs(30 * 24 * 3600);
+    let purged = expire_events(&mut conn, month, 1).await.expect("purge");
+    assert_eq!(purged, Purged::Rows(2));
+    let (kept, horizon) = kept_events(&app.db).await;
+    assert_eq!(kept, [recent]);
+    assert_eq!(horizon, (last_old.get(0), last_old.get(1)));
+    app.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn one_server_purges_at_a_time() {
     let app = TestApp::spawn().await;
@@ -138,6 +198,7 @@ async fn a_server_purges_on_its_own_at_its_interval() {
     let url = db.url();
     let app = TestApp::spawn_on_configured(db, url, |config| {
         config.request_id_retention = Duration::from_secs(1);
+        config.event_retention = Duration::from_secs(1);
         config.housekeeping_interval = Duration::from_millis(200);
     })
     .await;
@@ -152,5 +213,13 @@ async fn a_server_purges_on_its_own_at_its_interval() {
     tokio::time::timeout(Duration::from_secs(10), gone)
         .await
         .expect("purged within a few intervals past its retention");
+    let events_gone = async {
+        while !kept_events(&app.db).await.0.is_empty() {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), events_gone)
+        .await
+        .expect("events purged as well");
     app.stop().await;
 }

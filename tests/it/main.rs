@@ -40,3 +40,4 @@ mod tasks_update;
 mod tenancy;
 mod tenancy_assignments;
 mod tls;
+mod watch;

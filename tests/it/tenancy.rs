@@ -156,6 +156,10 @@ const TENANCY: &[(&str, Tenancy)] = &[
         Tenancy::ForeignIdsDoNotExist,
     ),
     (
+        "/docket.v1.TaskService/WatchTasks",
+        Tenancy::ForeignIdsDoNotExist,
+    ),
+    (
         "/docket.v1.TaskService/UpdateTask",
         Tenancy::ForeignIdsDoNotExist,
     ),

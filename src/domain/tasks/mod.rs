@@ -85,6 +85,8 @@ pub async fn create(
         let write = to_write(caller, task_id, &task, Vec::new());
         let context = context_of(&write);
         let row = db.task_creates.run(write).await?;
+        // Written in a batch runner's statement, outside this call's task.
+        crate::db::event_signal::mark_written();
         return Ok(view::assemble(caller, row, context));
     }
     let mut conn = checkout(&db.pool).await?;

@@ -1,12 +1,24 @@
-//! Events into proto: the event log's rows as `TaskEvent`s, their JSON details as a
-//! `google.protobuf.Struct`.
+//! Events between proto and domain: WatchTasks requests read into a checked watch, the event
+//! log's rows as `TaskEvent`s (their JSON details as a `google.protobuf.Struct`), and watch
+//! messages.
 
 use prost_types::{ListValue, Struct, Value as ProtoValue, value::Kind};
 use serde_json::Value;
 
 use crate::{
-    db::events::EventRow,
-    grpc::{pb, timestamp},
+    db::{
+        enums::EventKind,
+        events::{EventRow, Position},
+    },
+    domain::{
+        input::Violations,
+        watch::{WatchItem, WatchRequest, WatchScope},
+    },
+    grpc::{
+        enums::optional,
+        parse::{Parse, enums, uuids},
+        pb, timestamp,
+    },
 };
 
 pub(crate) fn event_to_proto(event: EventRow) -> pb::TaskEvent {
@@ -53,4 +65,47 @@ fn to_value(value: Value) -> ProtoValue {
         Value::Object(fields) => Kind::StructValue(to_struct(fields)),
     };
     ProtoValue { kind: Some(kind) }
+}
+
+/// Most task ids one watch may name.
+const MAX_WATCHED_TASKS: usize = 100;
+
+impl Parse for pb::WatchTasksRequest {
+    type Checked = WatchRequest;
+
+    fn parse(&self, v: &mut Violations) -> Option<WatchRequest> {
+        let start = v.check(
+            "start_position",
+            if self.start_position.is_empty() {
+                Ok(None)
+            } else {
+                self.start_position.parse::<Position>().map(Some)
+            },
+        );
+        let task_ids = uuids(v, "task_ids", &self.task_ids, MAX_WATCHED_TASKS);
+        let kinds = enums(v, "kinds", &self.kinds, EventKind::ALL.len());
+        let scope = v.check(
+            "scope",
+            optional::<WatchScope>(self.scope).map(|s| s.unwrap_or(WatchScope::Participating)),
+        );
+        Some(WatchRequest {
+            start: start?,
+            task_ids,
+            kinds,
+            scope: scope?,
+        })
+    }
+}
+
+pub(crate) fn watch_item_to_proto(item: WatchItem) -> pb::WatchTasksResponse {
+    match item {
+        WatchItem::Event(event) => pb::WatchTasksResponse {
+            position: event.position().to_string(),
+            event: Some(event_to_proto(event)),
+        },
+        WatchItem::Progress(position) => pb::WatchTasksResponse {
+            event: None,
+            position: position.to_string(),
+        },
+    }
 }

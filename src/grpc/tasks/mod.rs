@@ -17,16 +17,20 @@ use super::{caller, connection, parse::parse, pb};
 use crate::{
     auth::Caller,
     db::Db,
-    domain::tasks::{self, Move},
+    domain::{
+        tasks::{self, Move},
+        watch::{self, Hub},
+    },
 };
 
 pub struct TaskApi {
     db: Db,
+    hub: Hub,
 }
 
 impl TaskApi {
-    pub fn new(db: Db) -> Self {
-        Self { db }
+    pub fn new(db: Db, hub: Hub) -> Self {
+        Self { db, hub }
     }
 
     /// One lifecycle move: the transition, then the task as the caller sees it.
@@ -168,6 +172,19 @@ impl pb::task_service_server::TaskService for TaskApi {
                 cursor,
             })
         });
+        Ok(Response::new(Box::pin(messages)))
+    }
+
+    type WatchTasksStream =
+        std::pin::Pin<Box<dyn Stream<Item = Result<pb::WatchTasksResponse, Status>> + Send>>;
+
+    async fn watch_tasks(
+        &self,
+        request: Request<pb::WatchTasksRequest>,
+    ) -> Result<Response<Self::WatchTasksStream>, Status> {
+        let watch = parse(request.get_ref())?;
+        let items = watch::watch(self.hub.clone(), caller(&request)?, watch).await?;
+        let messages = items.map(|item| Ok(events::watch_item_to_proto(item?)));
         Ok(Response::new(Box::pin(messages)))
     }
 

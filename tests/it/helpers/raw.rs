@@ -49,8 +49,11 @@ impl Decoder for RawCodec {
     }
 }
 
-/// Calls `path` with `payload` (an encoded request message) and reads every response message;
-/// works for unary and server-streaming RPCs alike.
+/// Streams that never end on their own: `call` reads their first message only.
+const ENDLESS: &[&str] = &["/docket.v1.TaskService/WatchTasks"];
+
+/// Calls `path` with `payload` (an encoded request message) and reads every response message
+/// (of an endless stream, the first); works for unary and server-streaming RPCs alike.
 pub async fn call(
     channel: Channel,
     path: &str,
@@ -66,6 +69,7 @@ pub async fn call(
         let value = format!("Bearer {token}").parse().expect("ascii token");
         request.metadata_mut().insert("authorization", value);
     }
+    let endless = ENDLESS.contains(&path);
     let path = PathAndQuery::from_str(path).expect("a gRPC path");
     let mut stream = grpc
         .server_streaming(request, path, RawCodec)
@@ -74,6 +78,9 @@ pub async fn call(
     let mut messages = Vec::new();
     while let Some(message) = stream.message().await? {
         messages.push(message);
+        if endless {
+            break;
+        }
     }
     Ok(messages)
 }

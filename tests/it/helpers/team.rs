@@ -28,7 +28,12 @@ pub struct Team {
 
 impl Team {
     pub async fn new() -> Self {
-        let app = TestApp::spawn().await;
+        Self::with_config(|_| {}).await
+    }
+
+    /// The team on a server whose test configuration `edit` changes.
+    pub async fn with_config(edit: impl FnOnce(&mut docket::config::ServeConfig)) -> Self {
+        let app = TestApp::spawn_configured(edit).await;
         let (workspace, admin) = seed::workspace(&app.db, "acme").await;
         let mut dir = Directory::new(&app, admin.clone()).await;
         let mut person = async |name: &str, active: bool| {
