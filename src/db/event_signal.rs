@@ -39,7 +39,7 @@ pub struct Notifier {
 
 /// The least time between two NOTIFYs of one server: under a stream of writes, one NOTIFY per
 /// gap wakes the watchers for all of them.
-const MIN_GAP: Duration = Duration::from_millis(5);
+const MIN_GAP: Duration = Duration::from_millis(10);
 
 impl Notifier {
     /// Starts the server's notifier, which runs until `stop`.

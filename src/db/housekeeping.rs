@@ -58,12 +58,14 @@ pub async fn expire_events(
     retention: Duration,
     batch: i64,
 ) -> QueryResult<Purged> {
-    // Any expired rows will do (they all go): no ORDER BY, so a backlog is not sorted again for
-    // every batch.
+    // Oldest first, from the head of the primary key (events are in commit order, so their
+    // times nearly are too): `at` needs no index of its own. A batch stops at the head's first
+    // event still to keep; one a few moments older behind it goes with the next pass.
     purge_in_batches(
         conn,
-        "WITH gone AS (DELETE FROM task_events WHERE ctid = ANY (ARRAY(\
-         SELECT ctid FROM task_events WHERE at < now() - $1 LIMIT $2)) RETURNING txid, seq), \
+        "WITH head AS (SELECT ctid, at FROM task_events ORDER BY txid, seq LIMIT $2), \
+         gone AS (DELETE FROM task_events WHERE ctid = ANY (ARRAY(\
+         SELECT ctid FROM head WHERE at < now() - $1)) RETURNING txid, seq), \
          last AS (SELECT txid, seq FROM gone ORDER BY txid DESC, seq DESC LIMIT 1), \
          moved AS (UPDATE task_event_horizon h SET txid = last.txid, seq = last.seq FROM last \
          WHERE (last.txid, last.seq) > (h.txid, h.seq)) \

@@ -19,7 +19,7 @@ use super::{
     assignments::{ProgressCounts, Recipient},
     batch::{Batched, Outputs},
     enums::{ActorType, EventKind, ProgressStatus, Status},
-    events::Cause,
+    events::{Cause, actor_key},
     sql::Sql,
     tasks::{NewTaskRow, StatusChange, TaskRow, status_update},
 };
@@ -118,6 +118,22 @@ pub struct TaskWrite {
 /// character, which no tag may hold (`domain::input`).
 const TAG_SEPARATOR: &str = "\u{1f}";
 
+/// A new task's audience, as `task_audience` would tell it were the rows not written by the very
+/// statement that reads it: the author and the recipients, sorted, joined by spaces (which no
+/// actor key holds) since arrays cannot nest lists of different lengths.
+fn audience(write: &TaskWrite) -> String {
+    let task = &write.task;
+    let mut keys: Vec<String> = write
+        .assigned
+        .iter()
+        .map(|r| actor_key(ActorType::User, &r.user_id.to_string()))
+        .collect();
+    keys.push(actor_key(task.created_by_type, &task.created_by_id));
+    keys.sort();
+    keys.dedup();
+    keys.join(" ")
+}
+
 /// Inserts the tasks, their assignments and their linked records in one statement; each number
 /// is drawn from its workspace's sequence. Returns the rows written, in the order given.
 pub async fn create_many(
@@ -189,11 +205,13 @@ pub async fn create_many(
         .with_opaque::<Array<Nullable<Text>>, _>(
             writes.iter().map(|w| w.request_id.clone()).collect::<Vec<_>>(),
         )
+        .text(", ")
+        .with_opaque::<Array<Text>, _>(writes.iter().map(audience).collect::<Vec<_>>())
         .text(
             ") WITH ORDINALITY AS i (workspace_id, id, title, body_format, body_plain, body_html, \
              body_delta, kind, priority, due_date, due_at, tags, external_id, correlation_id, \
              sequence_id, completion_policy, distributed, created_by_type, created_by_id, \
-             request_id, ord)), \
+             request_id, audience, ord)), \
              task AS (INSERT INTO tasks (workspace_id, id, number, title, body_format, body_plain, \
              body_html, body_delta, kind, priority, due_date, due_at, tags, external_id, \
              correlation_id, sequence_id, completion_policy, distributed, created_by_type, \
@@ -219,8 +237,7 @@ pub async fn create_many(
         .text(", ")
         .with_opaque::<Array<Text>, _>(assigned.4)
         .text(
-            ") AS r (task_id, id, user_id, via_channel_id, progress) JOIN task ON task.id = r.task_id \
-             RETURNING task_id, user_id), \
+            ") AS r (task_id, id, user_id, via_channel_id, progress) JOIN task ON task.id = r.task_id), \
              linked AS (INSERT INTO task_linked_records (workspace_id, task_id, object, record_id) \
              SELECT task.workspace_id, task.id, l.object, l.record_id FROM unnest(",
         )
@@ -235,13 +252,9 @@ pub async fn create_many(
              actor_id, request_id, audience) SELECT task.workspace_id, task.id, ",
         )
         .with::<Text, _>(EventKind::TaskCreated)
-        // The audience as `task_audience` would tell it, were the rows not written by this very
-        // statement (which cannot read them): the author and the recipients.
         .text(
             ", task.created_by_type, task.created_by_id, input.request_id, \
-             ARRAY(SELECT k FROM (SELECT task.created_by_type || ':' || task.created_by_id \
-             UNION SELECT 'USER:' || a.user_id FROM assigned a WHERE a.task_id = task.id) s (k) \
-             ORDER BY k) \
+             string_to_array(input.audience, ' ') \
              FROM task JOIN input ON input.id = task.id ORDER BY input.ord) SELECT * FROM task",
         )
         .prepared();

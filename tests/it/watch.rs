@@ -484,3 +484,39 @@ async fn another_workspace_never_sees_an_event() {
     quiet(&mut theirs, Duration::from_millis(500)).await;
     team.app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_listing_hands_out_the_position_to_watch_from() {
+    let team = Team::new().await;
+    let task = team
+        .create(&team.author.1, titled("Listed"))
+        .await
+        .expect("create");
+    let listed = team
+        .client()
+        .await
+        .list_tasks(authorized(pb::ListTasksRequest::default(), &team.author.1))
+        .await
+        .expect("list")
+        .into_inner();
+    let listed = crate::directory::drain(listed).await.expect("stream");
+    assert_eq!(listed.len(), 1);
+    let position = listed[0].watch_position.clone();
+    assert_eq!(position.len(), 32, "a position: {position:?}");
+
+    // A change after the listing comes through a watch from its position.
+    start(&team, &task.id, &team.author.1).await;
+    let mut stream = watch(team.app.channel().await, &team.author.1, from(&position))
+        .await
+        .expect("watch");
+    let got = events(&mut stream, 1).await.expect("events");
+    let got = if got[0].0.kind() == Kind::TaskCreated {
+        // Committed before the listing, but above the line it read (a transaction elsewhere
+        // was still running): sent again, which a client applies as a no-op.
+        events(&mut stream, 1).await.expect("events")
+    } else {
+        got
+    };
+    assert_eq!(got[0].0.kind(), Kind::TaskStarted);
+    team.app.stop().await;
+}

@@ -8,6 +8,7 @@
 
 mod faults;
 mod fixture;
+mod watchers;
 
 use std::{
     future::Future,
@@ -58,7 +59,13 @@ struct Args {
     /// Streams the `stalled` and `burst` phases open.
     #[arg(long, default_value_t = 1000)]
     fault_streams: usize,
-    /// The server's process id, for its memory in the `stalled` phase.
+    /// Watch streams the `watch` phase opens.
+    #[arg(long, default_value_t = 1000)]
+    watchers: usize,
+    /// Tasks the `watch` phase creates while its watchers listen (20 a second).
+    #[arg(long, default_value_t = 200)]
+    watch_events: usize,
+    /// The server's process id, for its memory in the `stalled` and `watch` phases.
     #[arg(long)]
     server_pid: Option<u32>,
     /// Also print one JSON object per phase.
@@ -66,7 +73,7 @@ struct Args {
     json: bool,
     /// The phases to run: create_spread, create_one, get, start, stream, filters (get and start
     /// read and move the tasks create_spread makes, which then runs too); and, only when named,
-    /// stalled and burst (`faults`).
+    /// stalled and burst (`faults`), and watch (`watchers`).
     #[arg(
         long,
         value_delimiter = ',',
@@ -198,6 +205,17 @@ async fn main() -> Result<(), BoxError> {
         if wants("burst") {
             faults::burst(&args.addr, &token, args.fault_streams, args.json).await?;
         }
+    }
+    if wants("watch") {
+        watchers::watch(
+            &args.addr,
+            &single.user_token,
+            args.watchers,
+            args.watch_events,
+            args.server_pid,
+            args.json,
+        )
+        .await?;
     }
     // The next run should find the tables as this one did, not grown by its creates.
     fixture.remove(&format!("bench-{run}-")).await?;

@@ -23,16 +23,22 @@ use std::{
 
 use diesel_async::AsyncPgConnection;
 use futures_util::{FutureExt, StreamExt};
-use tokio::sync::{mpsc, watch};
+use tokio::{
+    sync::{mpsc, watch},
+    time::Instant,
+};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 pub use stream::{WatchItem, WatchRequest, WatchScope, watch};
 
-use crate::db::{
-    ConnectOptions, DbError, PgPool, checkout,
-    enums::EventKind,
-    events::{self, EventRow, Position},
+use crate::{
+    db::{
+        ConnectOptions, DbError, PgPool, checkout, deadline,
+        enums::EventKind,
+        events::{self, EventRow, Position},
+    },
+    domain::DomainError,
 };
 
 /// Events one hub read takes at most; it reads again until it has all.
@@ -242,23 +248,81 @@ async fn listen(
     let mut notifications = std::pin::pin!(conn.notifications_stream());
     let mut ticks = tokio::time::interval(config.progress_every.min(Duration::from_secs(1)));
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut ticked = true;
     loop {
-        // Read first: whatever came while (re)connecting is read now.
-        if let Err(error) = read_new(shared).await {
+        // Read first: whatever came while (re)connecting is read now. With no watcher, only the
+        // ticks move the line, and the hub reads no events.
+        let idle = lock(&shared.registry).by_workspace.is_empty();
+        let outcome = if idle && started(shared) {
+            if ticked {
+                skip_ahead(shared).await
+            } else {
+                Ok(())
+            }
+        } else {
+            read_new(shared).await
+        };
+        if let Err(error) = outcome {
             tracing::warn!(%error, "watch hub: could not read new events; retrying");
         }
-        tokio::select! {
+        ticked = tokio::select! {
             _ = stop.cancelled() => return Ok(()),
-            _ = ticks.tick() => {}
+            _ = ticks.tick() => true,
             note = notifications.next() => match note {
                 Some(Ok(_)) => {
                     // One read serves every NOTIFY that has arrived.
                     while let Some(Some(Ok(_))) = notifications.next().now_or_never() {}
+                    false
                 }
                 Some(Err(error)) => return Err(error.to_string()),
                 None => return Err("the listening connection closed".into()),
             },
+        };
+    }
+}
+
+/// The position a watch from now starts at: the database's line, below which every change has
+/// committed (ListTasks hands it out, taken before its first page).
+pub async fn now(pool: &PgPool) -> Result<Position, DomainError> {
+    let read = async {
+        let mut conn = checkout(pool).await?;
+        Ok::<_, DbError>(events::line(&mut conn).await?)
+    };
+    Ok(deadline::within(Instant::now() + READ_TIMEOUT, read)
+        .await
+        .map_err(DbError::from)??)
+}
+
+fn started(shared: &Shared) -> bool {
+    lock(&shared.registry).started
+}
+
+/// With no watcher to hand them to, moves past the events up to the line without reading them;
+/// a watcher that joins later reads what it needs from there. Were one to join meanwhile, the
+/// hub reads instead, so none misses an event.
+async fn skip_ahead(shared: &Shared) -> Result<(), String> {
+    let line = async {
+        let mut conn = checkout(&shared.pool).await?;
+        Ok::<_, DbError>(events::line(&mut conn).await?)
+    };
+    let line = match tokio::time::timeout(READ_TIMEOUT, line).await {
+        Ok(line) => line.map_err(|e| e.to_string())?,
+        Err(_) => return Err(format!("no answer within {READ_TIMEOUT:?}")),
+    };
+    let skipped = {
+        let mut registry = lock(&shared.registry);
+        let idle = registry.by_workspace.is_empty();
+        if idle {
+            registry.read_to = registry.read_to.max(line);
         }
+        idle.then_some(registry.read_to)
+    };
+    match skipped {
+        Some(read_to) => {
+            shared.line.send_replace(read_to);
+            Ok(())
+        }
+        None => read_new(shared).await,
     }
 }
 

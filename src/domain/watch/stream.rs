@@ -88,7 +88,7 @@ pub async fn watch(
             expired_if_below_horizon(&hub, start).await?;
             start
         }
-        None => now(&hub).await?,
+        None => super::now(&hub.shared.pool).await?,
     };
     let progress_every = hub.config.progress_every;
     Ok(async_stream::try_stream! {
@@ -192,17 +192,6 @@ async fn hub_started(hub: &Hub) -> Result<(), DomainError> {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-}
-
-/// The database's line now.
-async fn now(hub: &Hub) -> Result<Position, DomainError> {
-    let read = async {
-        let mut conn = checkout(&hub.shared.pool).await?;
-        Ok::<_, DbError>(events::line(&mut conn).await?)
-    };
-    Ok(deadline::within(Instant::now() + super::READ_TIMEOUT, read)
-        .await
-        .map_err(DbError::from)??)
 }
 
 /// Fails WATCH_POSITION_EXPIRED when housekeeping has purged events after `position`.

@@ -88,12 +88,14 @@ impl pb::task_service_server::TaskService for TaskApi {
             formats,
         } = parse(request.get_ref())?;
         let pool = self.db.pool.clone();
+        let watch_position = watch::now(&pool).await?.to_string();
         let listed = tasks::list::list(pool, caller(&request)?, &query, sort, page, &formats)?;
         let messages = listed.map(move |item| {
             let (view, cursor) = item?;
             Ok(pb::ListTasksResponse {
                 task: Some(task_to_proto(view, &formats)),
                 cursor,
+                watch_position: watch_position.clone(),
             })
         });
         Ok(Response::new(Box::pin(messages)))
