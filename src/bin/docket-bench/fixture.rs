@@ -70,10 +70,13 @@ impl Fixture {
     }
 
     /// Deletes the workspaces whose names start with `prefix`, with all they hold: their tasks
-    /// (and so their assignments) first, since an assignment keeps its user from being deleted.
+    /// (and so their assignments) first, since an assignment keeps its user from being deleted,
+    /// and their events, which no foreign key ties to a workspace.
     pub async fn remove(&self, prefix: &str) -> Result<(), BoxError> {
         for statement in [
             "DELETE FROM tasks WHERE workspace_id IN \
+             (SELECT id FROM workspaces WHERE starts_with(name, $1))",
+            "DELETE FROM task_events WHERE workspace_id IN \
              (SELECT id FROM workspaces WHERE starts_with(name, $1))",
             "DELETE FROM workspaces WHERE starts_with(name, $1)",
         ] {
