@@ -48,17 +48,3 @@ CREATE TABLE task_event_horizon (
     seq bigint NOT NULL DEFAULT 0
 );
 INSERT INTO task_event_horizon DEFAULT VALUES;
-
--- Who takes part in a task: its author and its recipients, as actor keys, with `extra` (those a
--- change just took it from). Statements that write an event read it for the task as it stands.
-CREATE FUNCTION task_audience(ws uuid, task uuid, extra text[] DEFAULT '{}') RETURNS text[]
-LANGUAGE sql STABLE AS $$
-    SELECT coalesce(array_agg(DISTINCT k ORDER BY k), '{}') FROM (
-        SELECT unnest(extra) AS k
-        UNION ALL
-        SELECT t.created_by_type || ':' || t.created_by_id FROM tasks t
-        WHERE t.workspace_id = ws AND t.id = task
-        UNION ALL
-        SELECT 'USER:' || a.user_id FROM assignments a WHERE a.workspace_id = ws AND a.task_id = task
-    ) s
-$$;

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::{
     enums::{EventKind, ProgressStatus},
-    events::Cause,
+    events::{Cause, audience_sql},
     schema::assignments,
     sql::Sql,
 };
@@ -202,7 +202,7 @@ pub async fn mark_seen(
         .text(
             " RETURNING workspace_id, id, task_id, user_id), recorded AS (INSERT INTO \
              task_events (workspace_id, task_id, assignment_id, kind, actor_type, actor_id, \
-             request_id, details, audience) SELECT workspace_id, task_id, id, ",
+             request_id, details, audience) SELECT seen.workspace_id, seen.task_id, seen.id, ",
         )
         .with::<sql_types::Text, _>(EventKind::AssignmentOpened)
         .text(", ")
@@ -213,10 +213,9 @@ pub async fn mark_seen(
         .with::<sql_types::Nullable<sql_types::Text>, _>(cause.request_id.clone())
         .text(", jsonb_build_object('from', ")
         .with::<sql_types::Text, _>(ProgressStatus::New)
-        .text(
-            ", 'user_id', user_id), task_audience(workspace_id, task_id) FROM seen) \
-             SELECT count(*) AS seen FROM seen",
-        )
+        .text(", 'user_id', seen.user_id), ")
+        .text(&audience_sql("seen.workspace_id", "seen.task_id"))
+        .text(" FROM seen) SELECT count(*) AS seen FROM seen")
         .prepared()
         .get_result(conn)
         .await?;

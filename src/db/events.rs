@@ -88,6 +88,21 @@ pub struct NewEvent {
     pub audience: Vec<String>,
 }
 
+/// SQL for who takes part in the task that `workspace_id` and `task_id` (SQL expressions) name,
+/// as the statement's snapshot holds it: its author and its recipients, as actor keys (a set:
+/// an author assigned to their own task is named twice). Written out in each statement rather
+/// than called as a SQL function, which PostgreSQL would plan afresh on every call.
+pub fn audience_sql(workspace_id: &str, task_id: &str) -> String {
+    // Aliases of their own, so that they cannot shadow the statement's.
+    format!(
+        "ARRAY(SELECT audience_task.created_by_type || ':' || audience_task.created_by_id \
+         FROM tasks audience_task WHERE audience_task.workspace_id = {workspace_id} \
+         AND audience_task.id = {task_id} UNION ALL SELECT 'USER:' || audience_of.user_id \
+         FROM assignments audience_of WHERE audience_of.workspace_id = {workspace_id} \
+         AND audience_of.task_id = {task_id})"
+    )
+}
+
 /// How an actor is named in an event's audience: `TYPE:id`, as `auth::Actor` displays.
 pub fn actor_key(actor_type: ActorType, actor_id: &str) -> String {
     format!("{actor_type}:{actor_id}")
@@ -148,14 +163,15 @@ pub async fn append(
     // Audiences are lists of different lengths, which arrays cannot nest: each is one text,
     // joined by a character no actor key holds.
     let audiences: Vec<String> = events.iter().map(|e| e.audience.join(" ")).collect();
-    sql_query(
+    let audience = audience_sql("e.workspace_id", "e.task_id");
+    sql_query(format!(
         "INSERT INTO task_events (workspace_id, task_id, assignment_id, kind, actor_type, \
          actor_id, request_id, details, audience) SELECT e.workspace_id, e.task_id, \
          e.assignment_id, e.kind, $5, $6, $7, e.details, \
-         task_audience(e.workspace_id, e.task_id, string_to_array(e.audience, ' ')) \
+         string_to_array(e.audience, ' ') || {audience} \
          FROM unnest($1, $2, $3, $4, $8, $9) WITH ORDINALITY \
-         AS e (workspace_id, task_id, assignment_id, kind, details, audience, ord) ORDER BY ord",
-    )
+         AS e (workspace_id, task_id, assignment_id, kind, details, audience, ord) ORDER BY ord"
+    ))
     .bind::<Array<SqlUuid>, _>(events.iter().map(|e| e.workspace_id).collect::<Vec<_>>())
     .bind::<Array<SqlUuid>, _>(events.iter().map(|e| e.task_id).collect::<Vec<_>>())
     .bind::<Array<Nullable<SqlUuid>>, _>(events.iter().map(|e| e.assignment_id).collect::<Vec<_>>())

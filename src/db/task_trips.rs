@@ -19,7 +19,7 @@ use super::{
     assignments::{ProgressCounts, Recipient},
     batch::{Batched, Outputs},
     enums::{ActorType, EventKind, ProgressStatus, Status},
-    events::{Cause, actor_key},
+    events::{Cause, actor_key, audience_sql},
     sql::Sql,
     tasks::{NewTaskRow, StatusChange, TaskRow, status_update},
 };
@@ -118,8 +118,8 @@ pub struct TaskWrite {
 /// character, which no tag may hold (`domain::input`).
 const TAG_SEPARATOR: &str = "\u{1f}";
 
-/// A new task's audience, as `task_audience` would tell it were the rows not written by the very
-/// statement that reads it: the author and the recipients, sorted, joined by spaces (which no
+/// A new task's audience, as `events::audience_sql` would tell it were the rows not written by
+/// the very statement that reads it: the author and the recipients, joined by spaces (which no
 /// actor key holds) since arrays cannot nest lists of different lengths.
 fn audience(write: &TaskWrite) -> String {
     let task = &write.task;
@@ -407,7 +407,9 @@ pub async fn transition(
          WHERE o.workspace_id = t.workspace_id AND o.id = t.id), 'to', t.status) || ",
     );
     sql.bind::<Jsonb, _>(event.details.clone());
-    sql.push(", task_audience(t.workspace_id, t.id) FROM t) ");
+    sql.push(", ");
+    sql.push(&audience_sql("t.workspace_id", "t.id"));
+    sql.push(" FROM t) ");
     sql.append(in_context(
         Sql::new("t"),
         Sql::new("").with::<Nullable<SqlUuid>, _>(asker.user_id),

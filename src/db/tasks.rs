@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::{
     enums::{ActorType, BodyFormat, CompletionPolicy, Disposition, EventKind, Priority, Status},
-    events::Cause,
+    events::{Cause, audience_sql},
     schema::{task_create_requests, task_linked_records, tasks},
     sql::Sql,
 };
@@ -309,7 +309,8 @@ pub async fn delete(
         .with::<sql_types::Uuid, _>(id)
         .text(
             " RETURNING workspace_id, id), recorded AS (INSERT INTO task_events (workspace_id, \
-         task_id, kind, actor_type, actor_id, request_id, audience) SELECT workspace_id, id, ",
+         task_id, kind, actor_type, actor_id, request_id, audience) SELECT gone.workspace_id, \
+         gone.id, ",
         )
         .with::<sql_types::Text, _>(EventKind::TaskDeleted)
         .text(", ")
@@ -318,7 +319,9 @@ pub async fn delete(
         .with::<sql_types::Text, _>(cause.actor_id.clone())
         .text(", ")
         .with::<sql_types::Nullable<sql_types::Text>, _>(cause.request_id.clone())
-        .text(", task_audience(workspace_id, id) FROM gone) SELECT count(*) AS deleted FROM gone")
+        .text(", ")
+        .text(&audience_sql("gone.workspace_id", "gone.id"))
+        .text(" FROM gone) SELECT count(*) AS deleted FROM gone")
         .prepared()
         .get_result(conn)
         .await?;
