@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::{
     enums::{EventKind, ProgressStatus},
-    events::{Cause, audience_sql},
+    events::{Cause, audience_sql, kind_and_cause},
     schema::assignments,
     sql::Sql,
 };
@@ -204,13 +204,7 @@ pub async fn mark_seen(
              task_events (workspace_id, task_id, assignment_id, kind, actor_type, actor_id, \
              request_id, details, audience) SELECT seen.workspace_id, seen.task_id, seen.id, ",
         )
-        .with::<sql_types::Text, _>(EventKind::AssignmentOpened)
-        .text(", ")
-        .with::<sql_types::Text, _>(cause.actor_type)
-        .text(", ")
-        .with::<sql_types::Text, _>(cause.actor_id.clone())
-        .text(", ")
-        .with::<sql_types::Nullable<sql_types::Text>, _>(cause.request_id.clone())
+        .then(kind_and_cause(EventKind::AssignmentOpened, cause))
         .text(", jsonb_build_object('from', ")
         .with::<sql_types::Text, _>(ProgressStatus::New)
         .text(", 'user_id', seen.user_id), ")

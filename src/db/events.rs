@@ -20,7 +20,10 @@ use diesel::{
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::enums::{ActorType, EventKind};
+use super::{
+    enums::{ActorType, EventKind},
+    sql::Sql,
+};
 
 /// Where a reader stands: every event at or before it has been read. Ordered as events are.
 #[derive(
@@ -101,6 +104,20 @@ pub fn audience_sql(workspace_id: &str, task_id: &str) -> String {
          FROM assignments audience_of WHERE audience_of.workspace_id = {workspace_id} \
          AND audience_of.task_id = {task_id})"
     )
+}
+
+/// The values `kind, actor_type, actor_id, request_id` of an event a statement writes in a CTE
+/// of its own (`INSERT INTO task_events (..., kind, actor_type, actor_id, request_id, ...)
+/// SELECT ..., <these>, ...`).
+pub(crate) fn kind_and_cause(kind: EventKind, cause: &Cause) -> Sql {
+    Sql::new("")
+        .with::<Text, _>(kind)
+        .text(", ")
+        .with::<Text, _>(cause.actor_type)
+        .text(", ")
+        .with::<Text, _>(cause.actor_id.clone())
+        .text(", ")
+        .with::<Nullable<Text>, _>(cause.request_id.clone())
 }
 
 /// How an actor is named in an event's audience: `TYPE:id`, as `auth::Actor` displays.

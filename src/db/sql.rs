@@ -89,6 +89,12 @@ impl Sql {
         }
     }
 
+    /// `append`, for chaining.
+    pub(crate) fn then(mut self, other: Sql) -> Self {
+        self.append(other);
+        self
+    }
+
     /// `bind`, for chaining: `Sql::new("... = ").with::<Uuid, _>(id).text(" AND ...")`.
     pub(crate) fn with<ST, V>(mut self, value: V) -> Self
     where

@@ -19,7 +19,7 @@ use super::{
     assignments::{ProgressCounts, Recipient},
     batch::{Batched, Outputs},
     enums::{ActorType, EventKind, ProgressStatus, Status},
-    events::{Cause, actor_key, audience_sql},
+    events::{Cause, actor_key, audience_sql, kind_and_cause},
     sql::Sql,
     tasks::{NewTaskRow, StatusChange, TaskRow, status_update},
 };
@@ -393,13 +393,7 @@ pub async fn transition(
         ")) RETURNING *), moved AS (INSERT INTO task_events (workspace_id, task_id, kind, \
          actor_type, actor_id, request_id, details, audience) SELECT t.workspace_id, t.id, ",
     );
-    sql.bind::<Text, _>(event.kind);
-    sql.push(", ");
-    sql.bind::<Text, _>(event.cause.actor_type);
-    sql.push(", ");
-    sql.bind::<Text, _>(event.cause.actor_id.clone());
-    sql.push(", ");
-    sql.bind::<Nullable<Text>, _>(event.cause.request_id.clone());
+    sql.append(kind_and_cause(event.kind, event.cause));
     // The statement's snapshot still holds the row as it was before the UPDATE: the status moved
     // from.
     sql.push(

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::{
     enums::{ActorType, BodyFormat, CompletionPolicy, Disposition, EventKind, Priority, Status},
-    events::{Cause, audience_sql},
+    events::{Cause, audience_sql, kind_and_cause},
     schema::{task_create_requests, task_linked_records, tasks},
     sql::Sql,
 };
@@ -312,13 +312,7 @@ pub async fn delete(
          task_id, kind, actor_type, actor_id, request_id, audience) SELECT gone.workspace_id, \
          gone.id, ",
         )
-        .with::<sql_types::Text, _>(EventKind::TaskDeleted)
-        .text(", ")
-        .with::<sql_types::Text, _>(cause.actor_type)
-        .text(", ")
-        .with::<sql_types::Text, _>(cause.actor_id.clone())
-        .text(", ")
-        .with::<sql_types::Nullable<sql_types::Text>, _>(cause.request_id.clone())
+        .then(kind_and_cause(EventKind::TaskDeleted, cause))
         .text(", ")
         .text(&audience_sql("gone.workspace_id", "gone.id"))
         .text(" FROM gone) SELECT count(*) AS deleted FROM gone")

@@ -3,7 +3,7 @@
 use chrono::Datelike;
 
 use crate::{
-    db::assignments::ProgressCounts,
+    db::{assignments::ProgressCounts, enums::ActorType},
     domain::{
         body::BodyFormat,
         tasks::{Due, TaskView},
@@ -67,10 +67,7 @@ pub(crate) fn task_to_proto(view: TaskView, formats: &[BodyFormat]) -> pb::Task 
             .map(|id| id.to_string())
             .unwrap_or_default(),
         completion_policy: pb::CompletionPolicy::from(task.completion_policy) as i32,
-        created_by: Some(pb::Actor {
-            r#type: pb::ActorType::from(task.created_by_type) as i32,
-            id: task.created_by_id,
-        }),
+        created_by: Some(actor_to_proto(task.created_by_type, task.created_by_id)),
         distribution_kind: pb::DistributionKind::from(view.distribution_kind) as i32,
         assignment_summary: view.assignment_summary.map(summary_to_proto),
         outcome,
@@ -84,6 +81,13 @@ pub(crate) fn task_to_proto(view: TaskView, formats: &[BodyFormat]) -> pb::Task 
         reopened_at: task.reopened_at.map(timestamp),
         reopen_reason: task.reopen_reason.unwrap_or_default(),
         etag,
+    }
+}
+
+pub(crate) fn actor_to_proto(kind: ActorType, id: String) -> pb::Actor {
+    pb::Actor {
+        r#type: pb::ActorType::from(kind) as i32,
+        id,
     }
 }
 

@@ -5,6 +5,7 @@
 use prost_types::{ListValue, Struct, Value as ProtoValue, value::Kind};
 use serde_json::Value;
 
+use super::convert::actor_to_proto;
 use crate::{
     db::{
         enums::EventKind,
@@ -30,10 +31,7 @@ pub(crate) fn event_to_proto(event: EventRow) -> pb::TaskEvent {
             .map(|id| id.to_string())
             .unwrap_or_default(),
         kind: pb::TaskEventKind::from(event.kind) as i32,
-        actor: Some(pb::Actor {
-            r#type: pb::ActorType::from(event.actor_type) as i32,
-            id: event.actor_id,
-        }),
+        actor: Some(actor_to_proto(event.actor_type, event.actor_id)),
         request_id: event.request_id.unwrap_or_default(),
         occurred_at: Some(timestamp(event.at)),
         details: match event.details {
