@@ -100,8 +100,8 @@ pub struct ConnectionConfig {
     #[arg(long, env = "DOCKET_MAX_CONCURRENT_STREAMS", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_concurrent_streams: u32,
 
-    /// Streamed listings open at once (all connections together); past it, a new one fails
-    /// RESOURCE_EXHAUSTED `OVERLOADED` with RetryInfo.
+    /// Streams (listings and watches) open at once (all connections together); past it, a new
+    /// one fails RESOURCE_EXHAUSTED `OVERLOADED` with RetryInfo.
     #[arg(long, env = "DOCKET_MAX_OPEN_STREAMS", default_value_t = 10000, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_open_streams: u32,
 

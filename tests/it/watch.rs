@@ -520,3 +520,43 @@ async fn a_listing_hands_out_the_position_to_watch_from() {
     assert_eq!(got[0].0.kind(), Kind::TaskStarted);
     team.app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn watches_count_toward_the_open_streams_limit() {
+    let team = Team::with_config(|config| config.connections.max_open_streams = 1).await;
+    let mut first = watch(team.app.channel().await, &team.author.1, from(""))
+        .await
+        .expect("the first watch");
+    start_now(&mut first).await;
+    let refused = match watch(team.app.channel().await, &team.author.1, from("")).await {
+        Err(status) => status,
+        Ok(mut stream) => stream
+            .next()
+            .await
+            .expect("an answer")
+            .expect_err("refused"),
+    };
+    assert_error(
+        &refused,
+        Code::ResourceExhausted,
+        "OVERLOADED",
+        "WatchTasks",
+    );
+    drop(first);
+    // Its place is free once it ends.
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        match watch(team.app.channel().await, &team.author.1, from("")).await {
+            Ok(mut stream) => {
+                start_now(&mut stream).await;
+                break;
+            }
+            Err(status) if tokio::time::Instant::now() < deadline => {
+                assert_eq!(status.code(), Code::ResourceExhausted);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(status) => panic!("still refused: {status:?}"),
+        }
+    }
+    team.app.stop().await;
+}

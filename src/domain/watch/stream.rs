@@ -21,6 +21,7 @@ use crate::{
         DbError, checkout, deadline,
         enums::EventKind,
         events::{self, EventRow, Position, actor_key},
+        streams::OpenStream,
     },
     domain::DomainError,
 };
@@ -80,6 +81,9 @@ pub async fn watch(
         task_ids: (!request.task_ids.is_empty()).then(|| request.task_ids.into_iter().collect()),
         kinds: (!request.kinds.is_empty()).then(|| request.kinds.into_iter().collect()),
     };
+    // A watch is a stream like the listings: it counts toward the server's limit of open
+    // streams (DOCKET_MAX_OPEN_STREAMS), so watchers cannot grow without bound in number either.
+    let open = OpenStream::new()?;
     hub_started(&hub).await?;
     // "Now" is the database's line, not the hub's (which may not have read the latest commits):
     // a change the caller saw committed before it asked is not sent.
@@ -92,6 +96,7 @@ pub async fn watch(
     };
     let progress_every = hub.config.progress_every;
     Ok(async_stream::try_stream! {
+        let _open = open;
         let mut position = started;
         if request.start.is_none() {
             yield WatchItem::Progress(position);
