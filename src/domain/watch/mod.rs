@@ -168,15 +168,6 @@ impl Hub {
         Self { shared, config }
     }
 
-    /// Watchers served now.
-    pub fn watchers(&self) -> usize {
-        lock(&self.shared.registry)
-            .by_workspace
-            .values()
-            .map(Vec::len)
-            .sum()
-    }
-
     /// Joins the hub; `None` until the hub has read once (it reads as soon as it can reach the
     /// database).
     fn register(&self, filter: WatchFilter) -> Option<Registration> {
@@ -331,9 +322,12 @@ async fn read_new(shared: &Shared) -> Result<(), String> {
     let read = async {
         let mut conn = checkout(&shared.pool).await?;
         loop {
-            let after = lock(&shared.registry).read_to;
-            let after = if lock(&shared.registry).started {
-                after
+            let (read_to, started) = {
+                let registry = lock(&shared.registry);
+                (registry.read_to, registry.started)
+            };
+            let after = if started {
+                read_to
             } else {
                 // The first read starts from now: older events are read by watchers that ask.
                 let now = events::line(&mut conn).await?;
