@@ -18,11 +18,20 @@ use crate::{
     },
 };
 
+/// The version `docket --version` prints: the crate's, and the git revision it was built from
+/// (build.rs; `unknown` outside a git checkout, unless DOCKET_GIT_REVISION was set at build time).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("DOCKET_GIT_REVISION"),
+    ")"
+);
+
 /// The command line of the `docket` binary.
 #[derive(Debug, Parser)]
 #[command(
     name = "docket",
-    version,
+    version = VERSION,
     about = "Docket: a gRPC task and assignment service"
 )]
 #[command(args_conflicts_with_subcommands = true)]

@@ -16,6 +16,11 @@ pub struct ServeConfig {
     #[arg(long, env = "DOCKET_LISTEN", default_value = "0.0.0.0:50051")]
     pub listen: SocketAddr,
 
+    /// Address of the Prometheus metrics endpoint (`GET /metrics`), a port of its own. Unset: no
+    /// metrics endpoint.
+    #[arg(long, env = "DOCKET_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+
     /// How often the readiness check asks the database whether it answers.
     #[arg(long, env = "DOCKET_HEALTH_INTERVAL", default_value = "2s", value_parser = humantime::parse_duration)]
     pub health_interval: Duration,

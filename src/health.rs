@@ -176,7 +176,26 @@ impl Health for DrainingHealth {
     ) -> Result<Response<Self::WatchStream>, Status> {
         // Liveness never turns NOT_SERVING, so its Watch ends as soon as draining begins.
         let liveness = request.get_ref().service == LIVENESS;
-        let statuses = self.inner.watch(request).await?.into_inner();
+        let statuses = match self.inner.watch(request).await {
+            Ok(statuses) => statuses.into_inner(),
+            // The health protocol: Watch on a service the server does not know answers
+            // SERVICE_UNKNOWN and stays open (the service could appear later), unlike Check's
+            // NOT_FOUND. Docket's services are fixed, so nothing follows until shutdown.
+            Err(status) if status.code() == tonic::Code::NotFound => {
+                let unknown = HealthCheckResponse {
+                    status: WireStatus::ServiceUnknown as i32,
+                };
+                let draining = self.draining.clone();
+                let stream = futures_util::stream::once(async move { Some(Ok(unknown)) })
+                    .chain(futures_util::stream::once(async move {
+                        draining.cancelled_owned().await;
+                        None
+                    }))
+                    .filter_map(futures_util::future::ready);
+                return Ok(Response::new(Box::pin(stream)));
+            }
+            Err(status) => return Err(status),
+        };
         let state = (statuses, self.draining.clone(), liveness, false);
         let stream = futures_util::stream::unfold(
             state,

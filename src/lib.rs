@@ -10,6 +10,7 @@ pub mod domain;
 pub mod grpc;
 pub mod health;
 pub mod housekeeping;
+pub mod metrics;
 pub mod server;
 pub mod telemetry;
 

@@ -44,35 +44,55 @@ use crate::{
     },
     health::Readiness,
     housekeeping::{self, Retention},
+    metrics::Metrics,
 };
 use crate::{
     db::event_signal::Notifier,
     domain::watch::{Hub, WatchConfig},
 };
 
+/// A service that takes gzip-compressed requests, and compresses its responses for clients that
+/// say they accept gzip (`grpc-accept-encoding`); others get them as before.
+macro_rules! gzip {
+    ($service:expr) => {
+        $service
+            .accept_compressed(tonic::codec::CompressionEncoding::Gzip)
+            .send_compressed(tonic::codec::CompressionEncoding::Gzip)
+    };
+}
+
 /// Why the server could not start, or stopped other than by a shutdown signal.
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
     #[error(transparent)]
     Database(#[from] db::SetupError),
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}")]
     Bind {
         addr: SocketAddr,
         source: std::io::Error,
     },
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     ReadTlsFile {
         path: String,
         source: std::io::Error,
     },
-    #[error("invalid TLS certificate or key: {0}")]
+    #[error("invalid TLS certificate or key")]
     Tls(#[source] tonic::transport::Error),
-    #[error("invalid JWT configuration: {0}")]
+    #[error("invalid JWT configuration")]
     Jwt(#[from] JwtConfigError),
-    #[error("cannot build the reflection service: {0}")]
+    #[error("cannot build the reflection service")]
     Reflection(#[from] tonic_reflection::server::Error),
-    #[error("the gRPC server failed: {0}")]
+    #[error("the gRPC server failed")]
     Serve(#[from] tonic::transport::Error),
+    #[error("cannot set up metrics")]
+    Metrics(#[from] prometheus::Error),
+}
+
+/// Binds a listening socket, saying which address could not be bound.
+async fn bind(addr: SocketAddr) -> Result<TcpListener, ServerError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServerError::Bind { addr, source })
 }
 
 /// Full names of the Docket services this server registers, so health reports each of them. A test
@@ -99,6 +119,8 @@ pub struct Application {
     pool: PgPool,
     authenticator: Arc<Authenticator>,
     tls: Option<ServerTlsConfig>,
+    metrics: Metrics,
+    metrics_listener: Option<TcpListener>,
 }
 
 impl Application {
@@ -117,20 +139,28 @@ impl Application {
             Err(e) => return Err(e.into()),
         }
         let pool = db::pool(&config.database)?;
-        let authenticator = Arc::new(Authenticator::new(pool.clone(), &config.auth)?);
-        let tls = tls_config(&config.tls)?;
-        let bind_error = |source| ServerError::Bind {
-            addr: config.listen,
-            source,
-        };
-        let listener = TcpListener::bind(config.listen).await.map_err(bind_error)?;
-        let local_addr = listener.local_addr().map_err(bind_error)?;
         let streams = StreamLimits::new(StreamSizes {
             fetch_connections: config.database.stream_connections(),
             max_open: config.connections.max_open_streams as usize,
             stream_bytes: config.connections.stream_buffer_bytes as usize,
             total_bytes: config.connections.streams_buffer_bytes as usize,
         });
+        let metrics = Metrics::new(pool.clone(), streams.clone())?;
+        let authenticator = Arc::new(Authenticator::new(
+            pool.clone(),
+            &config.auth,
+            metrics.auth_cache.clone(),
+        )?);
+        let tls = tls_config(&config.tls)?;
+        let listener = bind(config.listen).await?;
+        let local_addr = listener.local_addr().map_err(|source| ServerError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+        let metrics_listener = match config.metrics_listen {
+            Some(addr) => Some(bind(addr).await?),
+            None => None,
+        };
         Ok(Self {
             config,
             prepared,
@@ -140,7 +170,16 @@ impl Application {
             pool,
             authenticator,
             tls,
+            metrics,
+            metrics_listener,
         })
+    }
+
+    /// The address of the metrics endpoint, if it has one (`DOCKET_METRICS_LISTEN`).
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|listener| listener.local_addr().ok())
     }
 
     /// What the server's streams share and hold now (for tests and operators' tools).
@@ -168,7 +207,19 @@ impl Application {
             pool,
             authenticator,
             tls,
+            metrics,
+            metrics_listener,
         } = self;
+        // Metrics are served while the server drains too, and stop when this returns.
+        let stop_metrics = CancellationToken::new();
+        let _stop_metrics = stop_metrics.clone().drop_guard();
+        if let Some(listener) = metrics_listener {
+            tokio::spawn(crate::metrics::serve(
+                listener,
+                metrics.clone(),
+                stop_metrics,
+            ));
+        }
 
         let readiness =
             Readiness::new(DOCKET_SERVICES.iter().map(|s| s.to_string()).collect()).await;
@@ -267,6 +318,7 @@ impl Application {
                 streams,
                 prepared.clone(),
                 notifier,
+                metrics.calls.clone(),
             ))
             .layer(AuthLayer::new(authenticator));
         let mut server = http2_server(&config.connections);
@@ -275,16 +327,20 @@ impl Application {
         }
         let serve = server
             .layer(layers)
-            .add_service(health_service)
-            .add_service(AssignmentServiceServer::new(AssignmentApi::new(
+            .add_service(gzip!(health_service))
+            .add_service(gzip!(AssignmentServiceServer::new(AssignmentApi::new(
                 pool.clone(),
-            )))
-            .add_service(DirectoryServiceServer::new(DirectoryApi::new(pool.clone())))
-            .add_service(TaskServiceServer::new(TaskApi::new(
+            ))))
+            .add_service(gzip!(DirectoryServiceServer::new(DirectoryApi::new(
+                pool.clone()
+            ))))
+            .add_service(gzip!(TaskServiceServer::new(TaskApi::new(
                 Db::new(pool.clone(), &config.database),
                 hub,
-            )))
-            .add_service(WorkspaceServiceServer::new(WorkspaceApi::new(pool.clone())))
+            ))))
+            .add_service(gzip!(WorkspaceServiceServer::new(WorkspaceApi::new(
+                pool.clone()
+            ))))
             .add_service(reflection().build_v1()?)
             .add_service(reflection().build_v1alpha()?)
             .serve_with_incoming_shutdown(incoming, signal);

@@ -20,7 +20,7 @@ pub enum JwtConfigError {
     BothKeys,
     #[error("DOCKET_JWT_HS256_SECRET must be at least {MIN_HS256_SECRET_LEN} bytes")]
     ShortSecret,
-    #[error("cannot read DOCKET_JWT_PUBLIC_KEY_FILE {path}: {source}")]
+    #[error("cannot read DOCKET_JWT_PUBLIC_KEY_FILE {path}")]
     ReadKey {
         path: String,
         source: std::io::Error,

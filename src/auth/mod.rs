@@ -15,6 +15,7 @@ pub mod jwt;
 use std::sync::Arc;
 
 use moka::future::Cache;
+use prometheus::IntCounterVec;
 use uuid::Uuid;
 
 pub use caller::{Actor, Caller, Scope, ScopeSet};
@@ -47,16 +48,29 @@ pub struct Authenticator {
     tokens: Cache<[u8; 32], Option<Caller>>,
     /// (workspace, user) → whether the user exists there and is active.
     users: Cache<(Uuid, Uuid), bool>,
+    /// `docket_auth_cache_lookups_total`, by cache and result.
+    lookups: IntCounterVec,
 }
 
 impl Authenticator {
-    pub fn new(pool: PgPool, config: &AuthConfig) -> Result<Self, JwtConfigError> {
+    /// Counts its cache hits and misses in `lookups` (labels: cache, result).
+    pub fn new(
+        pool: PgPool,
+        config: &AuthConfig,
+        lookups: IntCounterVec,
+    ) -> Result<Self, JwtConfigError> {
         Ok(Self {
             pool,
             jwt: JwtVerifier::from_config(config)?,
             tokens: cache(config),
             users: cache(config),
+            lookups,
         })
+    }
+
+    fn count(&self, cache: &str, fresh: bool) {
+        let result = if fresh { "miss" } else { "hit" };
+        self.lookups.with_label_values(&[cache, result]).inc();
     }
 
     /// The caller an `authorization` header value speaks for.
@@ -66,12 +80,14 @@ impl Authenticator {
             .ok_or(AuthError::Unauthenticated)?;
         if api_token::looks_like_api_token(token) {
             let hash = api_token::hash(token);
-            return self
+            let entry = self
                 .tokens
-                .try_get_with(hash, self.load_api_token(hash))
+                .entry(hash)
+                .or_try_insert_with(self.load_api_token(hash))
                 .await
-                .map_err(AuthError::Lookup)?
-                .ok_or(AuthError::Unauthenticated);
+                .map_err(AuthError::Lookup)?;
+            self.count("api_token", entry.is_fresh());
+            return entry.into_value().ok_or(AuthError::Unauthenticated);
         }
         let caller = self
             .jwt
@@ -80,12 +96,14 @@ impl Authenticator {
             .ok_or(AuthError::Unauthenticated)?;
         let user_id = caller.actor.user_id().ok_or(AuthError::Unauthenticated)?;
         let key = (caller.workspace_id, user_id);
-        let active = self
+        let entry = self
             .users
-            .try_get_with(key, self.load_user_active(key))
+            .entry(key)
+            .or_try_insert_with(self.load_user_active(key))
             .await
             .map_err(AuthError::Lookup)?;
-        if active {
+        self.count("user", entry.is_fresh());
+        if entry.into_value() {
             Ok(caller)
         } else {
             Err(AuthError::Unauthenticated)

@@ -16,6 +16,7 @@ pub mod events;
 pub mod housekeeping;
 pub mod migrations;
 pub mod paging;
+pub mod query_timer;
 pub mod schema;
 pub(crate) mod sql;
 pub mod streams;
@@ -33,7 +34,7 @@ use std::sync::{
 };
 
 use diesel_async::{
-    AsyncPgConnection,
+    AsyncConnection, AsyncPgConnection,
     pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod, deadpool},
 };
 use futures_util::FutureExt;
@@ -164,10 +165,12 @@ pub fn pool(config: &DatabaseConfig) -> Result<PgPool, SetupError> {
     manager_config.custom_setup = Box::new(move |_url| {
         let options = options.clone();
         async move {
-            options
+            let mut conn = options
                 .connect()
                 .await
-                .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))
+                .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
+            conn.set_instrumentation(query_timer::QueryTimer::default());
+            Ok(conn)
         }
         .boxed()
     });

@@ -286,6 +286,7 @@ where
             }
         }
         let row = state.buffer.pop_front()?;
+        state.open.count_item();
         if let Some(remaining) = &mut state.remaining {
             *remaining -= 1;
         }

@@ -13,7 +13,7 @@ use std::{
     future::Future,
     sync::{
         Arc,
-        atomic::{AtomicUsize, Ordering},
+        atomic::{AtomicU64, AtomicUsize, Ordering},
     },
 };
 
@@ -44,6 +44,8 @@ pub struct StreamLimits {
     /// Calls whose handler is running: a unary call from start to answer, a stream until it is
     /// opened (its pages are fetched afterwards).
     handling: Arc<AtomicUsize>,
+    /// Items streams have handed out since the server started (for metrics).
+    items: AtomicU64,
 }
 
 /// Page budgets are reserved in KiB, so that the total may exceed the semaphore's permit limit.
@@ -76,6 +78,7 @@ impl StreamLimits {
             total_kib,
             buffered: AtomicUsize::new(0),
             handling: Arc::new(AtomicUsize::new(0)),
+            items: AtomicU64::new(0),
         })
     }
 
@@ -98,6 +101,11 @@ impl StreamLimits {
     /// Bytes one page may hold.
     pub fn page_bytes(&self) -> usize {
         self.page_bytes
+    }
+
+    /// Items streams have handed out since the server started.
+    pub fn items_sent(&self) -> u64 {
+        self.items.load(Ordering::Relaxed)
     }
 }
 
@@ -182,6 +190,13 @@ impl OpenStream {
 
     fn limits(&self) -> Option<&StreamLimits> {
         self.0.as_deref()
+    }
+
+    /// Counts one item handed to the client.
+    pub fn count_item(&self) {
+        if let Some(limits) = self.limits() {
+            limits.items.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// Bytes a page of this stream may hold.

@@ -75,7 +75,7 @@ pub enum DomainError {
     WatchTooSlow,
     #[error("only workspace:admin may watch every task of the workspace")]
     WatchScopeDenied,
-    #[error("the system's random number source failed: {0}")]
+    #[error("the system's random number source failed")]
     Entropy(#[from] getrandom::Error),
     #[error(transparent)]
     Db(DbError),

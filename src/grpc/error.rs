@@ -17,7 +17,7 @@ use crate::{
         DomainError,
         input::{FieldViolation, Invalid, cut},
     },
-    grpc::pb::ErrorReason,
+    grpc::{pb::ErrorReason, subject},
     telemetry::ErrorChain,
 };
 
@@ -36,6 +36,10 @@ const MESSAGE_PART_CHARS: usize = 80;
 const UNAVAILABLE_RETRY_DELAY: std::time::Duration = std::time::Duration::from_secs(1);
 /// The same for a call refused because the server is at one of its capacity limits.
 const OVERLOADED_RETRY_DELAY: std::time::Duration = std::time::Duration::from_secs(1);
+/// The same for a call that lost a race with another writer (ABORTED): read again, then retry.
+const CONFLICT_RETRY_DELAY: std::time::Duration = std::time::Duration::from_millis(100);
+/// The same for a watcher cut off for falling behind: resume from its last position.
+const TOO_SLOW_RETRY_DELAY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// What an RPC can fail with, as the caller will see it.
 #[derive(Debug, thiserror::Error)]
@@ -46,12 +50,13 @@ pub enum ApiError {
     /// The body is not the method's request message: INVALID_ARGUMENT `MALFORMED_REQUEST`.
     #[error("the request body is not a valid protobuf message for this method: {0}")]
     Malformed(String),
-    /// A rule said no: the code and reason say which rule.
+    /// A rule said no: the code and reason say which rule, the metadata which ids it was about.
     #[error("{message}")]
     Rejected {
         code: Code,
         reason: ErrorReason,
         message: String,
+        metadata: Vec<(&'static str, String)>,
     },
     /// PostgreSQL cannot be reached; the caller may retry.
     #[error("the database is unavailable")]
@@ -71,7 +76,16 @@ impl ApiError {
             code,
             reason,
             message: message.into(),
+            metadata: Vec::new(),
         }
+    }
+
+    /// The same error, naming an id it is about in its `ErrorInfo.metadata`.
+    pub fn about(mut self, key: &'static str, value: impl ToString) -> Self {
+        if let Self::Rejected { metadata, .. } = &mut self {
+            metadata.push((key, value.to_string()));
+        }
+        self
     }
 
     pub fn internal(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
@@ -120,6 +134,7 @@ impl From<AuthError> for ApiError {
 impl From<DomainError> for ApiError {
     fn from(error: DomainError) -> Self {
         let message = error.to_string();
+        let about = subject_of(&error);
         let (code, reason) = match error {
             DomainError::Invalid(invalid) => return ApiError::Validation(invalid),
             DomainError::Entropy(e) => return ApiError::internal(e),
@@ -172,7 +187,24 @@ impl From<DomainError> for ApiError {
                 (Code::PermissionDenied, ErrorReason::WatchScopeDenied)
             }
         };
-        ApiError::rejected(code, reason, message)
+        let rejected = ApiError::rejected(code, reason, message);
+        match about {
+            Some((key, id)) => rejected.about(key, id),
+            None => rejected,
+        }
+    }
+}
+
+/// The id a domain error names itself, as its `ErrorInfo.metadata` key and value.
+fn subject_of(error: &DomainError) -> Option<(&'static str, uuid::Uuid)> {
+    match error {
+        DomainError::UnknownUser(id) | DomainError::UserNotFound(id) => Some(("user_id", *id)),
+        DomainError::ChannelNotFound(id)
+        | DomainError::UnknownChannel(id)
+        | DomainError::NotAdminOfChannel(id) => Some(("channel_id", *id)),
+        DomainError::UnknownAssignment(id) => Some(("assignment_id", *id)),
+        DomainError::TokenNotFound(id) => Some(("token_id", *id)),
+        _ => None,
     }
 }
 
@@ -205,6 +237,9 @@ impl From<ApiError> for Status {
                     "violations".to_owned(),
                     (invalid.listed.len() + invalid.unlisted).to_string(),
                 );
+                if let Some(first) = invalid.listed.first() {
+                    metadata.insert("field".to_owned(), first.field.clone());
+                }
                 let message = describe(&invalid);
                 violations = within_budget(invalid.listed);
                 (Code::InvalidArgument, ErrorReason::ValidationError, message)
@@ -223,7 +258,25 @@ impl From<ApiError> for Status {
                 code,
                 reason,
                 message,
-            } => (code, reason, message),
+                metadata: ids,
+            } => {
+                // The request's ids first, so that an id the error names itself wins.
+                metadata.extend(
+                    subject::current()
+                        .into_iter()
+                        .map(|(k, v)| (k.to_owned(), v)),
+                );
+                metadata.extend(ids.into_iter().map(|(k, v)| (k.to_owned(), v)));
+                // A request or metadata too large fails the same way again: no RetryInfo.
+                retry_after = match (code, reason) {
+                    (Code::Aborted, _) => Some(CONFLICT_RETRY_DELAY),
+                    (Code::ResourceExhausted, ErrorReason::WatchTooSlow) => {
+                        Some(TOO_SLOW_RETRY_DELAY)
+                    }
+                    _ => None,
+                };
+                (code, reason, message)
+            }
             ApiError::Unavailable(source) => {
                 tracing::warn!(error = %source, "database unavailable");
                 let message = "the database is unavailable, retry later".to_owned();

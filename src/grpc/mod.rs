@@ -5,12 +5,14 @@
 
 pub mod assignments;
 pub mod auth;
+pub(crate) mod call_log;
 pub mod codec;
 pub mod directory;
 pub(crate) mod enums;
 pub mod error;
 pub(crate) mod parse;
 pub mod request_context;
+pub(crate) mod subject;
 pub mod tasks;
 pub mod workspace;
 

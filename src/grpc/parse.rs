@@ -11,6 +11,7 @@ use super::{
     enums::{FromProto, required},
     error::ApiError,
     pb,
+    subject::{Subject, note},
 };
 use crate::domain::{
     body::BodyFormat,
@@ -33,7 +34,9 @@ pub(crate) trait Parse {
 }
 
 /// The checked values of a request, or INVALID_ARGUMENT `VALIDATION_ERROR` naming its bad fields.
-pub(crate) fn parse<R: Parse>(request: &R) -> Result<R::Checked, Status> {
+/// Notes the ids the request names, for the errors of the call (`subject`).
+pub(crate) fn parse<R: Parse + Subject>(request: &R) -> Result<R::Checked, Status> {
+    note(request);
     let mut violations = Violations::default();
     let checked = request.parse(&mut violations);
     match (violations.finish(()), checked) {

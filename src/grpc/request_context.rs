@@ -1,11 +1,11 @@
 //! A tower layer in front of every gRPC service (Docket's, health, reflection) that gives each call
-//! a request id and writes exactly one log line when the call ends.
+//! a request id, and one log line and its metrics when the call ends (`call_log`).
 //!
 //! - The id is the caller's `x-request-id` when it sent a usable one, else a new UUID. It is put in
 //!   the request's extensions as [`RequestId`], echoed in the response headers, and recorded on the
 //!   call's tracing span, so every event logged while handling the call carries it.
-//! - The log line is written when the response body ends, because a gRPC status normally travels
-//!   in the trailers after the last message; a stream the client abandons is logged as CANCELLED.
+//! - The log line and metrics are written when the response body ends (`call_log`); the call
+//!   counts as in flight from its headers until then.
 //! - The span has an empty `actor` field; authentication records it with
 //!   `tracing::Span::current().record("actor", ...)` once it knows who is calling.
 //! - An error tonic raised itself on a Docket path gets Docket's error model
@@ -18,7 +18,6 @@
 //!   stream the deadline covers opening it; each page it fetches gets as long again.
 
 use std::{
-    pin::Pin,
     sync::Arc,
     task::{Context, Poll},
     time::{Duration, Instant},
@@ -26,22 +25,25 @@ use std::{
 
 use futures_util::future::BoxFuture;
 use http::{HeaderMap, HeaderValue};
-use http_body::{Body, Frame};
+use http_body::Body;
 use tonic::{Code, Status};
 use tower::{Layer, Service};
-use tracing::{Instrument, Span, field::Empty};
+use tracing::{Instrument, field::Empty};
 
 use super::{
+    call_log::{CallLog, InFlight, LoggedBody, grpc_code},
     error::{ApiError, give_error_model},
     pb::ErrorReason,
+    subject,
 };
 use crate::{
-    connections::{CallOnConnection, track_call},
+    connections::track_call,
     db::{
         Prepared, deadline,
         event_signal::{self, Notifier},
         streams::{self, StreamLimits},
     },
+    metrics::CallMetrics,
 };
 
 /// The header carrying the request id, both ways.
@@ -95,22 +97,26 @@ pub struct RequestContextLayer {
     streams: Arc<StreamLimits>,
     prepared: Prepared,
     notifier: Notifier,
+    calls: CallMetrics,
 }
 
 impl RequestContextLayer {
     /// Until `prepared`, Docket calls are refused UNAVAILABLE (health and reflection answer).
-    /// Streams the calls open share `streams`; calls that wrote events poke `notifier`.
+    /// Streams the calls open share `streams`; calls that wrote events poke `notifier`; every
+    /// call is counted in `calls`.
     pub fn new(
         limits: CallLimits,
         streams: Arc<StreamLimits>,
         prepared: Prepared,
         notifier: Notifier,
+        calls: CallMetrics,
     ) -> Self {
         Self {
             limits,
             streams,
             prepared,
             notifier,
+            calls,
         }
     }
 }
@@ -125,6 +131,7 @@ impl<S> Layer<S> for RequestContextLayer {
             streams: self.streams.clone(),
             prepared: self.prepared.clone(),
             notifier: self.notifier.clone(),
+            calls: self.calls.clone(),
         }
     }
 }
@@ -136,6 +143,7 @@ pub struct RequestContextService<S> {
     streams: Arc<StreamLimits>,
     prepared: Prepared,
     notifier: Notifier,
+    calls: CallMetrics,
 }
 
 impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for RequestContextService<S>
@@ -186,6 +194,7 @@ where
             None
         };
         let on_connection = track_call(request.extensions());
+        let in_flight = InFlight::start(&self.calls, request.uri().path());
         let streams = self.streams.clone();
         let notifier = self.notifier.clone();
 
@@ -202,7 +211,8 @@ where
                 let _handling = streams.handling_call();
                 inner.call(request).instrument(span.clone()).await
             };
-            let called = event_signal::scope(streams::scope(streams.clone(), called));
+            let called =
+                event_signal::scope(streams::scope(streams.clone(), subject::scope(called)));
             let mut response = match deadline::within(deadline, called).await {
                 Ok((response, wrote_events)) => {
                     if wrote_events {
@@ -232,92 +242,19 @@ where
                 .insert(REQUEST_ID_HEADER, request_id.0);
             // A "trailers-only" response (the usual shape of an error) has its status in headers.
             let header_code = grpc_code(response.headers());
-            Ok(response.map(|body| LoggedBody {
-                inner: body,
-                log: Some(CallLog {
-                    span,
-                    started,
-                    header_code,
-                    _on_connection: on_connection,
-                }),
+            Ok(response.map(|body| {
+                LoggedBody::new(
+                    body,
+                    CallLog {
+                        span,
+                        started,
+                        header_code,
+                        in_flight,
+                        on_connection,
+                    },
+                )
             }))
         })
-    }
-}
-
-/// What is needed to write the call's log line once its outcome is known.
-struct CallLog {
-    span: Span,
-    started: Instant,
-    header_code: Option<Code>,
-    /// Counts the call as running on its connection until it is logged.
-    _on_connection: Option<CallOnConnection>,
-}
-
-impl CallLog {
-    fn write(self, code: Code) {
-        let duration_ms = self.started.elapsed().as_micros() as f64 / 1000.0;
-        let _entered = self.span.enter();
-        let code_name = code_name(code);
-        match code {
-            Code::Internal | Code::Unknown | Code::DataLoss | Code::Unavailable => {
-                tracing::warn!(code = code_name, duration_ms, "rpc finished")
-            }
-            _ => tracing::info!(code = code_name, duration_ms, "rpc finished"),
-        }
-    }
-}
-
-pin_project_lite::pin_project! {
-    /// A response body that logs the call when it ends (or is dropped unfinished).
-    pub struct LoggedBody<B> {
-        #[pin]
-        inner: B,
-        log: Option<CallLog>,
-    }
-
-    impl<B> PinnedDrop for LoggedBody<B> {
-        fn drop(this: Pin<&mut Self>) {
-            if let Some(log) = this.project().log.take() {
-                let code = log.header_code.unwrap_or(Code::Cancelled);
-                log.write(code);
-            }
-        }
-    }
-}
-
-impl<B: Body> Body for LoggedBody<B> {
-    type Data = B::Data;
-    type Error = B::Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
-        let this = self.project();
-        let polled = this.inner.poll_frame(cx);
-        // Some(code) once the call has ended; the code is None when only the headers had it.
-        let ended = match &polled {
-            Poll::Ready(Some(Ok(frame))) => frame.trailers_ref().map(grpc_code),
-            Poll::Ready(Some(Err(_))) => Some(Some(Code::Internal)),
-            Poll::Ready(None) => Some(None),
-            Poll::Pending => None,
-        };
-        if let Some(code) = ended
-            && let Some(log) = this.log.take()
-        {
-            let code = code.or(log.header_code).unwrap_or(Code::Unknown);
-            log.write(code);
-        }
-        polled
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> http_body::SizeHint {
-        self.inner.size_hint()
     }
 }
 
@@ -350,42 +287,10 @@ fn grpc_timeout(headers: &HeaderMap) -> Option<Duration> {
     })
 }
 
-fn grpc_code(headers: &HeaderMap) -> Option<Code> {
-    let value = headers
-        .get("grpc-status")?
-        .to_str()
-        .ok()?
-        .parse::<i32>()
-        .ok()?;
-    Some(Code::from_i32(value))
-}
-
-/// The canonical upper-case name of a gRPC code, as grpcurl and the gRPC docs print it.
-fn code_name(code: Code) -> &'static str {
-    match code {
-        Code::Ok => "OK",
-        Code::Cancelled => "CANCELLED",
-        Code::Unknown => "UNKNOWN",
-        Code::InvalidArgument => "INVALID_ARGUMENT",
-        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
-        Code::NotFound => "NOT_FOUND",
-        Code::AlreadyExists => "ALREADY_EXISTS",
-        Code::PermissionDenied => "PERMISSION_DENIED",
-        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
-        Code::FailedPrecondition => "FAILED_PRECONDITION",
-        Code::Aborted => "ABORTED",
-        Code::OutOfRange => "OUT_OF_RANGE",
-        Code::Unimplemented => "UNIMPLEMENTED",
-        Code::Internal => "INTERNAL",
-        Code::Unavailable => "UNAVAILABLE",
-        Code::DataLoss => "DATA_LOSS",
-        Code::Unauthenticated => "UNAUTHENTICATED",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::grpc::call_log::code_name;
 
     fn headers(value: &[u8]) -> HeaderMap {
         let mut map = HeaderMap::new();
@@ -439,9 +344,14 @@ mod tests {
             stream_bytes: 65536,
             total_bytes: 65536,
         });
-        let mut service =
-            RequestContextLayer::new(limits, streams, Prepared::done(), Notifier::silent())
-                .layer(slow(Duration::from_secs(60)));
+        let mut service = RequestContextLayer::new(
+            limits,
+            streams,
+            Prepared::done(),
+            Notifier::silent(),
+            CallMetrics::new().expect("metrics"),
+        )
+        .layer(slow(Duration::from_secs(60)));
         let mut request = http::Request::builder().uri("/docket.v1.TaskService/GetTask");
         if let Some(timeout) = timeout {
             request = request.header("grpc-timeout", timeout);

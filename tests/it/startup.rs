@@ -154,3 +154,37 @@ async fn a_bad_database_url_fails_fast_with_one_clear_line() {
         }
     }
 }
+
+/// A port already taken: one line naming the address and the cause, the cause said once (every
+/// error's message leaves its source to the chain `main` prints).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_taken_port_fails_with_its_cause_said_once() {
+    let db = TestDb::migrated().await;
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = taken.local_addr().expect("addr").to_string();
+    let output = tokio::time::timeout(
+        Duration::from_secs(30),
+        docket(
+            &[],
+            &[("DATABASE_URL", &db.url()), ("DOCKET_LISTEN", &addr)],
+        )
+        .output(),
+    )
+    .await
+    .expect("docket exits")
+    .expect("run docket");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let lines: Vec<_> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "one line expected, got {stderr}");
+    assert!(
+        lines[0].contains(&format!("cannot listen on {addr}")),
+        "{stderr}"
+    );
+    assert_eq!(
+        lines[0].matches("in use").count(),
+        1,
+        "the cause once: {stderr}"
+    );
+    drop(taken);
+}

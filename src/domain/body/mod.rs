@@ -51,7 +51,7 @@ pub enum BodyError {
     TooLarge,
     #[error("not a Quill Delta: {0}")]
     InvalidDelta(String),
-    #[error("{0}")]
+    #[error(transparent)]
     Characters(#[from] TextError),
 }
 

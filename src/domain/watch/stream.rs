@@ -96,7 +96,7 @@ pub async fn watch(
     };
     let progress_every = hub.config.progress_every;
     Ok(async_stream::try_stream! {
-        let _open = open;
+        let open = open;
         let mut position = started;
         if request.start.is_none() {
             yield WatchItem::Progress(position);
@@ -117,6 +117,7 @@ pub async fn watch(
                 checked_horizon = true;
             }
             for event in events {
+                open.count_item();
                 yield WatchItem::Event(event);
             }
             position = next;
@@ -128,6 +129,7 @@ pub async fn watch(
         while position < joined.joined_at {
             let (events, next) = catch_up(&hub, &filter, position, joined.joined_at).await?;
             for event in events {
+                open.count_item();
                 yield WatchItem::Event(event);
             }
             position = next;
@@ -143,7 +145,8 @@ pub async fn watch(
                 Woke::Queue(Some(event)) if event.position() > position => {
                     position = event.position();
                     sent_since_tick = true;
-                    yield WatchItem::Event(event);
+                    open.count_item();
+                yield WatchItem::Event(event);
                 }
                 Woke::Queue(Some(_)) => {}
                 Woke::Queue(None) => Err(ended(&joined))?,

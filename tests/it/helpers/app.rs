@@ -18,6 +18,8 @@ use super::database::{TestDb, database_config};
 
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// The metrics endpoint (`GET /metrics`).
+    pub metrics_addr: Option<SocketAddr>,
     pub db: TestDb,
     /// The server's stream limits and counters.
     pub streams: Arc<StreamLimits>,
@@ -74,6 +76,7 @@ impl TestApp {
             .await
             .expect("application builds");
         let addr = app.local_addr();
+        let metrics_addr = app.metrics_addr();
         let streams = app.stream_limits();
         let (shutdown, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(app.run_until_stopped(async move {
@@ -81,6 +84,7 @@ impl TestApp {
         }));
         Self {
             addr,
+            metrics_addr,
             db,
             streams,
             shutdown: Some(shutdown),
@@ -119,6 +123,7 @@ pub fn test_config(url: String) -> ServeConfig {
     ServeConfig {
         database: database_config(url),
         listen: "127.0.0.1:0".parse().expect("addr"),
+        metrics_listen: Some("127.0.0.1:0".parse().expect("addr")),
         health_interval: Duration::from_millis(200),
         call_timeout: Duration::from_secs(10),
         connections: ConnectionConfig {

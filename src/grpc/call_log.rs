@@ -1,0 +1,191 @@
+//! The end of a call: its one log line and its metrics (count by method and code, latency, in
+//! flight), written when the response body ends, because a gRPC status normally travels in the
+//! trailers after the last message; a stream the client abandons counts as CANCELLED.
+
+use std::{
+    pin::Pin,
+    task::{Context, Poll},
+    time::Instant,
+};
+
+use http::HeaderMap;
+use http_body::{Body, Frame};
+use tonic::Code;
+use tracing::Span;
+
+use super::pb;
+use crate::{connections::CallOnConnection, metrics::CallMetrics};
+
+/// A call counted in `docket_grpc_in_flight` until dropped, which it is when the call is logged
+/// or, if it never gets that far (the client left before an answer), when its future is.
+pub struct InFlight {
+    method: &'static str,
+    metrics: CallMetrics,
+}
+
+impl InFlight {
+    pub fn start(metrics: &CallMetrics, path: &str) -> Self {
+        let method = method_label(path);
+        metrics.in_flight.with_label_values(&[method]).inc();
+        Self {
+            method,
+            metrics: metrics.clone(),
+        }
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.metrics
+            .in_flight
+            .with_label_values(&[self.method])
+            .dec();
+    }
+}
+
+/// The label of a call's method: its path when it is one this server serves, else `unknown`, so
+/// that requests for made-up paths cannot grow the metrics without bound.
+fn method_label(path: &str) -> &'static str {
+    const OTHERS: &[&str] = &[
+        "/grpc.health.v1.Health/Check",
+        "/grpc.health.v1.Health/Watch",
+        "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+        "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+    ];
+    pb::methods::METHOD_SCOPES
+        .iter()
+        .map(|(method, _)| *method)
+        .chain(OTHERS.iter().copied())
+        .find(|method| *method == path)
+        .unwrap_or("unknown")
+}
+
+/// What is needed to write the call's log line and metrics once its outcome is known.
+pub struct CallLog {
+    pub span: Span,
+    pub started: Instant,
+    pub header_code: Option<Code>,
+    pub in_flight: InFlight,
+    /// Counts the call as running on its connection until it is logged.
+    pub on_connection: Option<CallOnConnection>,
+}
+
+impl CallLog {
+    fn write(self, code: Code) {
+        let elapsed = self.started.elapsed();
+        let duration_ms = elapsed.as_micros() as f64 / 1000.0;
+        let code_name = code_name(code);
+        let InFlight { method, metrics } = &self.in_flight;
+        metrics
+            .requests
+            .with_label_values(&[method, code_name])
+            .inc();
+        metrics
+            .duration
+            .with_label_values(&[method])
+            .observe(elapsed.as_secs_f64());
+        let _entered = self.span.enter();
+        match code {
+            Code::Internal | Code::Unknown | Code::DataLoss | Code::Unavailable => {
+                tracing::warn!(code = code_name, duration_ms, "rpc finished")
+            }
+            _ => tracing::info!(code = code_name, duration_ms, "rpc finished"),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A response body that logs the call when it ends (or is dropped unfinished).
+    pub struct LoggedBody<B> {
+        #[pin]
+        inner: B,
+        log: Option<CallLog>,
+    }
+
+    impl<B> PinnedDrop for LoggedBody<B> {
+        fn drop(this: Pin<&mut Self>) {
+            if let Some(log) = this.project().log.take() {
+                let code = log.header_code.unwrap_or(Code::Cancelled);
+                log.write(code);
+            }
+        }
+    }
+}
+
+impl<B: Body> Body for LoggedBody<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let this = self.project();
+        let polled = this.inner.poll_frame(cx);
+        // Some(code) once the call has ended; the code is None when only the headers had it.
+        let ended = match &polled {
+            Poll::Ready(Some(Ok(frame))) => frame.trailers_ref().map(grpc_code),
+            Poll::Ready(Some(Err(_))) => Some(Some(Code::Internal)),
+            Poll::Ready(None) => Some(None),
+            Poll::Pending => None,
+        };
+        if let Some(code) = ended
+            && let Some(log) = this.log.take()
+        {
+            let code = code.or(log.header_code).unwrap_or(Code::Unknown);
+            log.write(code);
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+pub fn grpc_code(headers: &HeaderMap) -> Option<Code> {
+    let value = headers
+        .get("grpc-status")?
+        .to_str()
+        .ok()?
+        .parse::<i32>()
+        .ok()?;
+    Some(Code::from_i32(value))
+}
+
+/// The canonical upper-case name of a gRPC code, as grpcurl and the gRPC docs print it.
+pub fn code_name(code: Code) -> &'static str {
+    match code {
+        Code::Ok => "OK",
+        Code::Cancelled => "CANCELLED",
+        Code::Unknown => "UNKNOWN",
+        Code::InvalidArgument => "INVALID_ARGUMENT",
+        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
+        Code::NotFound => "NOT_FOUND",
+        Code::AlreadyExists => "ALREADY_EXISTS",
+        Code::PermissionDenied => "PERMISSION_DENIED",
+        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
+        Code::FailedPrecondition => "FAILED_PRECONDITION",
+        Code::Aborted => "ABORTED",
+        Code::OutOfRange => "OUT_OF_RANGE",
+        Code::Unimplemented => "UNIMPLEMENTED",
+        Code::Internal => "INTERNAL",
+        Code::Unavailable => "UNAVAILABLE",
+        Code::DataLoss => "DATA_LOSS",
+        Code::Unauthenticated => "UNAUTHENTICATED",
+    }
+}
+
+impl<B> LoggedBody<B> {
+    /// `inner`, logged and counted by `log` when it ends.
+    pub fn new(inner: B, log: CallLog) -> Self {
+        Self {
+            inner,
+            log: Some(log),
+        }
+    }
+}

@@ -1,0 +1,263 @@
+//! Prometheus metrics, served on a port of their own (`DOCKET_METRICS_LISTEN`), never on the gRPC
+//! port. Each server has its own registry (tests run several in one process): calls by method and
+//! code with their latency and how many are in flight (`grpc::call_log`), auth cache hits and
+//! misses (`auth`), and, read when scraped, the pool, the open streams and the rows they sent.
+//! Query latency is the one process-wide series: every pooled connection times its statements
+//! (`db::query_timer`). The exposition format is the `prometheus` crate's.
+
+use std::{convert::Infallible, sync::Arc, time::Duration};
+
+use http_body_util::Full;
+use hyper::{Request, Response, StatusCode, body::Bytes, service::service_fn};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
+    core::{Collector, Desc},
+    proto::MetricFamily,
+};
+use tokio::{net::TcpListener, sync::Semaphore};
+use tokio_util::sync::CancellationToken;
+
+use crate::db::{
+    PgPool,
+    query_timer::{LATENCY_BUCKETS, QUERY_SECONDS},
+    streams::StreamLimits,
+};
+
+/// Scrapes served at once; more wait. Prometheus scrapes one at a time.
+const MAX_SCRAPES: usize = 4;
+/// The longest a scrape connection may take, reading included.
+const SCRAPE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// One server's metrics.
+#[derive(Clone)]
+pub struct Metrics {
+    registry: Registry,
+    pub calls: CallMetrics,
+    pub auth_cache: IntCounterVec,
+}
+
+/// What the call layer records for every call.
+#[derive(Clone)]
+pub struct CallMetrics {
+    pub requests: IntCounterVec,
+    pub duration: HistogramVec,
+    pub in_flight: IntGaugeVec,
+}
+
+impl std::fmt::Debug for CallMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CallMetrics")
+    }
+}
+
+impl CallMetrics {
+    pub fn new() -> Result<Self, prometheus::Error> {
+        Ok(Self {
+            requests: IntCounterVec::new(
+                Opts::new(
+                    "docket_grpc_requests_total",
+                    "Calls that ended, by method and gRPC status code.",
+                ),
+                &["method", "code"],
+            )?,
+            duration: HistogramVec::new(
+                HistogramOpts::new(
+                    "docket_grpc_request_duration_seconds",
+                    "Time from a call's headers to its status, by method (for a stream, until \
+                     its last message).",
+                )
+                .buckets(LATENCY_BUCKETS.to_vec()),
+                &["method"],
+            )?,
+            in_flight: IntGaugeVec::new(
+                Opts::new("docket_grpc_in_flight", "Calls running now, by method."),
+                &["method"],
+            )?,
+        })
+    }
+}
+
+impl Metrics {
+    /// A registry with the call, auth, pool, stream, query and process metrics of one server.
+    pub fn new(pool: PgPool, streams: Arc<StreamLimits>) -> Result<Self, prometheus::Error> {
+        let registry = Registry::new();
+        let calls = CallMetrics::new()?;
+        let auth_cache = IntCounterVec::new(
+            Opts::new(
+                "docket_auth_cache_lookups_total",
+                "Credential lookups by cache (api_token, user) and result (hit, miss).",
+            ),
+            &["cache", "result"],
+        )?;
+        registry.register(Box::new(calls.requests.clone()))?;
+        registry.register(Box::new(calls.duration.clone()))?;
+        registry.register(Box::new(calls.in_flight.clone()))?;
+        registry.register(Box::new(auth_cache.clone()))?;
+        registry.register(Box::new(QUERY_SECONDS.clone()))?;
+        registry.register(Box::new(ServerState::new(pool, streams)?))?;
+        registry.register(Box::new(
+            prometheus::process_collector::ProcessCollector::for_self(),
+        ))?;
+        Ok(Self {
+            registry,
+            calls,
+            auth_cache,
+        })
+    }
+
+    /// The exposition text of every metric, as a scrape gets it.
+    pub fn render(&self) -> String {
+        let mut text = Vec::new();
+        match TextEncoder::new().encode(&self.registry.gather(), &mut text) {
+            Ok(()) => String::from_utf8_lossy(&text).into_owned(),
+            Err(error) => {
+                tracing::error!(%error, "cannot encode metrics");
+                String::new()
+            }
+        }
+    }
+}
+
+/// Gauges read from the pool and the stream limits when scraped, so the hot paths pay nothing.
+struct ServerState {
+    pool: PgPool,
+    streams: Arc<StreamLimits>,
+    pool_max: IntGauge,
+    pool_connections: IntGaugeVec,
+    pool_waiting: IntGauge,
+    streams_open: IntGauge,
+    stream_buffered_bytes: IntGauge,
+    stream_items: IntGauge,
+}
+
+impl ServerState {
+    fn new(pool: PgPool, streams: Arc<StreamLimits>) -> Result<Self, prometheus::Error> {
+        Ok(Self {
+            pool,
+            streams,
+            pool_max: IntGauge::new(
+                "docket_db_pool_max_connections",
+                "Connections the pool may open (DOCKET_DB_POOL_SIZE).",
+            )?,
+            pool_connections: IntGaugeVec::new(
+                Opts::new(
+                    "docket_db_pool_connections",
+                    "Open pool connections, by state (idle, in_use).",
+                ),
+                &["state"],
+            )?,
+            pool_waiting: IntGauge::new(
+                "docket_db_pool_waiting",
+                "Calls waiting for a pool connection.",
+            )?,
+            streams_open: IntGauge::new(
+                "docket_streams_open",
+                "Server streams open now (listings and watches).",
+            )?,
+            stream_buffered_bytes: IntGauge::new(
+                "docket_stream_buffered_bytes",
+                "Bytes of fetched rows that streams hold, not yet sent.",
+            )?,
+            // A counter in meaning; read from the server's own count at each scrape.
+            stream_items: IntGauge::new(
+                "docket_stream_items_total",
+                "Items (tasks, events, ...) streams handed out since the server started.",
+            )?,
+        })
+    }
+
+    fn parts(&self) -> [&dyn Collector; 6] {
+        [
+            &self.pool_max,
+            &self.pool_connections,
+            &self.pool_waiting,
+            &self.streams_open,
+            &self.stream_buffered_bytes,
+            &self.stream_items,
+        ]
+    }
+}
+
+impl Collector for ServerState {
+    fn desc(&self) -> Vec<&Desc> {
+        self.parts()
+            .into_iter()
+            .flat_map(|part| part.desc())
+            .collect()
+    }
+
+    fn collect(&self) -> Vec<MetricFamily> {
+        let status = self.pool.status();
+        let idle = status.available as i64;
+        self.pool_max.set(status.max_size as i64);
+        self.pool_connections.with_label_values(&["idle"]).set(idle);
+        self.pool_connections
+            .with_label_values(&["in_use"])
+            .set(status.size as i64 - idle);
+        self.pool_waiting.set(status.waiting as i64);
+        self.streams_open.set(self.streams.open() as i64);
+        self.stream_buffered_bytes
+            .set(self.streams.buffered_bytes() as i64);
+        self.stream_items
+            .set(i64::try_from(self.streams.items_sent()).unwrap_or(i64::MAX));
+        self.parts()
+            .into_iter()
+            .flat_map(|part| part.collect())
+            .collect()
+    }
+}
+
+/// Serves `GET /metrics` on `listener` until `stop`.
+pub async fn serve(listener: TcpListener, metrics: Metrics, stop: CancellationToken) {
+    let scrapes = Arc::new(Semaphore::new(MAX_SCRAPES));
+    loop {
+        let accepted = tokio::select! {
+            _ = stop.cancelled() => return,
+            accepted = listener.accept() => accepted,
+        };
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            Err(error) => {
+                // Out of file descriptors, most likely: wait rather than spin.
+                tracing::warn!(%error, "metrics port cannot accept");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let Ok(permit) = scrapes.clone().acquire_owned().await else {
+            return;
+        };
+        let metrics = metrics.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |request| {
+                let metrics = metrics.clone();
+                async move { Ok::<_, Infallible>(respond(&metrics, &request)) }
+            });
+            let connection = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(SCRAPE_TIMEOUT)
+                .keep_alive(false)
+                .serve_connection(TokioIo::new(stream), service);
+            let _ = tokio::time::timeout(SCRAPE_TIMEOUT, connection).await;
+            drop(permit);
+        });
+    }
+}
+
+fn respond<B>(metrics: &Metrics, request: &Request<B>) -> Response<Full<Bytes>> {
+    let (status, content_type, body) = match request.uri().path() {
+        "/metrics" => (StatusCode::OK, prometheus::TEXT_FORMAT, metrics.render()),
+        _ => (
+            StatusCode::NOT_FOUND,
+            "text/plain; charset=utf-8",
+            "metrics are at /metrics\n".to_owned(),
+        ),
+    };
+    Response::builder()
+        .status(status)
+        .header(hyper::header::CONTENT_TYPE, content_type)
+        .body(Full::new(Bytes::from(body)))
+        .unwrap_or_default()
+}
