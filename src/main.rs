@@ -33,14 +33,14 @@ fn main() -> ExitCode {
     let outcome: Result<(), Box<dyn std::error::Error>> = runtime.block_on(async {
         match command {
             Command::Serve(config) => {
-                let _log = telemetry::init(&config.log);
+                let _telemetry = telemetry::init(&config.log);
                 let shutdown = shutdown_signal()?;
                 let app = Application::build(*config).await?;
                 app.run_until_stopped(shutdown).await?;
             }
             Command::Admin(config) => docket::cli::run(config).await?,
             Command::Migrate(config) => {
-                let _log = telemetry::init(&config.log);
+                let _telemetry = telemetry::init(&config.log);
                 let applied = docket::db::prepare(&config.database).await?;
                 tracing::info!(applied = applied.len(), "database is up to date");
             }

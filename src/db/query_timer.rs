@@ -1,11 +1,14 @@
 //! How long statements take, as the server sees them: every pooled connection times its own
 //! statements (diesel's instrumentation hook) into one process-wide histogram, which `metrics`
-//! exposes as `docket_db_query_duration_seconds`.
+//! exposes as `docket_db_query_duration_seconds`, and, when traces are exported, gives each one a
+//! span, a child of the call's.
 
 use std::{collections::VecDeque, sync::LazyLock, time::Instant};
 
 use diesel::connection::{Instrumentation, InstrumentationEvent};
 use prometheus::{Histogram, HistogramOpts};
+
+use crate::telemetry;
 
 /// Latency buckets, in seconds: from a cached read (half a millisecond) to the call timeout.
 pub const LATENCY_BUCKETS: &[f64] = &[
@@ -23,19 +26,39 @@ pub static QUERY_SECONDS: LazyLock<Histogram> = LazyLock::new(|| {
     Histogram::with_opts(opts).expect("a valid histogram")
 });
 
+/// Most characters of a statement's text a span carries.
+const MAX_STATEMENT_CHARS: usize = 500;
+
 /// Times each statement of one connection. Pipelined statements finish in the order they
 /// started, so a queue of start times pairs them.
 #[derive(Default)]
 pub struct QueryTimer {
-    started: VecDeque<Instant>,
+    started: VecDeque<(Instant, Option<tracing::Span>)>,
 }
 
 impl Instrumentation for QueryTimer {
     fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
         match event {
-            InstrumentationEvent::StartQuery { .. } => self.started.push_back(Instant::now()),
+            InstrumentationEvent::StartQuery { query, .. } => {
+                // The current span is the call's: the query runs inside its future.
+                let span = telemetry::exporting().then(|| {
+                    let text: String = query
+                        .to_string()
+                        .chars()
+                        .take(MAX_STATEMENT_CHARS)
+                        .collect();
+                    tracing::debug_span!(
+                        "db.query",
+                        otel.kind = "client",
+                        db.system = "postgresql",
+                        db.query.text = %text,
+                    )
+                });
+                self.started.push_back((Instant::now(), span));
+            }
             InstrumentationEvent::FinishQuery { .. } => {
-                if let Some(started) = self.started.pop_front() {
+                // Dropping the span ends it.
+                if let Some((started, _span)) = self.started.pop_front() {
                     QUERY_SECONDS.observe(started.elapsed().as_secs_f64());
                 }
             }

@@ -6,6 +6,8 @@
 //!   call's tracing span, so every event logged while handling the call carries it.
 //! - The log line and metrics are written when the response body ends (`call_log`); the call
 //!   counts as in flight from its headers until then.
+//! - The call's span continues the caller's W3C `traceparent` and carries the `trace_id`
+//!   (`telemetry`), so every log line of the call has it.
 //! - The span has an empty `actor` field; authentication records it with
 //!   `tracing::Span::current().record("actor", ...)` once it knows who is calling.
 //! - An error tonic raised itself on a Docket path gets Docket's error model
@@ -44,6 +46,7 @@ use crate::{
         streams::{self, StreamLimits},
     },
     metrics::CallMetrics,
+    telemetry,
 };
 
 /// The header carrying the request id, both ways.
@@ -166,12 +169,20 @@ where
         let docket = request.uri().path().starts_with("/docket.v1.");
         let request_id =
             RequestId::from_headers(request.headers()).unwrap_or_else(RequestId::generate);
+        let path = request.uri().path();
         let span = tracing::info_span!(
             "rpc",
-            method = %request.uri().path(),
+            otel.name = path.trim_start_matches('/'),
+            otel.kind = "server",
+            rpc.system = "grpc",
+            method = %path,
             request_id = %request_id,
             actor = Empty,
+            trace_id = Empty,
         );
+        if let Some(trace_id) = telemetry::continue_trace(&span, request.headers()) {
+            span.record("trace_id", trace_id);
+        }
         request.extensions_mut().insert(request_id.clone());
         let max_call = self.limits.max_call;
         let client_timeout = grpc_timeout(request.headers()).filter(|t| *t < max_call);
