@@ -59,6 +59,24 @@ async fn collector() -> (SocketAddr, mpsc::UnboundedReceiver<Span>) {
     (addr, received)
 }
 
+/// GetWorkspace as a call of span `parent_span` in trace `trace_id` (a W3C `traceparent`).
+async fn get_workspace_in_trace(
+    docket: &DocketProcess,
+    token: &str,
+    trace_id: &str,
+    parent_span: &str,
+) {
+    let mut request = authorized(pb::GetWorkspaceRequest {}, token);
+    let traceparent = format!("00-{trace_id}-{parent_span}-01");
+    request
+        .metadata_mut()
+        .insert("traceparent", traceparent.parse().expect("ascii"));
+    WorkspaceServiceClient::new(channel(docket.addr).await)
+        .get_workspace(request)
+        .await
+        .expect("GetWorkspace");
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -79,15 +97,7 @@ async fn a_calls_spans_continue_the_callers_trace_and_reach_the_collector() {
 
     let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
     let caller_span = "00f067aa0ba902b7";
-    let mut request = authorized(pb::GetWorkspaceRequest {}, &token);
-    let traceparent = format!("00-{trace_id}-{caller_span}-01");
-    request
-        .metadata_mut()
-        .insert("traceparent", traceparent.parse().expect("ascii"));
-    WorkspaceServiceClient::new(channel(docket.addr).await)
-        .get_workspace(request)
-        .await
-        .expect("GetWorkspace");
+    get_workspace_in_trace(&docket, &token, trace_id, caller_span).await;
 
     let mut ours = Vec::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
@@ -134,15 +144,7 @@ async fn without_an_exporter_log_lines_still_carry_the_callers_trace_id() {
     let docket = DocketProcess::start(&[("DATABASE_URL", &db.url())]).await;
     docket.wait_until_serving().await;
     let trace_id = "0af7651916cd43dd8448eb211c80319c";
-    let mut request = authorized(pb::GetWorkspaceRequest {}, &token);
-    let traceparent = format!("00-{trace_id}-b7ad6b7169203331-01");
-    request
-        .metadata_mut()
-        .insert("traceparent", traceparent.parse().expect("ascii"));
-    WorkspaceServiceClient::new(channel(docket.addr).await)
-        .get_workspace(request)
-        .await
-        .expect("GetWorkspace");
+    get_workspace_in_trace(&docket, &token, trace_id, "b7ad6b7169203331").await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     while !docket
         .logs()
