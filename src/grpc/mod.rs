@@ -5,6 +5,7 @@
 
 pub mod assignments;
 pub mod auth;
+pub(crate) mod bare_errors;
 pub(crate) mod call_log;
 pub mod codec;
 pub mod directory;

@@ -11,7 +11,7 @@
 //! - The span has an empty `actor` field; authentication records it with
 //!   `tracing::Span::current().record("actor", ...)` once it knows who is calling.
 //! - An error tonic raised itself on a Docket path gets Docket's error model
-//!   (`error::give_error_model`), so every Docket RPC's error carries an ErrorInfo.
+//!   (`bare_errors::give_error_model`), so every Docket RPC's error carries an ErrorInfo.
 //! - Every call has a deadline (`db::deadline`): the client's `grpc-timeout` when it sent one
 //!   shorter than the server's maximum, else that maximum. A call still running then is dropped
 //!   (any transaction it had open rolls back, any connection it held is closed) and answers
@@ -33,8 +33,9 @@ use tower::{Layer, Service};
 use tracing::{Instrument, field::Empty};
 
 use super::{
+    bare_errors::give_error_model,
     call_log::{CallLog, InFlight, LoggedBody, grpc_code},
-    error::{ApiError, give_error_model},
+    error::ApiError,
     pb::ErrorReason,
     subject,
 };
