@@ -173,14 +173,20 @@ where
         let path = request.uri().path();
         let span = tracing::info_span!(
             "rpc",
-            otel.name = path.trim_start_matches('/'),
-            otel.kind = "server",
-            rpc.system = "grpc",
             method = %path,
             request_id = %request_id,
             actor = Empty,
             trace_id = Empty,
+            otel.name = Empty,
+            otel.kind = Empty,
+            rpc.system = Empty,
         );
+        if telemetry::exporting() {
+            // For the exported span only: left empty, they stay out of every log line.
+            span.record("otel.name", path.trim_start_matches('/'));
+            span.record("otel.kind", "server");
+            span.record("rpc.system", "grpc");
+        }
         if let Some(trace_id) = telemetry::continue_trace(&span, request.headers()) {
             span.record("trace_id", trace_id);
         }
