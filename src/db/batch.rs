@@ -29,10 +29,13 @@ use tokio::{
     time::Instant,
 };
 
+use tracing::Instrument;
+
 use super::{
     DbError, PgPool,
     deadline::{self, Conn, TimedOut},
 };
+use crate::telemetry;
 
 /// The outputs of a statement for many items, one per item, in order.
 pub type Outputs<'c, T> = Pin<Box<dyn Future<Output = QueryResult<Vec<T>>> + Send + 'c>>;
@@ -105,16 +108,30 @@ impl<B: Batched> Batcher<B> {
 
     /// Runs `item` in the next batch and returns its answer.
     pub async fn run(&self, item: B::Item) -> Result<B::Output, DbError> {
-        let (reply, answer) = oneshot::channel();
-        self.queue
-            .send(Job {
-                item,
-                reply,
-                deadline: deadline::current(),
-            })
-            .await
-            .map_err(|_| DbError::Stopped)?;
-        answer.await.map_err(|_| DbError::Stopped)?
+        let queued = async {
+            let (reply, answer) = oneshot::channel();
+            self.queue
+                .send(Job {
+                    item,
+                    reply,
+                    deadline: deadline::current(),
+                })
+                .await
+                .map_err(|_| DbError::Stopped)?;
+            answer.await.map_err(|_| DbError::Stopped)?
+        };
+        if !telemetry::exporting() {
+            return queued.await;
+        }
+        // The statement runs in a runner's task, outside the call's span: the call's own child
+        // span covers its wait for it, so a trace shows the database work of a batched call too.
+        let span = tracing::debug_span!(
+            "db.batch",
+            otel.kind = "client",
+            db.system = "postgresql",
+            docket.batch = std::any::type_name::<B>(),
+        );
+        queued.instrument(span).await
     }
 }
 

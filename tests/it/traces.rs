@@ -1,11 +1,13 @@
 //! Traces, exported as a deployment would: a `docket` process with the standard `OTEL_*`
 //! variables sends its spans over OTLP/gRPC to a small collector run by the test. A call's span
-//! continues the caller's W3C `traceparent`, its statements are child spans, and its log line
-//! carries the trace id.
+//! continues the caller's W3C `traceparent`, its statements (or, batched, its wait for them) are
+//! child spans, and its log line carries the trace id.
 
 use std::{net::SocketAddr, time::Duration};
 
-use docket::grpc::pb::{self, workspace_service_client::WorkspaceServiceClient};
+use docket::grpc::pb::{
+    self, task_service_client::TaskServiceClient, workspace_service_client::WorkspaceServiceClient,
+};
 use opentelemetry_proto::tonic::{
     collector::trace::v1::{
         ExportTraceServiceRequest, ExportTraceServiceResponse,
@@ -77,6 +79,25 @@ async fn get_workspace_in_trace(
         .expect("GetWorkspace");
 }
 
+/// CreateTask as a call in trace `trace_id`.
+async fn create_task_in_trace(docket: &DocketProcess, token: &str, trace_id: &str) {
+    let mut request = authorized(
+        pb::CreateTaskRequest {
+            title: "Traced".into(),
+            ..Default::default()
+        },
+        token,
+    );
+    let traceparent = format!("00-{trace_id}-00f067aa0ba902b7-01");
+    request
+        .metadata_mut()
+        .insert("traceparent", traceparent.parse().expect("ascii"));
+    TaskServiceClient::new(channel(docket.addr).await)
+        .create_task(request)
+        .await
+        .expect("CreateTask");
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -126,6 +147,30 @@ async fn a_calls_spans_continue_the_callers_trace_and_reach_the_collector() {
         "the caller's span is the parent"
     );
     assert!(statement.end_time_unix_nano >= statement.start_time_unix_nano);
+
+    // A batched call's statement runs outside it: its own span covers the wait for the batch.
+    let created_in = "1f0e3c5b9a8d7e6f5a4b3c2d1e0f9a8b";
+    create_task_in_trace(&docket, &token, created_in).await;
+    let mut spans = Vec::new();
+    loop {
+        let span = tokio::time::timeout_at(deadline, received.recv())
+            .await
+            .unwrap_or_else(|_| panic!("no CreateTask span with a db.batch child; got {spans:#?}"))
+            .expect("the collector runs");
+        if hex(&span.trace_id) == created_in {
+            spans.push(span);
+        }
+        let create = spans
+            .iter()
+            .find(|s| s.name == "docket.v1.TaskService/CreateTask");
+        if create.is_some_and(|create| {
+            spans
+                .iter()
+                .any(|s| s.name == "db.batch" && s.parent_span_id == create.span_id)
+        }) {
+            break;
+        }
+    }
     let logged = docket
         .logs()
         .into_iter()
