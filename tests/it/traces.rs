@@ -98,6 +98,35 @@ async fn create_task_in_trace(docket: &DocketProcess, token: &str, trace_id: &st
         .expect("CreateTask");
 }
 
+/// Waits until the collector has received, in trace `trace_id`, a span named `name` and a child
+/// of it named `child`; returns both.
+async fn span_with_child(
+    received: &mut mpsc::UnboundedReceiver<Span>,
+    deadline: tokio::time::Instant,
+    trace_id: &str,
+    name: &str,
+    child: &str,
+) -> (Span, Span) {
+    let mut ours = Vec::new();
+    loop {
+        let span = tokio::time::timeout_at(deadline, received.recv())
+            .await
+            .unwrap_or_else(|_| panic!("no {name} span with a {child} child by now: {ours:#?}"))
+            .expect("the collector runs");
+        if hex(&span.trace_id) == trace_id {
+            ours.push(span);
+        }
+        let parent = ours.iter().find(|s| s.name == name);
+        let found = parent.and_then(|parent| {
+            ours.iter()
+                .find(|s| s.name == child && s.parent_span_id == parent.span_id)
+        });
+        if let (Some(parent), Some(found)) = (parent, found) {
+            return (parent.clone(), found.clone());
+        }
+    }
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -120,27 +149,15 @@ async fn a_calls_spans_continue_the_callers_trace_and_reach_the_collector() {
     let caller_span = "00f067aa0ba902b7";
     get_workspace_in_trace(&docket, &token, trace_id, caller_span).await;
 
-    let mut ours = Vec::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    let (call, statement) = loop {
-        let span = tokio::time::timeout_at(deadline, received.recv())
-            .await
-            .unwrap_or_else(|_| panic!("no call span with a statement by now; got {ours:#?}"))
-            .expect("the collector runs");
-        if hex(&span.trace_id) == trace_id {
-            ours.push(span);
-        }
-        let call = ours
-            .iter()
-            .find(|s| s.name == "docket.v1.WorkspaceService/GetWorkspace");
-        let statement = call.and_then(|call| {
-            ours.iter()
-                .find(|s| s.name == "db.query" && s.parent_span_id == call.span_id)
-        });
-        if let (Some(call), Some(statement)) = (call, statement) {
-            break (call.clone(), statement.clone());
-        }
-    };
+    let (call, statement) = span_with_child(
+        &mut received,
+        deadline,
+        trace_id,
+        "docket.v1.WorkspaceService/GetWorkspace",
+        "db.query",
+    )
+    .await;
     assert_eq!(
         hex(&call.parent_span_id),
         caller_span,
@@ -151,26 +168,14 @@ async fn a_calls_spans_continue_the_callers_trace_and_reach_the_collector() {
     // A batched call's statement runs outside it: its own span covers the wait for the batch.
     let created_in = "1f0e3c5b9a8d7e6f5a4b3c2d1e0f9a8b";
     create_task_in_trace(&docket, &token, created_in).await;
-    let mut spans = Vec::new();
-    loop {
-        let span = tokio::time::timeout_at(deadline, received.recv())
-            .await
-            .unwrap_or_else(|_| panic!("no CreateTask span with a db.batch child; got {spans:#?}"))
-            .expect("the collector runs");
-        if hex(&span.trace_id) == created_in {
-            spans.push(span);
-        }
-        let create = spans
-            .iter()
-            .find(|s| s.name == "docket.v1.TaskService/CreateTask");
-        if create.is_some_and(|create| {
-            spans
-                .iter()
-                .any(|s| s.name == "db.batch" && s.parent_span_id == create.span_id)
-        }) {
-            break;
-        }
-    }
+    span_with_child(
+        &mut received,
+        deadline,
+        created_in,
+        "docket.v1.TaskService/CreateTask",
+        "db.batch",
+    )
+    .await;
     let logged = docket
         .logs()
         .into_iter()
