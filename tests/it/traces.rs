@@ -68,30 +68,31 @@ async fn get_workspace_in_trace(
     trace_id: &str,
     parent_span: &str,
 ) {
-    let mut request = authorized(pb::GetWorkspaceRequest {}, token);
-    let traceparent = format!("00-{trace_id}-{parent_span}-01");
-    request
-        .metadata_mut()
-        .insert("traceparent", traceparent.parse().expect("ascii"));
+    let request = in_trace(pb::GetWorkspaceRequest {}, token, trace_id, parent_span);
     WorkspaceServiceClient::new(channel(docket.addr).await)
         .get_workspace(request)
         .await
         .expect("GetWorkspace");
 }
 
-/// CreateTask as a call in trace `trace_id`.
-async fn create_task_in_trace(docket: &DocketProcess, token: &str, trace_id: &str) {
-    let mut request = authorized(
-        pb::CreateTaskRequest {
-            title: "Traced".into(),
-            ..Default::default()
-        },
-        token,
-    );
-    let traceparent = format!("00-{trace_id}-00f067aa0ba902b7-01");
+/// `message` with the token, as a call of span `parent_span` in trace `trace_id` (a W3C
+/// `traceparent`).
+fn in_trace<T>(message: T, token: &str, trace_id: &str, parent_span: &str) -> Request<T> {
+    let mut request = authorized(message, token);
+    let traceparent = format!("00-{trace_id}-{parent_span}-01");
     request
         .metadata_mut()
         .insert("traceparent", traceparent.parse().expect("ascii"));
+    request
+}
+
+/// CreateTask as a call in trace `trace_id`.
+async fn create_task_in_trace(docket: &DocketProcess, token: &str, trace_id: &str) {
+    let task = pb::CreateTaskRequest {
+        title: "Traced".into(),
+        ..Default::default()
+    };
+    let request = in_trace(task, token, trace_id, "00f067aa0ba902b7");
     TaskServiceClient::new(channel(docket.addr).await)
         .create_task(request)
         .await
