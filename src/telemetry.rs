@@ -79,9 +79,11 @@ pub fn init(config: &LogConfig) -> Telemetry {
             .with_ansi(std::io::stdout().is_terminal())
             .with_filter(filter)
             .boxed(),
-        LogFormat::Json => fmt::layer()
+        // json-subscriber writes the same lines as tracing-subscriber's JSON format, keeping each
+        // span's fields as JSON values where that one keeps a string it parses again for every
+        // field recorded later and every line: a tenth of the server's time per CreateTask.
+        LogFormat::Json => json_subscriber::fmt::layer()
             .with_writer(writer)
-            .json()
             .flatten_event(true)
             .with_current_span(true)
             .with_span_list(false)

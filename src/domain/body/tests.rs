@@ -179,3 +179,42 @@ fn bodies_are_bounded() {
     );
     assert!(Body::from_input(BodyInput::Plain(&big[1..])).is_ok());
 }
+
+#[test]
+fn plain_html_is_what_the_sanitiser_makes_of_it() {
+    // Written out, then every string of up to four characters from an alphabet of what HTML
+    // treats specially (markup, references, quotes, whitespace, the no-break space, non-ASCII).
+    let mut texts: Vec<String> = [
+        "Call back <Ada> & co",
+        "<script>alert(1)</script>",
+        "&amp; &lt;b&gt; &#60; &nbsp; &copy",
+        "<!-- not a comment --> <![CDATA[x]]> <?xml?>",
+        "line one\nline two\n\n\nafter blank lines\n",
+        "tab\tand \"double\" 'single' `back` quotes = / ?",
+        "a\r\nwindows\rline ends",
+        "no\u{a0}break\u{a0}spaces",
+        "🙂 ünïcødé 中文 \u{200b}\u{feff}\u{2028}\u{fffe}",
+        "</p><p onclick=x>",
+    ]
+    .map(String::from)
+    .to_vec();
+    let alphabet = [
+        'a', '<', '>', '&', '"', '\'', '\n', '\t', ' ', '/', '=', '#', ';', 'é',
+    ];
+    let mut current = vec![String::new()];
+    for _ in 0..4 {
+        current = current
+            .iter()
+            .flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}")))
+            .collect();
+        texts.extend(current.iter().cloned());
+    }
+    for text in texts {
+        let delta = Delta::from_plain(&text);
+        assert_eq!(
+            plain_html(&text, &delta),
+            html::sanitize(&delta.to_html()),
+            "{text:?}"
+        );
+    }
+}
