@@ -163,7 +163,7 @@ pub async fn create_many(
             linked.2.push(record_id.clone());
         }
     }
-    let sql = Sql::new("WITH input AS (SELECT * FROM unnest(")
+    let mut sql = Sql::new("WITH input AS (SELECT * FROM unnest(")
         .with_opaque::<Array<SqlUuid>, _>(column(tasks.clone(), |t| t.workspace_id))
         .text(", ")
         .with_opaque::<Array<SqlUuid>, _>(column(tasks.clone(), |t| t.id))
@@ -190,7 +190,9 @@ pub async fn create_many(
         .text(", ")
         .with_opaque::<Array<Nullable<Text>>, _>(column(tasks.clone(), |t| t.external_id.clone()))
         .text(", ")
-        .with_opaque::<Array<Nullable<Text>>, _>(column(tasks.clone(), |t| t.correlation_id.clone()))
+        .with_opaque::<Array<Nullable<Text>>, _>(column(tasks.clone(), |t| {
+            t.correlation_id.clone()
+        }))
         .text(", ")
         .with_opaque::<Array<Nullable<SqlUuid>>, _>(column(tasks.clone(), |t| t.sequence_id))
         .text(", ")
@@ -203,7 +205,10 @@ pub async fn create_many(
         .with_opaque::<Array<Text>, _>(column(tasks, |t| t.created_by_id.clone()))
         .text(", ")
         .with_opaque::<Array<Nullable<Text>>, _>(
-            writes.iter().map(|w| w.request_id.clone()).collect::<Vec<_>>(),
+            writes
+                .iter()
+                .map(|w| w.request_id.clone())
+                .collect::<Vec<_>>(),
         )
         .text(", ")
         .with_opaque::<Array<Text>, _>(writes.iter().map(audience).collect::<Vec<_>>())
@@ -222,33 +227,47 @@ pub async fn create_many(
         .with::<Text, _>(TAG_SEPARATOR)
         .text(
             "), external_id, correlation_id, sequence_id, completion_policy, distributed, \
-             created_by_type, created_by_id FROM input ORDER BY ord RETURNING *), \
-             assigned AS (INSERT INTO assignments (workspace_id, id, task_id, user_id, \
-             via_channel_id, progress_status) SELECT task.workspace_id, r.id, task.id, r.user_id, \
-             r.via_channel_id, r.progress FROM unnest(",
-        )
-        .with_opaque::<Array<SqlUuid>, _>(assigned.0)
-        .text(", ")
-        .with_opaque::<Array<SqlUuid>, _>(assigned.1)
-        .text(", ")
-        .with_opaque::<Array<SqlUuid>, _>(assigned.2)
-        .text(", ")
-        .with_opaque::<Array<Nullable<SqlUuid>>, _>(assigned.3)
-        .text(", ")
-        .with_opaque::<Array<Text>, _>(assigned.4)
+             created_by_type, created_by_id FROM input ORDER BY ord RETURNING *), ",
+        );
+    // A batch with no assignments or no linked records leaves their insert out: each table a
+    // statement names costs it the opening and locking of the table and its indexes.
+    if !assigned.0.is_empty() {
+        sql = sql
+            .text(
+                "assigned AS (INSERT INTO assignments (workspace_id, id, task_id, user_id, \
+                 via_channel_id, progress_status) SELECT task.workspace_id, r.id, task.id, \
+                 r.user_id, r.via_channel_id, r.progress FROM unnest(",
+            )
+            .with_opaque::<Array<SqlUuid>, _>(assigned.0)
+            .text(", ")
+            .with_opaque::<Array<SqlUuid>, _>(assigned.1)
+            .text(", ")
+            .with_opaque::<Array<SqlUuid>, _>(assigned.2)
+            .text(", ")
+            .with_opaque::<Array<Nullable<SqlUuid>>, _>(assigned.3)
+            .text(", ")
+            .with_opaque::<Array<Text>, _>(assigned.4)
+            .text(
+                ") AS r (task_id, id, user_id, via_channel_id, progress) \
+                 JOIN task ON task.id = r.task_id), ",
+            );
+    }
+    if !linked.0.is_empty() {
+        sql = sql
+            .text(
+                "linked AS (INSERT INTO task_linked_records (workspace_id, task_id, object, \
+                 record_id) SELECT task.workspace_id, task.id, l.object, l.record_id FROM unnest(",
+            )
+            .with_opaque::<Array<SqlUuid>, _>(linked.0)
+            .text(", ")
+            .with_opaque::<Array<Text>, _>(linked.1)
+            .text(", ")
+            .with_opaque::<Array<Text>, _>(linked.2)
+            .text(") AS l (task_id, object, record_id) JOIN task ON task.id = l.task_id), ");
+    }
+    let sql = sql
         .text(
-            ") AS r (task_id, id, user_id, via_channel_id, progress) JOIN task ON task.id = r.task_id), \
-             linked AS (INSERT INTO task_linked_records (workspace_id, task_id, object, record_id) \
-             SELECT task.workspace_id, task.id, l.object, l.record_id FROM unnest(",
-        )
-        .with_opaque::<Array<SqlUuid>, _>(linked.0)
-        .text(", ")
-        .with_opaque::<Array<Text>, _>(linked.1)
-        .text(", ")
-        .with_opaque::<Array<Text>, _>(linked.2)
-        .text(
-            ") AS l (task_id, object, record_id) JOIN task ON task.id = l.task_id), \
-             created AS (INSERT INTO task_events (workspace_id, task_id, kind, actor_type, \
+            "created AS (INSERT INTO task_events (workspace_id, task_id, kind, actor_type, \
              actor_id, request_id, audience) SELECT task.workspace_id, task.id, ",
         )
         .with::<Text, _>(EventKind::TaskCreated)
