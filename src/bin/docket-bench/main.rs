@@ -13,16 +13,16 @@ mod watchers;
 
 use std::{future::Future, sync::Arc};
 
-/// The server's allocator: the load generator shares the machine with what it measures, and
-/// glibc's malloc took a tenth of its time.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use clap::Parser;
 use docket::grpc::pb::{self, task_service_client::TaskServiceClient};
 use fixture::{BoxError, Fixture};
 use load::Load;
 use tonic::{Request, metadata::MetadataValue, transport::Channel};
+
+/// The server's allocator: the load generator shares the machine with what it measures, and
+/// glibc's malloc took a tenth of its time.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Debug, Parser)]
 #[command(about = "Load a running Docket and print throughput and latency per phase")]

@@ -182,8 +182,9 @@ fn bodies_are_bounded() {
 
 #[test]
 fn plain_html_is_what_the_sanitiser_makes_of_it() {
-    // Written out, then every string of up to four characters from an alphabet of what HTML
-    // treats specially (markup, references, quotes, whitespace, the no-break space, non-ASCII).
+    // Written out (with the two characters that take the sanitiser), then every string of up to
+    // four characters from an alphabet of what HTML treats specially: markup, references,
+    // quotes, whitespace, non-ASCII.
     let mut texts: Vec<String> = [
         "Call back <Ada> & co",
         "<script>alert(1)</script>",
