@@ -10,6 +10,7 @@ use std::{
 
 use http::HeaderMap;
 use http_body::{Body, Frame};
+use prometheus::IntGauge;
 use tonic::Code;
 use tracing::Span;
 
@@ -21,25 +22,26 @@ use crate::{connections::CallOnConnection, metrics::CallMetrics};
 pub struct InFlight {
     method: &'static str,
     metrics: CallMetrics,
+    /// This method's gauge, looked up once for the increment and the decrement.
+    gauge: IntGauge,
 }
 
 impl InFlight {
     pub fn start(metrics: &CallMetrics, path: &str) -> Self {
         let method = method_label(path);
-        metrics.in_flight.with_label_values(&[method]).inc();
+        let gauge = metrics.in_flight.with_label_values(&[method]);
+        gauge.inc();
         Self {
             method,
             metrics: metrics.clone(),
+            gauge,
         }
     }
 }
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.metrics
-            .in_flight
-            .with_label_values(&[self.method])
-            .dec();
+        self.gauge.dec();
     }
 }
 
@@ -75,7 +77,9 @@ impl CallLog {
         let elapsed = self.started.elapsed();
         let duration_ms = elapsed.as_micros() as f64 / 1000.0;
         let code_name = code_name(code);
-        let InFlight { method, metrics } = &self.in_flight;
+        let InFlight {
+            method, metrics, ..
+        } = &self.in_flight;
         metrics
             .requests
             .with_label_values(&[method, code_name])
