@@ -41,10 +41,16 @@ pub struct ServeConfig {
     #[arg(long, env = "DOCKET_EVENT_RETENTION", default_value = "30days", value_parser = humantime::parse_duration)]
     pub event_retention: Duration,
 
-    /// Events a WatchTasks stream may have waiting for its client; a watcher that falls further
-    /// behind is cut off (RESOURCE_EXHAUSTED WATCH_TOO_SLOW) and resumes from its last position.
+    /// Events a WatchTasks stream may have waiting in memory for its client; a watcher that falls
+    /// further behind reads from the event log itself until it has caught up.
     #[arg(long, env = "DOCKET_WATCH_QUEUE", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=65536))]
     pub watch_queue: u32,
+
+    /// How long a WatchTasks stream that has fallen behind may go without its client taking
+    /// anything before it is cut off (RESOURCE_EXHAUSTED WATCH_TOO_SLOW; it resumes from its last
+    /// position). A client that keeps reading is never cut off.
+    #[arg(long, env = "DOCKET_WATCH_STALL_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub watch_stall_timeout: Duration,
 
     /// How often an idle WatchTasks stream gets a progress message (its position, to checkpoint).
     #[arg(long, env = "DOCKET_WATCH_PROGRESS_INTERVAL", default_value = "5s", value_parser = humantime::parse_duration)]
@@ -116,9 +122,15 @@ pub struct ConnectionConfig {
     #[arg(long, env = "DOCKET_STREAM_BUFFER_BYTES", default_value_t = 1048576, value_parser = clap::value_parser!(u32).range(8192..))]
     pub stream_buffer_bytes: u32,
 
-    /// Bytes of listed rows all streams together may hold; pages wait for room past it.
+    /// Bytes of listed rows all streams together may hold. Pages shrink as more streams share
+    /// it, and wait for room (within the call timeout) only when not even a small one fits.
     #[arg(long, env = "DOCKET_STREAMS_BUFFER_BYTES", default_value_t = 67108864, value_parser = clap::value_parser!(u64).range(65536..))]
     pub streams_buffer_bytes: u64,
+
+    /// Bytes of listed rows the streams of one caller (a user or service of a workspace) may
+    /// hold together, so that a caller who stops reading leaves the rest to everyone else.
+    #[arg(long, env = "DOCKET_CALLER_STREAMS_BUFFER_BYTES", default_value_t = 8388608, value_parser = clap::value_parser!(u64).range(65536..))]
+    pub caller_streams_buffer_bytes: u64,
 
     /// Largest metadata (all request headers together, in HTTP/2's accounting) a call may carry;
     /// more fails that call RESOURCE_EXHAUSTED `HEADERS_TOO_LARGE`.
@@ -161,6 +173,11 @@ pub struct AuthConfig {
     /// after its `exp`, and from this long before its `nbf`.
     #[arg(long, env = "DOCKET_JWT_LEEWAY", default_value = "30s", value_parser = humantime::parse_duration)]
     pub jwt_leeway: Duration,
+
+    /// The longest a JWT may live: one whose `exp` is further than this from now, or from its
+    /// `iat`, is refused.
+    #[arg(long, env = "DOCKET_JWT_MAX_LIFETIME", default_value = "24h", value_parser = humantime::parse_duration)]
+    pub jwt_max_lifetime: Duration,
 
     /// How long a verified API token or user is trusted before it is looked up again; a revoked
     /// token or deactivated user stops working within this time.

@@ -143,6 +143,7 @@ impl Application {
             fetch_connections: config.database.stream_connections(),
             max_open: config.connections.max_open_streams as usize,
             stream_bytes: config.connections.stream_buffer_bytes as usize,
+            caller_bytes: config.connections.caller_streams_buffer_bytes as usize,
             total_bytes: config.connections.streams_buffer_bytes as usize,
         });
         let metrics = Metrics::new(pool.clone(), streams.clone())?;
@@ -275,6 +276,7 @@ impl Application {
             WatchConfig {
                 queue: config.watch_queue as usize,
                 progress_every: config.watch_progress_interval,
+                stall_timeout: config.watch_stall_timeout,
             },
             stop_probe.clone(),
         );

@@ -2,7 +2,8 @@
 //! (the user id), `workspace_id`, `scope` (space-separated) and `exp`, with optional `iss`/`aud`
 //! checks. Only the configured algorithm is accepted, so `alg: none` and algorithm swaps fail. A
 //! token is valid from its `nbf` (when present) to its `exp`, give or take `DOCKET_JWT_LEEWAY` of
-//! clock skew.
+//! clock skew, and only if it lives no longer than `DOCKET_JWT_MAX_LIFETIME`: a token that would
+//! stay valid for years (a leaked one can be revoked only by deactivating its user) is refused.
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode};
 use serde::Deserialize;
@@ -35,6 +36,8 @@ pub enum JwtConfigError {
 pub struct JwtVerifier {
     key: DecodingKey,
     validation: Validation,
+    /// The longest a token may live, in seconds: from its `iat` (when present) and from now.
+    max_lifetime: u64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -43,6 +46,21 @@ struct Claims {
     workspace_id: String,
     #[serde(default)]
     scope: String,
+    exp: u64,
+    #[serde(default)]
+    iat: Option<u64>,
+}
+
+impl Claims {
+    /// Whether the token lives no longer than `max` seconds, from when it was issued (if it says)
+    /// and from `now`, both with `leeway` for clock skew.
+    fn lives_within(&self, max: u64, now: u64, leeway: u64) -> bool {
+        let from_now = self.exp.saturating_sub(now) <= max.saturating_add(leeway);
+        let from_issue = self
+            .iat
+            .is_none_or(|iat| self.exp.saturating_sub(iat) <= max.saturating_add(leeway));
+        from_now && from_issue
+    }
 }
 
 impl JwtVerifier {
@@ -93,7 +111,11 @@ impl JwtVerifier {
             validation.set_issuer(&[issuer]);
             validation.required_spec_claims.insert("iss".to_owned());
         }
-        Ok(Some(Self { key, validation }))
+        Ok(Some(Self {
+            key,
+            validation,
+            max_lifetime: config.jwt_max_lifetime.as_secs(),
+        }))
     }
 
     /// The caller a valid token speaks for. Unknown scopes in the claim are ignored (tokens from a
@@ -102,6 +124,10 @@ impl JwtVerifier {
         let claims = decode::<Claims>(token, &self.key, &self.validation)
             .ok()?
             .claims;
+        let now = jsonwebtoken::get_current_timestamp();
+        if !claims.lives_within(self.max_lifetime, now, self.validation.leeway) {
+            return None;
+        }
         let user_id = Uuid::parse_str(&claims.sub).ok()?;
         let workspace_id = Uuid::parse_str(&claims.workspace_id).ok()?;
         let scopes = claims

@@ -12,7 +12,7 @@ pub mod api_token;
 pub mod caller;
 pub mod jwt;
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use moka::future::Cache;
 use prometheus::IntCounterVec;
@@ -50,7 +50,12 @@ pub struct Authenticator {
     users: Cache<(Uuid, Uuid), bool>,
     /// `docket_auth_cache_lookups_total`, by cache and result.
     lookups: IntCounterVec,
+    /// How often a long stream checks its caller again.
+    recheck_every: Duration,
 }
+
+/// The longest an open stream goes without its caller checked again.
+const LONGEST_RECHECK: Duration = Duration::from_secs(1);
 
 impl Authenticator {
     /// Counts its cache hits and misses in `lookups` (labels: cache, result).
@@ -65,7 +70,17 @@ impl Authenticator {
             tokens: cache(config),
             users: cache(config),
             lookups,
+            recheck_every: config.auth_cache_ttl.min(LONGEST_RECHECK),
         })
+    }
+
+    /// How often an open stream should check its caller again ([`authenticate`] with the same
+    /// credentials): often enough that it ends within about `DOCKET_AUTH_CACHE_TTL` of a
+    /// revocation, and cheap, since the answer comes from the cache but once a TTL per token.
+    ///
+    /// [`authenticate`]: Self::authenticate
+    pub fn recheck_every(&self) -> Duration {
+        self.recheck_every
     }
 
     fn count(&self, cache: &str, fresh: bool) {

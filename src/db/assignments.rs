@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::{
     enums::{EventKind, ProgressStatus},
-    events::{Cause, audience_sql, kind_and_cause},
+    events::{Cause, audience_sql, kind_and_cause, one_position},
     schema::assignments,
     sql::Sql,
 };
@@ -199,10 +199,12 @@ pub async fn mark_seen(
         .with::<sql_types::Uuid, _>(user_id)
         .text(" AND progress_status = ")
         .with::<sql_types::Text, _>(ProgressStatus::New)
+        .text(" RETURNING workspace_id, id, task_id, user_id), ")
+        .then(one_position(workspace_id, "seen"))
         .text(
-            " RETURNING workspace_id, id, task_id, user_id), recorded AS (INSERT INTO \
-             task_events (workspace_id, task_id, assignment_id, kind, actor_type, actor_id, \
-             request_id, details, audience) SELECT seen.workspace_id, seen.task_id, seen.id, ",
+            "recorded AS (INSERT INTO task_events (workspace_id, position, task_id, \
+             assignment_id, kind, actor_type, actor_id, request_id, details, audience) \
+             SELECT seen.workspace_id, (SELECT position FROM head), seen.task_id, seen.id, ",
         )
         .then(kind_and_cause(EventKind::AssignmentOpened, cause))
         .text(", jsonb_build_object('from', ")
@@ -214,7 +216,7 @@ pub async fn mark_seen(
         .get_result(conn)
         .await?;
     if seen > 0 {
-        super::event_signal::mark_written();
+        super::event_signal::mark_written(workspace_id);
     }
     Ok(seen > 0)
 }

@@ -21,6 +21,12 @@ pub enum DbError {
     /// The server has as many streams open as it allows (`streams`); holds how many.
     #[error("{0} streams are open, as many as the server allows")]
     TooManyStreams(usize),
+    /// A stream's next page found no room in the buffers streams share before its deadline;
+    /// holds what the caller's streams held then.
+    #[error(
+        "no room for another page in the buffers streams share (this caller's streams hold {0} bytes their clients have not taken)"
+    )]
+    NoRoomForPage(usize),
     /// The database did not answer by the deadline of the work (`deadline`).
     #[error(transparent)]
     TimedOut(#[from] super::deadline::TimedOut),
@@ -51,7 +57,7 @@ impl DbError {
     pub fn failure(&self) -> Failure {
         match self {
             DbError::Pool(_) | DbError::Stopped | DbError::TimedOut(_) => Failure::Unavailable,
-            DbError::TooManyStreams(_) => Failure::Overloaded,
+            DbError::TooManyStreams(_) | DbError::NoRoomForPage(_) => Failure::Overloaded,
             DbError::Query(DieselError::DatabaseError(kind, _)) => match kind {
                 DatabaseErrorKind::ClosedConnection => Failure::Unavailable,
                 DatabaseErrorKind::SerializationFailure => Failure::Conflict,

@@ -1,32 +1,46 @@
 //! Telling every server that events were written, without a round trip per write: a call that
-//! writes events marks itself ([`mark_written`]); when such a call ends (its transaction
-//! committed), its server's [`Notifier`] sends one `NOTIFY` for all the calls that ended
-//! meanwhile, at most one in flight, which wakes the watch hub of every server on the database
-//! (`domain::watch`). A NOTIFY from a trigger would do it in the writer's own statement, but
+//! writes events marks the workspace it wrote them in ([`mark_written`]); when such a call ends
+//! (its transaction committed), its server's [`Notifier`] sends the NOTIFYs for all the calls that
+//! ended meanwhile, at most one batch in flight, which wake the watch hub of every server on the
+//! database (`domain::watch`). Each NOTIFY names the workspaces that have new events, so that a
+//! hub reads those only. A NOTIFY from a trigger would do it in the writer's own statement, but
 //! PostgreSQL serialises the commits of notifying transactions on one lock.
 
-use std::{cell::Cell, future::Future, sync::Arc, time::Duration};
+use std::{
+    cell::RefCell,
+    collections::HashSet,
+    future::Future,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
 
 use super::{PgPool, checkout, events};
 
 tokio::task_local! {
-    static WROTE: Cell<bool>;
+    static WROTE: RefCell<Vec<Uuid>>;
 }
 
-/// Notes that the current call wrote events (nothing outside a call's [`scope`]).
-pub fn mark_written() {
-    let _ = WROTE.try_with(|wrote| wrote.set(true));
+/// Notes that the current call wrote events in the workspace (nothing outside a call's
+/// [`scope`]).
+pub fn mark_written(workspace_id: Uuid) {
+    let _ = WROTE.try_with(|wrote| {
+        let mut wrote = wrote.borrow_mut();
+        if !wrote.contains(&workspace_id) {
+            wrote.push(workspace_id);
+        }
+    });
 }
 
-/// Runs a call, telling whether it wrote events.
-pub async fn scope<F: Future>(call: F) -> (F::Output, bool) {
+/// Runs a call, telling in which workspaces it wrote events.
+pub async fn scope<F: Future>(call: F) -> (F::Output, Vec<Uuid>) {
     WROTE
-        .scope(Cell::new(false), async {
+        .scope(RefCell::new(Vec::new()), async {
             let output = call.await;
-            (output, WROTE.with(Cell::get))
+            (output, WROTE.with(|wrote| wrote.take()))
         })
         .await
 }
@@ -35,43 +49,83 @@ pub async fn scope<F: Future>(call: F) -> (F::Output, bool) {
 #[derive(Clone, Debug)]
 pub struct Notifier {
     wake: Arc<Notify>,
+    written: Arc<Mutex<HashSet<Uuid>>>,
 }
 
-/// The least time between two NOTIFYs of one server: under a stream of writes, one NOTIFY per
-/// gap wakes the watchers for all of them.
+/// The least time between two batches of NOTIFYs of one server: under a stream of writes, one
+/// batch per gap wakes the watchers for all of them.
 const MIN_GAP: Duration = Duration::from_millis(10);
+
+/// Workspaces one NOTIFY names at most: PostgreSQL takes payloads of up to 8,000 bytes, and each
+/// workspace takes 33 (32 hex digits and a space).
+const WORKSPACES_PER_NOTIFY: usize = 200;
 
 impl Notifier {
     /// Starts the server's notifier, which runs until `stop`.
     pub fn start(pool: PgPool, stop: CancellationToken) -> Self {
-        let wake = Arc::new(Notify::new());
-        tokio::spawn(run(pool, wake.clone(), stop));
-        Self { wake }
+        let notifier = Self::silent();
+        tokio::spawn(run(pool, notifier.clone(), stop));
+        notifier
     }
 
     /// A notifier that sends nothing (for tools that write no events).
     pub fn silent() -> Self {
         Self {
             wake: Arc::new(Notify::new()),
+            written: Arc::default(),
         }
     }
 
-    /// Asks for a NOTIFY: one is sent soon, for this and every other request until it goes.
-    pub fn poke(&self) {
-        // A permit is kept when the task is busy sending: pokes meanwhile make one more NOTIFY.
+    /// Asks for a NOTIFY naming these workspaces: one is sent soon, for this and every other
+    /// request until it goes.
+    pub fn poke(&self, workspaces: impl IntoIterator<Item = Uuid>) {
+        self.lock().extend(workspaces);
+        // A permit is kept when the task is busy sending: pokes meanwhile make one more batch.
         self.wake.notify_one();
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashSet<Uuid>> {
+        // A set of ids holds no invariant a panic could break.
+        self.written
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The payloads for the workspaces written since the last batch.
+    fn payloads(&self) -> Vec<String> {
+        let written: Vec<Uuid> = self.lock().drain().collect();
+        written
+            .chunks(WORKSPACES_PER_NOTIFY)
+            .map(|chunk| {
+                chunk
+                    .iter()
+                    .map(|id| id.simple().to_string())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect()
     }
 }
 
-async fn run(pool: PgPool, wake: Arc<Notify>, stop: CancellationToken) {
+/// The workspaces a NOTIFY's payload names; `None` for any (an empty or unknown payload).
+pub fn named_workspaces(payload: &str) -> Option<Vec<Uuid>> {
+    let ids: Result<Vec<Uuid>, _> = payload.split_whitespace().map(Uuid::parse_str).collect();
+    ids.ok().filter(|ids| !ids.is_empty())
+}
+
+async fn run(pool: PgPool, notifier: Notifier, stop: CancellationToken) {
     loop {
         tokio::select! {
             _ = stop.cancelled() => return,
-            _ = wake.notified() => {}
+            _ = notifier.wake.notified() => {}
+        }
+        let payloads = notifier.payloads();
+        if payloads.is_empty() {
+            continue;
         }
         let sent = async {
             let mut conn = checkout(&pool).await?;
-            events::notify(&mut conn).await?;
+            events::notify(&mut conn, payloads).await?;
             Ok::<_, super::DbError>(())
         };
         // Watchers also read on a timer, so a NOTIFY lost to a fault delays, never loses, events.
@@ -81,5 +135,30 @@ async fn run(pool: PgPool, wake: Arc<Notify>, stop: CancellationToken) {
             Err(_) => tracing::warn!("notifying watchers of new events timed out"),
         }
         tokio::time::sleep(MIN_GAP).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payloads_name_each_workspace_once_within_postgresql_limit() {
+        let notifier = Notifier::silent();
+        let ids: Vec<Uuid> = (0..450).map(|n| Uuid::from_u128(n + 1)).collect();
+        notifier.poke(ids.iter().copied());
+        notifier.poke([ids[0]]);
+        let payloads = notifier.payloads();
+        assert_eq!(payloads.len(), 3);
+        let mut named = Vec::new();
+        for payload in &payloads {
+            assert!(payload.len() < 8000, "{}", payload.len());
+            named.extend(named_workspaces(payload).expect("workspaces"));
+        }
+        named.sort();
+        assert_eq!(named, ids);
+        assert!(notifier.payloads().is_empty(), "sent once");
+        assert_eq!(named_workspaces(""), None);
+        assert_eq!(named_workspaces("not-a-uuid"), None);
     }
 }

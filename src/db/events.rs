@@ -2,19 +2,30 @@
 //! of the change, and readers (the audit trail, watchers) take the events of a workspace in one
 //! order, resuming from a position with no gap and no duplicate.
 //!
-//! The trap is the order. An id drawn from a sequence is taken when the row is inserted, not when
-//! its transaction commits: transaction A may draw 10 and commit after B has drawn 11 and
-//! committed, so a reader that saw 11 and moved past it would never see 10. As PgQ does, each
-//! event carries its transaction's id (`txid`, an `xid8`, with `seq` ordering the events of one
-//! transaction), and a reader takes only the events of transactions older than the oldest one
-//! still running: `txid < pg_snapshot_xmin(pg_current_snapshot())`. Every transaction below that
-//! line has ended, so no event below it can appear later; a reader that has taken everything
-//! below it may move its position up to it. The price: a long transaction anywhere in the cluster
-//! holds the line, and delivery waits for it.
+//! The order is commit order. A workspace numbers its events 1, 2, 3, ... in its row of
+//! `task_event_heads`, and a transaction takes its numbers (positions) in its last statement, by
+//! an UPDATE that keeps the row locked until the transaction commits: the next writer of the
+//! workspace takes its positions only once that commit is done, so positions follow commits.
+//! PostgreSQL makes a commit visible before it releases the transaction's locks, so a reader that
+//! sees position n sees every position below it: readers need no horizon, and nothing outside the
+//! workspace holds them back. A rollback gives its positions back with the head, so a
+//! workspace's positions have no gaps (housekeeping's purge aside).
+//!
+//! Why not the alternatives (docs/architecture.md has the measurements): the transaction id
+//! (what this log used before) is fixed at a transaction's first write, not at its commit, and
+//! makes readers wait for the oldest transaction of the whole cluster; commit LSNs from logical
+//! decoding need `wal_level=logical` and a replication slot, which retains WAL without bound
+//! when its reader stops; a sequencer that numbers committed events afterwards writes every
+//! event twice.
+//!
+//! Two rules keep the head's lock short and free of deadlocks: the head is the last row a
+//! transaction locks (events are written by its last statement, or, in a one-statement change,
+//! after the rows it changes), and a statement that writes events of several workspaces locks
+//! their heads in workspace order.
 
 use chrono::{DateTime, Utc};
 use diesel::{
-    QueryResult, QueryableByName, sql_query,
+    OptionalExtension, QueryResult, QueryableByName, sql_query,
     sql_types::{Array, BigInt, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid},
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -25,7 +36,8 @@ use super::{
     sql::Sql,
 };
 
-/// Where a reader stands: every event at or before it has been read. Ordered as events are.
+/// Where a reader stands in one workspace's log: every event at or before it has been read.
+/// Positions are the events' numbers in their workspace, from 1, in commit order.
 #[derive(
     Debug,
     Clone,
@@ -38,25 +50,33 @@ use super::{
     serde::Serialize,
     serde::Deserialize,
 )]
-pub struct Position {
-    /// The transaction id (`xid8`, which fits an `i64` for as long as PostgreSQL runs).
-    pub txid: i64,
-    pub seq: i64,
+#[serde(transparent)]
+pub struct Position(i64);
+
+impl Position {
+    /// Before the first event of every workspace.
+    pub const START: Self = Self(0);
+
+    /// What a position from before the log was numbered by workspace stands for: earlier than
+    /// anything kept, so a watch from it is answered as expired.
+    pub const FROM_OLD_LOG: Self = Self(-1);
+
+    pub fn new(number: i64) -> Self {
+        Self(number)
+    }
+
+    /// The event's number in its workspace's log.
+    pub fn number(self) -> i64 {
+        self.0
+    }
 }
 
-/// Who caused a change: the actor of the call and the call's request id.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cause {
-    pub actor_type: ActorType,
-    pub actor_id: String,
-    pub request_id: Option<String>,
-}
-
-/// A position as clients see it: 32 hex digits, the transaction id's and the sequence number's,
-/// so that positions compare as text in the order they do as numbers.
+/// A position as clients see it: 32 hex digits, the position's number in the last 16. The first
+/// 16 held the transaction id before positions were numbered per workspace: a position with any
+/// of them set is from that log ([`Position::FROM_OLD_LOG`]).
 impl std::fmt::Display for Position {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:016x}{:016x}", self.txid, self.seq)
+        write!(f, "{:032x}", self.0.max(0))
     }
 }
 
@@ -68,13 +88,22 @@ impl std::str::FromStr for Position {
         if text.len() != 32 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(invalid());
         }
-        let (txid, seq) = text.split_at(16);
-        let number = |part: &str| i64::from_str_radix(part, 16).map_err(|_| invalid());
-        Ok(Self {
-            txid: number(txid)?,
-            seq: number(seq)?,
-        })
+        let (old_log, number) = text.split_at(16);
+        if old_log.bytes().any(|b| b != b'0') {
+            return Ok(Self::FROM_OLD_LOG);
+        }
+        i64::from_str_radix(number, 16)
+            .map(Self)
+            .map_err(|_| invalid())
     }
+}
+
+/// Who caused a change: the actor of the call and the call's request id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cause {
+    pub actor_type: ActorType,
+    pub actor_id: String,
+    pub request_id: Option<String>,
 }
 
 /// A change to record.
@@ -120,6 +149,19 @@ pub(crate) fn kind_and_cause(kind: EventKind, cause: &Cause) -> Sql {
         .with::<Nullable<Text>, _>(cause.request_id.clone())
 }
 
+/// The CTE `head AS (...)` that takes one position in `workspace_id`'s log, if the CTE named
+/// `changed` (of a statement that changes at most one row, and records one event for it) has a
+/// row; the event's position is then `(SELECT position FROM head)`, and NULL (which the column
+/// refuses) should the workspace have no head. `EXISTS` runs `changed` first, so the head is
+/// locked after the row the statement changes, as the module's rules want.
+pub(crate) fn one_position(workspace_id: Uuid, changed: &str) -> Sql {
+    Sql::new("head AS (UPDATE task_event_heads SET position = position + 1 WHERE workspace_id = ")
+        .with::<SqlUuid, _>(workspace_id)
+        .text(&format!(
+            " AND EXISTS (SELECT FROM {changed}) RETURNING position), "
+        ))
+}
+
 /// How an actor is named in an event's audience: `TYPE:id`, as `auth::Actor` displays.
 pub fn actor_key(actor_type: ActorType, actor_id: &str) -> String {
     format!("{actor_type}:{actor_id}")
@@ -129,9 +171,7 @@ pub fn actor_key(actor_type: ActorType, actor_id: &str) -> String {
 #[derive(Debug, Clone, PartialEq, QueryableByName)]
 pub struct EventRow {
     #[diesel(sql_type = BigInt)]
-    pub txid: i64,
-    #[diesel(sql_type = BigInt)]
-    pub seq: i64,
+    position: i64,
     #[diesel(sql_type = SqlUuid)]
     pub workspace_id: Uuid,
     #[diesel(sql_type = SqlUuid)]
@@ -156,40 +196,47 @@ pub struct EventRow {
 
 impl EventRow {
     pub fn position(&self) -> Position {
-        Position {
-            txid: self.txid,
-            seq: self.seq,
-        }
+        Position(self.position)
     }
 }
 
 /// The columns an event is read as.
-const EVENT_COLUMNS: &str = "txid::text::bigint AS txid, seq, workspace_id, task_id, \
-     assignment_id, kind, actor_type, actor_id, request_id, at, details, audience";
+const EVENT_COLUMNS: &str = "position, workspace_id, task_id, assignment_id, kind, actor_type, \
+     actor_id, request_id, at, details, audience";
 
-/// Appends `events`, in order, all caused by `cause`, in the connection's current transaction:
-/// one statement however many. Each audience gets the task's author and current recipients.
+/// Appends `events` (of one workspace), in order, all caused by `cause`, in the connection's
+/// current transaction: one statement however many. Each audience gets the task's author and
+/// current recipients. It takes the workspace's head until the transaction ends: call it last,
+/// once every other row the transaction changes is locked.
 pub async fn append(
     conn: &mut AsyncPgConnection,
     cause: &Cause,
     events: &[NewEvent],
 ) -> QueryResult<()> {
-    if events.is_empty() {
+    let Some(first) = events.first() else {
         return Ok(());
+    };
+    let workspace_id = first.workspace_id;
+    if events.iter().any(|e| e.workspace_id != workspace_id) {
+        return Err(diesel::result::Error::QueryBuilderError(
+            "events appended together must be of one workspace".into(),
+        ));
     }
     // Audiences are lists of different lengths, which arrays cannot nest: each is one text,
     // joined by a character no actor key holds.
     let audiences: Vec<String> = events.iter().map(|e| e.audience.join(" ")).collect();
-    let audience = audience_sql("e.workspace_id", "e.task_id");
+    let audience = audience_sql("$1", "e.task_id");
     sql_query(format!(
-        "INSERT INTO task_events (workspace_id, task_id, assignment_id, kind, actor_type, \
-         actor_id, request_id, details, audience) SELECT e.workspace_id, e.task_id, \
-         e.assignment_id, e.kind, $5, $6, $7, e.details, \
-         string_to_array(e.audience, ' ') || {audience} \
-         FROM unnest($1, $2, $3, $4, $8, $9) WITH ORDINALITY \
-         AS e (workspace_id, task_id, assignment_id, kind, details, audience, ord) ORDER BY ord"
+        "WITH head AS (UPDATE task_event_heads SET position = position + $9 \
+         WHERE workspace_id = $1 RETURNING position - $9 AS base) \
+         INSERT INTO task_events (workspace_id, position, task_id, assignment_id, kind, \
+         actor_type, actor_id, request_id, details, audience) SELECT $1, \
+         (SELECT base FROM head) + e.ord, e.task_id, e.assignment_id, e.kind, $5, $6, $7, \
+         e.details, string_to_array(e.audience, ' ') || {audience} \
+         FROM unnest($2, $3, $4, $8, $10) WITH ORDINALITY \
+         AS e (task_id, assignment_id, kind, details, audience, ord)"
     ))
-    .bind::<Array<SqlUuid>, _>(events.iter().map(|e| e.workspace_id).collect::<Vec<_>>())
+    .bind::<SqlUuid, _>(workspace_id)
     .bind::<Array<SqlUuid>, _>(events.iter().map(|e| e.task_id).collect::<Vec<_>>())
     .bind::<Array<Nullable<SqlUuid>>, _>(events.iter().map(|e| e.assignment_id).collect::<Vec<_>>())
     .bind::<Array<Text>, _>(events.iter().map(|e| e.kind).collect::<Vec<_>>())
@@ -197,93 +244,122 @@ pub async fn append(
     .bind::<Text, _>(&cause.actor_id)
     .bind::<Nullable<Text>, _>(cause.request_id.as_deref())
     .bind::<Array<Jsonb>, _>(events.iter().map(|e| &e.details).collect::<Vec<_>>())
+    .bind::<BigInt, _>(events.len() as i64)
     .bind::<Array<Text>, _>(audiences)
     .execute(conn)
     .await?;
-    super::event_signal::mark_written();
+    super::event_signal::mark_written(workspace_id);
     Ok(())
 }
 
-#[derive(QueryableByName)]
-struct Line {
+/// Where a workspace's log stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, QueryableByName)]
+pub struct Bounds {
+    /// The last position taken: every event up to it has committed.
     #[diesel(sql_type = BigInt)]
-    xmin: i64,
+    head: i64,
+    /// The last position housekeeping may have purged: every event after it is kept.
+    #[diesel(sql_type = BigInt)]
+    horizon: i64,
 }
 
-/// The line below which every transaction has ended, as a position: every event at or below it
-/// that will ever be read can be read now.
-pub async fn line(conn: &mut AsyncPgConnection) -> QueryResult<Position> {
-    let Line { xmin } =
-        sql_query("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin")
-            .get_result(conn)
-            .await?;
-    Ok(Position {
-        txid: xmin - 1,
-        seq: i64::MAX,
-    })
+impl Bounds {
+    pub fn head(&self) -> Position {
+        Position(self.head)
+    }
+
+    pub fn horizon(&self) -> Position {
+        Position(self.horizon)
+    }
 }
 
-/// Up to `limit` events after `after` (of one workspace, or of all), in order, that no event can
-/// come before any more, and none beyond `upto`; and the position to read on from: past the
-/// last one, or, when fewer than `limit` were there, up to the line (or `upto`, if lower).
+/// The workspace's log's bounds (nothing yet, for a workspace that has no head).
+pub async fn bounds(conn: &mut AsyncPgConnection, workspace_id: Uuid) -> QueryResult<Bounds> {
+    let found = sql_query(
+        "SELECT h.position AS head, coalesce(z.position, 0) AS horizon \
+         FROM task_event_heads h LEFT JOIN task_event_horizons z USING (workspace_id) \
+         WHERE h.workspace_id = $1",
+    )
+    .bind::<SqlUuid, _>(workspace_id)
+    .get_result(conn)
+    .await
+    .optional()?;
+    Ok(found.unwrap_or(Bounds {
+        head: 0,
+        horizon: 0,
+    }))
+}
+
+/// Up to `limit` events of the workspace after `after` and up to `upto`, in order.
 pub async fn read_after(
     conn: &mut AsyncPgConnection,
-    workspace_id: Option<Uuid>,
+    workspace_id: Uuid,
     after: Position,
-    upto: Option<Position>,
+    upto: Position,
     limit: i64,
-) -> QueryResult<(Vec<EventRow>, Position)> {
-    // Taken first: every transaction below the line has ended by now, so a later snapshot (the
-    // next statement's) sees all of their events.
-    let line = line(conn).await?;
-    let bound = upto.map_or(line, |upto| upto.min(line));
-    if bound <= after {
-        return Ok((Vec::new(), after));
-    }
-    let events: Vec<EventRow> = sql_query(format!(
-        "SELECT {EVENT_COLUMNS} FROM task_events \
-         WHERE ($1::uuid IS NULL OR workspace_id = $1) AND (txid, seq) > ($2::text::xid8, $3) \
-         AND (txid, seq) <= ($4::text::xid8, $5) ORDER BY txid, seq LIMIT $6"
+) -> QueryResult<Vec<EventRow>> {
+    sql_query(format!(
+        "SELECT {EVENT_COLUMNS} FROM task_events WHERE workspace_id = $1 \
+         AND position > $2 AND position <= $3 ORDER BY position LIMIT $4"
     ))
-    .bind::<Nullable<SqlUuid>, _>(workspace_id)
-    .bind::<Text, _>(after.txid.to_string())
-    .bind::<BigInt, _>(after.seq)
-    .bind::<Text, _>(bound.txid.to_string())
-    .bind::<BigInt, _>(bound.seq)
+    .bind::<SqlUuid, _>(workspace_id)
+    .bind::<BigInt, _>(after.0)
+    .bind::<BigInt, _>(upto.0)
     .bind::<BigInt, _>(limit)
     .load(conn)
+    .await
+}
+
+/// For each workspace, up to `limit` of its events after its position, in order: what a watch
+/// hub reads for all the workspaces it follows, in one statement.
+pub async fn read_after_each(
+    conn: &mut AsyncPgConnection,
+    from: &[(Uuid, Position)],
+    limit: i64,
+) -> QueryResult<Vec<EventRow>> {
+    sql_query(format!(
+        "SELECT e.* FROM unnest($1::uuid[], $2::bigint[]) AS f (workspace_id, after) \
+         CROSS JOIN LATERAL (SELECT {EVENT_COLUMNS} FROM task_events \
+         WHERE task_events.workspace_id = f.workspace_id AND position > f.after \
+         ORDER BY position LIMIT $3) e"
+    ))
+    .bind::<Array<SqlUuid>, _>(from.iter().map(|(w, _)| *w).collect::<Vec<_>>())
+    .bind::<Array<BigInt>, _>(from.iter().map(|(_, p)| p.0).collect::<Vec<_>>())
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+    .await
+}
+
+/// Up to `limit` events of one task after `after`, in order.
+pub async fn of_task(
+    conn: &mut AsyncPgConnection,
+    workspace_id: Uuid,
+    task_id: Uuid,
+    after: Option<Position>,
+    limit: i64,
+) -> QueryResult<Vec<EventRow>> {
+    sql_query(format!(
+        "SELECT {EVENT_COLUMNS} FROM task_events WHERE workspace_id = $1 AND task_id = $2 \
+         AND position > $3 ORDER BY position LIMIT $4"
+    ))
+    .bind::<SqlUuid, _>(workspace_id)
+    .bind::<SqlUuid, _>(task_id)
+    .bind::<BigInt, _>(after.unwrap_or_default().0)
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+    .await
+}
+
+/// Wakes every server's watchers (`domain::watch`) with one NOTIFY per payload: each names the
+/// workspaces that have new events (32 hex digits each, separated by spaces), so that their
+/// hubs read those only; an empty one means "any".
+pub async fn notify(conn: &mut AsyncPgConnection, payloads: Vec<String>) -> QueryResult<()> {
+    sql_query(format!(
+        "SELECT pg_notify('{CHANNEL}', payload) FROM unnest($1::text[]) AS payload"
+    ))
+    .bind::<Array<Text>, _>(payloads)
+    .execute(conn)
     .await?;
-    let last = events.last().map_or(after, EventRow::position);
-    // Fewer than asked: nothing more up to the bound.
-    let next = if (events.len() as i64) < limit {
-        bound
-    } else {
-        last
-    };
-    Ok((events, next))
-}
-
-#[derive(QueryableByName)]
-struct Horizon {
-    #[diesel(sql_type = BigInt)]
-    txid: i64,
-    #[diesel(sql_type = BigInt)]
-    seq: i64,
-}
-
-/// The position of the last event housekeeping purged: a reader below it may have missed
-/// events that are gone.
-pub async fn horizon(conn: &mut AsyncPgConnection) -> QueryResult<Position> {
-    let Horizon { txid, seq } =
-        sql_query("SELECT txid::text::bigint AS txid, seq FROM task_event_horizon")
-            .get_result(conn)
-            .await?;
-    Ok(Position { txid, seq })
-}
-
-/// Wakes every server's watchers (`domain::watch`): their listeners read the new events.
-pub async fn notify(conn: &mut AsyncPgConnection) -> QueryResult<()> {
-    sql_query(format!("NOTIFY {CHANNEL}")).execute(conn).await?;
     Ok(())
 }
 
@@ -296,55 +372,36 @@ pub async fn listen(conn: &mut AsyncPgConnection) -> QueryResult<()> {
 /// The channel servers NOTIFY when they have written events.
 const CHANNEL: &str = "docket_events";
 
-/// Up to `limit` events of one task after `after`, in order, below the line of transactions
-/// still running (as [`read_after`], in one statement: every transaction below its own
-/// snapshot's xmin has ended, so the statement sees all of their events).
-pub async fn of_task(
-    conn: &mut AsyncPgConnection,
-    workspace_id: Uuid,
-    task_id: Uuid,
-    after: Option<Position>,
-    limit: i64,
-) -> QueryResult<Vec<EventRow>> {
-    let after = after.unwrap_or_default();
-    sql_query(format!(
-        "SELECT {EVENT_COLUMNS} FROM task_events \
-         WHERE workspace_id = $1 AND task_id = $2 AND (txid, seq) > ($3::text::xid8, $4) \
-         AND txid < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY txid, seq LIMIT $5"
-    ))
-    .bind::<SqlUuid, _>(workspace_id)
-    .bind::<SqlUuid, _>(task_id)
-    .bind::<Text, _>(after.txid.to_string())
-    .bind::<BigInt, _>(after.seq)
-    .bind::<BigInt, _>(limit)
-    .load(conn)
-    .await
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn positions_compare_as_text_as_they_do_as_numbers() {
-        let positions = [
-            Position { txid: 9, seq: 300 },
-            Position { txid: 10, seq: 2 },
-            Position { txid: 10, seq: 11 },
-            Position {
-                txid: 0x1_0000_0000,
-                seq: 1,
-            },
-        ];
+        let positions = [0, 1, 9, 10, 0xff, 0x100, 0x1_0000_0000, i64::MAX].map(Position);
         for pair in positions.windows(2) {
             assert!(pair[0] < pair[1]);
             assert!(pair[0].to_string() < pair[1].to_string());
         }
         for position in positions {
+            assert_eq!(position.to_string().len(), 32);
             assert_eq!(position.to_string().parse::<Position>(), Ok(position));
         }
         assert!("12".parse::<Position>().is_err());
         assert!("zz".repeat(16).parse::<Position>().is_err());
-        assert!("8".repeat(32).parse::<Position>().is_err(), "beyond i64");
+        assert!(
+            format!("{}8{}", "0".repeat(16), "0".repeat(15))
+                .parse::<Position>()
+                .is_err(),
+            "beyond i64"
+        );
+    }
+
+    #[test]
+    fn positions_of_the_old_log_come_before_everything_kept() {
+        // As the old log wrote them: the transaction id, then its sequence number.
+        let old = format!("{:016x}{:016x}", 0x43_0076, 0x3e9);
+        assert_eq!(old.parse::<Position>(), Ok(Position::FROM_OLD_LOG));
+        assert!(Position::FROM_OLD_LOG < Position::START);
     }
 }

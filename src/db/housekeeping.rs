@@ -51,24 +51,27 @@ pub async fn expire_request_ids(
 }
 
 /// Deletes the events recorded more than `retention` ago, like [`expire_request_ids`], and
-/// moves the event log's horizon (`task_event_horizon`) up to the last event deleted: a reader
-/// whose position is below it may have missed events, and is told so (`db::events`).
+/// moves each workspace's horizon (`task_event_horizons`) up to the last of its events deleted:
+/// a watcher whose position is below it may have missed events, and is told so
+/// (`domain::watch`).
 pub async fn expire_events(
     conn: &mut AsyncPgConnection,
     retention: Duration,
     batch: i64,
 ) -> QueryResult<Purged> {
-    // Oldest first, from the head of the primary key (events are in commit order, so their
-    // times nearly are too): `at` needs no index of its own. A batch stops at the head's first
-    // event still to keep; one a few moments older behind it goes with the next pass.
+    // By age, through the BRIN index on `at`. Within a workspace an event can be a little older
+    // than one before it (`at` is when its transaction began, the position when it committed):
+    // the horizon is the highest position deleted, so every event above it is still there.
     purge_in_batches(
         conn,
-        "WITH head AS (SELECT ctid, at FROM task_events ORDER BY txid, seq LIMIT $2), \
-         gone AS (DELETE FROM task_events WHERE ctid = ANY (ARRAY(\
-         SELECT ctid FROM head WHERE at < now() - $1)) RETURNING txid, seq), \
-         last AS (SELECT txid, seq FROM gone ORDER BY txid DESC, seq DESC LIMIT 1), \
-         moved AS (UPDATE task_event_horizon h SET txid = last.txid, seq = last.seq FROM last \
-         WHERE (last.txid, last.seq) > (h.txid, h.seq)) \
+        "WITH gone AS (DELETE FROM task_events WHERE ctid = ANY (ARRAY(\
+         SELECT ctid FROM task_events WHERE at < now() - $1 LIMIT $2)) \
+         RETURNING workspace_id, position), \
+         last AS (SELECT workspace_id, max(position) AS position FROM gone \
+         GROUP BY workspace_id), \
+         moved AS (INSERT INTO task_event_horizons AS z (workspace_id, position) \
+         SELECT workspace_id, position FROM last ON CONFLICT (workspace_id) \
+         DO UPDATE SET position = excluded.position WHERE excluded.position > z.position) \
          SELECT count(*) AS deleted FROM gone",
         retention,
         batch,

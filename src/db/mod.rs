@@ -19,6 +19,7 @@ pub mod paging;
 pub mod query_timer;
 pub mod schema;
 pub(crate) mod sql;
+pub mod stream_budget;
 pub mod streams;
 pub mod task_columns;
 pub mod task_filters;

@@ -24,11 +24,7 @@ use diesel_async::AsyncPgConnection;
 use futures_util::{Stream, future::BoxFuture, stream};
 use tokio::task::JoinHandle;
 
-use super::{
-    DbError, PgPool, deadline,
-    sql::Sql,
-    streams::{OpenStream, Reservation},
-};
+use super::{DbError, PgPool, deadline, sql::Sql, stream_budget::Reservation, streams::OpenStream};
 
 /// Rows fetched per query at most. Memory is bounded by the byte budget, not by this: it only
 /// spreads each query's fixed cost (a round trip, a plan, a handoff) over more rows. One stream of
@@ -201,20 +197,22 @@ async fn fetch_page<T, K>(
     after: Option<K>,
     want: u64,
 ) -> PageResult<T> {
-    // Waiting for room is waiting for clients to read, not for the database: no deadline.
-    let mut reservation = open.reserve_page().await;
+    // Waiting for room is waiting for clients to read, which the call's deadline bounds too.
+    let waited_until = page_time.map(|time| tokio::time::Instant::now() + time);
+    let mut reservation = open.reserve_page(waited_until).await?;
+    let budget = OpenStream::page_bytes(reservation.as_ref()) as i64;
     let page = async {
         let _turn = open.fetch_turn().await;
         let mut conn = deadline::checkout(&pool).await?;
-        let budget = open.page_bytes() as i64;
         Ok::<_, DbError>(fetch(&mut conn, after, want as i64, budget).await?)
     };
-    let page = match page_time {
-        Some(time) => deadline::within(tokio::time::Instant::now() + time, page).await??,
+    let fetched_until = page_time.map(|time| tokio::time::Instant::now() + time);
+    let page = match fetched_until {
+        Some(until) => deadline::within(until, page).await??,
         None => page.await?,
     };
     if let Some(reservation) = &mut reservation {
-        reservation.account(page.bytes).await;
+        reservation.account(page.bytes, fetched_until).await;
     }
     Ok((page, reservation))
 }
@@ -236,7 +234,7 @@ where
 {
     let state = State {
         pool,
-        open: Arc::new(OpenStream::new()?),
+        open: Arc::new(OpenStream::paged()?),
         page_time: deadline::remaining(),
         fetch,
         key,

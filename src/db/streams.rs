@@ -2,12 +2,13 @@
 //! other, nor hold memory without bound: page fetches take turns (first come, first served) for
 //! at most a share of the pool, leaving the rest to unary calls, and go one at a time while
 //! unary calls are being handled (so a burst of streams yields the cores); each page reserves
-//! its byte budget from a total for all streams before it is fetched (`paging`); and past a set
-//! number of open streams a new one is refused (RESOURCE_EXHAUSTED with RetryInfo) rather than
-//! queued without end.
+//! its byte budget before it is fetched (`stream_budget`: from its caller's share and from the
+//! total for all streams); and past a set number of open streams a new one is refused
+//! (RESOURCE_EXHAUSTED with RetryInfo) rather than queued without end.
 //!
 //! Like the call deadline (`deadline`), the limits reach `paging` through the call: the request
-//! context layer runs each call within [`scope`], and a stream opened in it keeps what it needs.
+//! context layer runs each call within [`scope`], the auth layer within [`owned_by`] its caller,
+//! and a stream opened in them keeps what it needs.
 
 use std::{
     future::Future,
@@ -17,12 +18,19 @@ use std::{
     },
 };
 
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::{
+    sync::{OwnedSemaphorePermit, Semaphore},
+    time::Instant,
+};
 
-use super::DbError;
+use super::{
+    DbError,
+    stream_budget::{Budget, BudgetSizes, Pager, Reservation},
+};
 
 tokio::task_local! {
     static STREAMS: Arc<StreamLimits>;
+    static OWNER: Arc<str>;
 }
 
 /// The limits every stream of one server shares.
@@ -33,23 +41,14 @@ pub struct StreamLimits {
     fetch_connections: u32,
     open: AtomicUsize,
     max_open: usize,
-    /// Bytes one page may hold (half a stream's budget: a stream holds the page the client is
-    /// taking and the one fetched ahead).
-    page_bytes: usize,
-    /// The total for all streams, in KiB, that pages reserve from.
-    room: Arc<Semaphore>,
-    total_kib: usize,
-    /// Bytes the rows of fetched pages hold now, until their stream hands out their last row.
-    buffered: AtomicUsize,
+    /// The bytes pages may hold.
+    budget: Arc<Budget>,
     /// Calls whose handler is running: a unary call from start to answer, a stream until it is
     /// opened (its pages are fetched afterwards).
     handling: Arc<AtomicUsize>,
     /// Items streams have handed out since the server started (for metrics).
     items: AtomicU64,
 }
-
-/// Page budgets are reserved in KiB, so that the total may exceed the semaphore's permit limit.
-const KIB: usize = 1024;
 
 /// How a server sizes its streams.
 #[derive(Debug, Clone, Copy)]
@@ -60,23 +59,24 @@ pub struct StreamSizes {
     pub max_open: usize,
     /// Bytes one stream may hold.
     pub stream_bytes: usize,
+    /// Bytes the streams of one caller may hold together.
+    pub caller_bytes: usize,
     /// Bytes all streams together may hold.
     pub total_bytes: usize,
 }
 
 impl StreamLimits {
     pub fn new(sizes: StreamSizes) -> Arc<Self> {
-        let page_bytes = (sizes.stream_bytes / 2).max(KIB);
-        let total_kib = (sizes.total_bytes / KIB).clamp(page_bytes / KIB, Semaphore::MAX_PERMITS);
         Arc::new(Self {
             fetch_slots: Arc::new(Semaphore::new(sizes.fetch_connections.max(1))),
             fetch_connections: sizes.fetch_connections.max(1) as u32,
             open: AtomicUsize::new(0),
             max_open: sizes.max_open,
-            page_bytes,
-            room: Arc::new(Semaphore::new(total_kib)),
-            total_kib,
-            buffered: AtomicUsize::new(0),
+            budget: Budget::new(BudgetSizes {
+                stream: sizes.stream_bytes,
+                caller: sizes.caller_bytes,
+                total: sizes.total_bytes,
+            }),
             handling: Arc::new(AtomicUsize::new(0)),
             items: AtomicU64::new(0),
         })
@@ -95,12 +95,18 @@ impl StreamLimits {
 
     /// Bytes the rows fetched for streams hold now, as their queries counted them.
     pub fn buffered_bytes(&self) -> usize {
-        self.buffered.load(Ordering::Acquire)
+        self.budget.buffered_bytes()
     }
 
-    /// Bytes one page may hold.
+    /// Bytes the rows fetched for one caller's streams hold now (the caller as [`owned_by`]
+    /// names it: `<workspace id>/<actor>`).
+    pub fn caller_buffered_bytes(&self, caller: &str) -> usize {
+        self.budget.caller_buffered_bytes(caller)
+    }
+
+    /// Bytes one page may hold at most.
     pub fn page_bytes(&self) -> usize {
-        self.page_bytes
+        self.budget.page_bytes()
     }
 
     /// Items streams have handed out since the server started.
@@ -119,48 +125,6 @@ impl Drop for HandlingCall {
     }
 }
 
-/// A page's share of the total for streams, held until its rows are all handed out.
-#[derive(Debug)]
-pub struct Reservation {
-    limits: Arc<StreamLimits>,
-    room: OwnedSemaphorePermit,
-    /// What the page's rows hold, counted in `buffered` until this is dropped.
-    bytes: usize,
-}
-
-impl Reservation {
-    /// Counts the bytes the page's rows turned out to hold. A page larger than its budget (one
-    /// task larger than it) takes the difference from the total too, waiting for room, so that
-    /// the stream goes on only once the total has it.
-    pub async fn account(&mut self, bytes: usize) {
-        let held = self.room.num_permits() * KIB;
-        if bytes > held {
-            let total = self.limits.total_kib;
-            let more = (bytes - held)
-                .div_ceil(KIB)
-                .min(total.saturating_sub(self.room.num_permits()));
-            if more > 0
-                && let Ok(extra) = self
-                    .limits
-                    .room
-                    .clone()
-                    .acquire_many_owned(more as u32)
-                    .await
-            {
-                self.room.merge(extra);
-            }
-        }
-        self.bytes += bytes;
-        self.limits.buffered.fetch_add(bytes, Ordering::AcqRel);
-    }
-}
-
-impl Drop for Reservation {
-    fn drop(&mut self) {
-        self.limits.buffered.fetch_sub(self.bytes, Ordering::AcqRel);
-    }
-}
-
 /// The page budget of streams opened outside any call.
 const UNLIMITED_PAGE_BYTES: usize = 1 << 20;
 
@@ -169,27 +133,52 @@ pub async fn scope<F: Future>(limits: Arc<StreamLimits>, work: F) -> F::Output {
     STREAMS.scope(limits, work).await
 }
 
+/// Runs `work` (a call) as `owner`'s: the pages of the streams it opens count against that
+/// caller's share.
+pub async fn owned_by<F: Future>(owner: String, work: F) -> F::Output {
+    OWNER.scope(Arc::from(owner), work).await
+}
+
 /// A stream counted as open until dropped, with its turn at page fetches. Streams opened outside
 /// any call (tools, tests of the database layer) are not limited.
 #[derive(Debug)]
-pub struct OpenStream(Option<Arc<StreamLimits>>);
+pub struct OpenStream {
+    limits: Option<Arc<StreamLimits>>,
+    /// A listing's hold on the byte budget (watches fetch no pages).
+    pager: Option<Pager>,
+}
 
 impl OpenStream {
     /// Counts a new stream, or refuses it past the limit.
     pub fn new() -> Result<Self, DbError> {
         let Ok(limits) = STREAMS.try_with(Arc::clone) else {
-            return Ok(Self(None));
+            return Ok(Self {
+                limits: None,
+                pager: None,
+            });
         };
         let open = limits.open.fetch_add(1, Ordering::AcqRel) + 1;
-        let stream = Self(Some(limits));
-        if open > stream.limits().map_or(usize::MAX, |l| l.max_open) {
+        let max_open = limits.max_open;
+        let stream = Self {
+            limits: Some(limits),
+            pager: None,
+        };
+        if open > max_open {
             return Err(DbError::TooManyStreams(open - 1));
         }
         Ok(stream)
     }
 
+    /// Counts a new stream that fetches pages: a listing.
+    pub fn paged() -> Result<Self, DbError> {
+        let mut stream = Self::new()?;
+        let owner = OWNER.try_with(Arc::clone).ok();
+        stream.pager = stream.limits.as_ref().map(|l| l.budget.pager(owner));
+        Ok(stream)
+    }
+
     fn limits(&self) -> Option<&StreamLimits> {
-        self.0.as_deref()
+        self.limits.as_deref()
     }
 
     /// Counts one item handed to the client.
@@ -199,23 +188,24 @@ impl OpenStream {
         }
     }
 
-    /// Bytes a page of this stream may hold.
-    pub fn page_bytes(&self) -> usize {
-        self.limits()
-            .map_or(UNLIMITED_PAGE_BYTES, StreamLimits::page_bytes)
+    /// Waits, until `deadline` if any, for room for one more page; `None` outside any call
+    /// (then a page may hold [`UNLIMITED_PAGE_BYTES`]).
+    pub async fn reserve_page(
+        &self,
+        deadline: Option<Instant>,
+    ) -> Result<Option<Reservation>, DbError> {
+        let Some(pager) = &self.pager else {
+            return Ok(None);
+        };
+        match pager.reserve(deadline).await {
+            Ok(reservation) => Ok(Some(reservation)),
+            Err(no_room) => Err(DbError::NoRoomForPage(no_room.caller_holds)),
+        }
     }
 
-    /// Waits for room for one more page in the total for streams.
-    pub async fn reserve_page(&self) -> Option<Reservation> {
-        let limits = self.0.clone()?;
-        let kib = (limits.page_bytes / KIB) as u32;
-        // Never closed, so acquiring cannot fail.
-        let room = limits.room.clone().acquire_many_owned(kib).await.ok()?;
-        Some(Reservation {
-            limits,
-            room,
-            bytes: 0,
-        })
+    /// The bytes a page may hold under `reservation`.
+    pub fn page_bytes(reservation: Option<&Reservation>) -> usize {
+        reservation.map_or(UNLIMITED_PAGE_BYTES, Reservation::allowed_bytes)
     }
 
     /// Waits for this stream's turn to fetch a page; the turn lasts while the permit is held.
@@ -253,7 +243,7 @@ impl Drop for OpenStream {
 mod tests {
     use std::time::Duration;
 
-    use super::*;
+    use super::{super::stream_budget::KIB, *};
 
     /// Limits with stream and total budgets in KiB.
     fn sized(
@@ -266,6 +256,7 @@ mod tests {
             fetch_connections,
             max_open,
             stream_bytes: stream * KIB,
+            caller_bytes: total * KIB,
             total_bytes: total * KIB,
         })
     }
@@ -286,7 +277,7 @@ mod tests {
         assert!(
             OpenStream::new()
                 .expect("unlimited outside a call")
-                .0
+                .limits
                 .is_none()
         );
     }
@@ -325,28 +316,6 @@ mod tests {
             let _b = waits(second.fetch_turn())
                 .await
                 .expect("side by side again");
-        })
-        .await;
-    }
-
-    #[tokio::test]
-    async fn pages_wait_for_room_in_the_total_and_count_what_they_hold() {
-        let limits = sized(1, 10, 8, 8);
-        scope(limits.clone(), async {
-            let stream = OpenStream::new().expect("open");
-            let mut first = stream.reserve_page().await.expect("room");
-            first.account(3000).await;
-            let second = stream.reserve_page().await.expect("room");
-            assert_eq!(limits.buffered_bytes(), 3000);
-            let third = tokio::time::timeout(Duration::from_millis(50), stream.reserve_page());
-            assert!(
-                third.await.is_err(),
-                "no room for a third 4 KiB page in 8 KiB"
-            );
-            drop(first);
-            assert_eq!(limits.buffered_bytes(), 0);
-            let _third = stream.reserve_page().await.expect("room again");
-            drop(second);
         })
         .await;
     }

@@ -19,7 +19,7 @@ use super::{
     assignments::{ProgressCounts, Recipient},
     batch::{Batched, Outputs},
     enums::{ActorType, EventKind, ProgressStatus, Status},
-    events::{Cause, actor_key, audience_sql, kind_and_cause},
+    events::{Cause, actor_key, audience_sql, kind_and_cause, one_position},
     sql::Sql,
     tasks::{NewTaskRow, StatusChange, TaskRow, status_update},
 };
@@ -265,21 +265,34 @@ pub async fn create_many(
             .with_opaque::<Array<Text>, _>(linked.2)
             .text(") AS l (task_id, object, record_id) JOIN task ON task.id = l.task_id), ");
     }
+    // The events' positions come last (`events`): the heads of the batch's workspaces, locked
+    // in workspace order so that two batches cannot wait for each other.
     let sql = sql
         .text(
-            "created AS (INSERT INTO task_events (workspace_id, task_id, kind, actor_type, \
-             actor_id, request_id, audience) SELECT task.workspace_id, task.id, ",
+            "counted AS (SELECT workspace_id, count(*) AS n FROM task GROUP BY workspace_id), \
+             locked AS (SELECT h.workspace_id FROM task_event_heads h \
+             WHERE h.workspace_id IN (SELECT workspace_id FROM counted) \
+             ORDER BY h.workspace_id FOR UPDATE), \
+             head AS (UPDATE task_event_heads h SET position = h.position + c.n \
+             FROM counted c JOIN locked USING (workspace_id) WHERE h.workspace_id = c.workspace_id \
+             RETURNING h.workspace_id, h.position - c.n AS base), \
+             created AS (INSERT INTO task_events (workspace_id, position, task_id, kind, \
+             actor_type, actor_id, request_id, audience) SELECT task.workspace_id, \
+             (SELECT head.base FROM head WHERE head.workspace_id = task.workspace_id) \
+             + row_number() OVER (PARTITION BY task.workspace_id ORDER BY input.ord), task.id, ",
         )
         .with::<Text, _>(EventKind::TaskCreated)
         .text(
             ", task.created_by_type, task.created_by_id, input.request_id, \
              string_to_array(input.audience, ' ') \
-             FROM task JOIN input ON input.id = task.id ORDER BY input.ord) SELECT * FROM task",
+             FROM task JOIN input ON input.id = task.id) SELECT * FROM task",
         )
         .prepared();
     let loaded = sql.load::<TaskRow>(conn).await?;
     // In a batch runner's task this marks no call: `domain::tasks::create` marks its own.
-    super::event_signal::mark_written();
+    for write in writes {
+        super::event_signal::mark_written(write.task.workspace_id);
+    }
     let mut rows: HashMap<Uuid, TaskRow> = loaded.into_iter().map(|row| (row.id, row)).collect();
     writes
         .iter()
@@ -408,9 +421,12 @@ pub async fn transition(
          AND a.task_id = tasks.id AND a.user_id = ",
     );
     sql.bind::<Nullable<SqlUuid>, _>(asker.user_id);
+    sql.push(")) RETURNING *), ");
+    sql.append(one_position(workspace_id, "t"));
     sql.push(
-        ")) RETURNING *), moved AS (INSERT INTO task_events (workspace_id, task_id, kind, \
-         actor_type, actor_id, request_id, details, audience) SELECT t.workspace_id, t.id, ",
+        "moved AS (INSERT INTO task_events (workspace_id, position, task_id, kind, actor_type, \
+         actor_id, request_id, details, audience) SELECT t.workspace_id, \
+         (SELECT position FROM head), t.id, ",
     );
     sql.append(kind_and_cause(event.kind, event.cause));
     // The statement's snapshot still holds the row as it was before the UPDATE: the status moved
@@ -430,7 +446,7 @@ pub async fn transition(
     ));
     let moved = diesel::OptionalExtension::optional(sql.prepared().get_result(conn).await)?;
     if moved.is_some() {
-        super::event_signal::mark_written();
+        super::event_signal::mark_written(workspace_id);
     }
     Ok(moved)
 }

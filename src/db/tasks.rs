@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::{
     enums::{ActorType, BodyFormat, CompletionPolicy, Disposition, EventKind, Priority, Status},
-    events::{Cause, audience_sql, kind_and_cause},
+    events::{Cause, audience_sql, kind_and_cause, one_position},
     schema::{task_create_requests, task_linked_records, tasks},
     sql::Sql,
 };
@@ -307,10 +307,12 @@ pub async fn delete(
         .with::<sql_types::Uuid, _>(workspace_id)
         .text(" AND id = ")
         .with::<sql_types::Uuid, _>(id)
+        .text(" RETURNING workspace_id, id), ")
+        .then(one_position(workspace_id, "gone"))
         .text(
-            " RETURNING workspace_id, id), recorded AS (INSERT INTO task_events (workspace_id, \
-         task_id, kind, actor_type, actor_id, request_id, audience) SELECT gone.workspace_id, \
-         gone.id, ",
+            "recorded AS (INSERT INTO task_events (workspace_id, position, task_id, kind, \
+             actor_type, actor_id, request_id, audience) SELECT gone.workspace_id, \
+             (SELECT position FROM head), gone.id, ",
         )
         .then(kind_and_cause(EventKind::TaskDeleted, cause))
         .text(", ")
@@ -320,7 +322,7 @@ pub async fn delete(
         .get_result(conn)
         .await?;
     if deleted > 0 {
-        super::event_signal::mark_written();
+        super::event_signal::mark_written(workspace_id);
     }
     Ok(deleted > 0)
 }

@@ -113,7 +113,9 @@ impl Recorder {
         self.assignment(assignment, kind, json!({"from": from.as_str()}));
     }
 
-    /// Appends what was recorded, in the connection's current transaction.
+    /// Appends what was recorded, in the connection's current transaction. Call it last, once
+    /// every row the transaction changes is locked: it takes the workspace's event log until
+    /// the transaction commits (`db::events`).
     pub async fn write(self, conn: &mut AsyncPgConnection) -> Result<(), DbError> {
         Ok(events::append(conn, &self.cause, &self.events).await?)
     }

@@ -69,8 +69,10 @@ pub enum DomainError {
         "the watch position is older than the events kept; list again and watch from the list's watch_position"
     )]
     WatchPositionExpired,
+    #[error("the watch position is beyond the workspace's last event, {0}")]
+    WatchPositionAhead(String),
     #[error(
-        "the watch fell too far behind the events and was cut off; watch again from the last position received"
+        "the watch fell behind and its client took nothing for too long; watch again from the last position received"
     )]
     WatchTooSlow,
     #[error("only workspace:admin may watch every task of the workspace")]

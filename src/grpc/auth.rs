@@ -1,7 +1,9 @@
 //! The tower layer that authenticates every RPC except health and reflection, checks the scope the
 //! RPC declares (`docket.v1.required_scope` in the proto), records the actor on the call's span,
-//! and hands the handler a [`Caller`](crate::auth::Caller) in the request extensions. It sits with
-//! the gRPC edge: `crate::auth` decides who is calling and knows nothing of tonic.
+//! and hands the handler a [`Caller`](crate::auth::Caller) in the request extensions; a streamed
+//! answer is checked again while it runs (`reauthorize`), and its pages are counted against its
+//! caller's share of the stream buffers (`db::streams`). It sits with the gRPC edge:
+//! `crate::auth` decides who is calling and knows nothing of tonic.
 
 use std::{
     collections::HashMap,
@@ -13,8 +15,16 @@ use futures_util::future::BoxFuture;
 use tonic::{Status, body::Body};
 use tower::{Layer, Service};
 
-use super::{error::ApiError, pb, request_context::RequestId};
-use crate::auth::{AuthError, Authenticator, Scope};
+use super::{
+    error::ApiError,
+    pb,
+    reauthorize::{AlsoNeeds, Grant},
+    request_context::RequestId,
+};
+use crate::{
+    auth::{AuthError, Authenticator, Scope},
+    db::streams,
+};
 
 /// Services anyone may call: probes and tooling must work without credentials.
 const PUBLIC_PREFIXES: &[&str] = &["/grpc.health.v1.Health/", "/grpc.reflection."];
@@ -29,6 +39,11 @@ static REQUIRED_SCOPES: LazyLock<HashMap<&'static str, Scope>> = LazyLock::new(|
 /// The scope the RPC at this gRPC path requires, if it is a Docket RPC.
 pub fn required_scope(path: &str) -> Option<Scope> {
     REQUIRED_SCOPES.get(path).copied()
+}
+
+/// Whether the RPC at this gRPC path answers with a stream.
+fn is_streaming(path: &str) -> bool {
+    pb::methods::STREAMING_METHODS.contains(&path)
 }
 
 fn from_proto(scope: pb::Scope) -> Option<Scope> {
@@ -97,11 +112,16 @@ where
         // Paths that are not Docket RPCs still need credentials; the router then answers
         // UNIMPLEMENTED, so unauthenticated callers learn nothing about what exists.
         let required = required_scope(path);
-        let authorization = request
-            .headers()
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+        let streaming = is_streaming(path);
+        // Two credentials would leave which one speaks to whichever a proxy or a library picks.
+        let mut values = request.headers().get_all("authorization").iter();
+        let authorization = match (values.next(), values.next()) {
+            (Some(value), None) => value.to_str().ok().map(str::to_owned),
+            (None, _) => None,
+            (Some(_), Some(_)) => {
+                return Box::pin(async { Ok(reject(AuthError::Unauthenticated)) });
+            }
+        };
         let authenticator = self.authenticator.clone();
         Box::pin(async move {
             let mut caller = match authenticator.authenticate(authorization.as_deref()).await {
@@ -118,8 +138,24 @@ where
                 .extensions()
                 .get::<RequestId>()
                 .map(|id| id.as_str().to_owned());
-            request.extensions_mut().insert(caller);
-            inner.call(request).await
+            request.extensions_mut().insert(caller.clone());
+            let owner = format!("{}/{}", caller.workspace_id, caller.actor);
+            let response = streams::owned_by(owner, inner.call(request)).await?;
+            if !streaming {
+                return Ok(response);
+            }
+            let (mut parts, body) = response.into_parts();
+            let needs = required
+                .into_iter()
+                .chain(parts.extensions.remove::<AlsoNeeds>().map(|also| also.0))
+                .collect();
+            let grant = Grant {
+                authenticator,
+                authorization,
+                caller,
+                needs,
+            };
+            Ok(http::Response::from_parts(parts, grant.guard(body)))
         })
     }
 }

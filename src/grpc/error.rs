@@ -134,6 +134,10 @@ impl From<DomainError> for ApiError {
     fn from(error: DomainError) -> Self {
         let message = error.to_string();
         let about = subject_of(&error);
+        let head = match &error {
+            DomainError::WatchPositionAhead(head) => Some(head.clone()),
+            _ => None,
+        };
         let (code, reason) = match error {
             DomainError::Invalid(invalid) => return ApiError::Validation(invalid),
             DomainError::Entropy(e) => return ApiError::internal(e),
@@ -181,12 +185,18 @@ impl From<DomainError> for ApiError {
             DomainError::WatchPositionExpired => {
                 (Code::FailedPrecondition, ErrorReason::WatchPositionExpired)
             }
+            DomainError::WatchPositionAhead(_) => {
+                (Code::OutOfRange, ErrorReason::WatchPositionAhead)
+            }
             DomainError::WatchTooSlow => (Code::ResourceExhausted, ErrorReason::WatchTooSlow),
             DomainError::WatchScopeDenied => {
                 (Code::PermissionDenied, ErrorReason::WatchScopeDenied)
             }
         };
-        let rejected = ApiError::rejected(code, reason, message);
+        let mut rejected = ApiError::rejected(code, reason, message);
+        if let Some(head) = head {
+            rejected = rejected.about("head", head);
+        }
         match about {
             Some((key, id)) => rejected.about(key, id),
             None => rejected,

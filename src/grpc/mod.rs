@@ -12,6 +12,7 @@ pub mod directory;
 pub(crate) mod enums;
 pub mod error;
 pub(crate) mod parse;
+pub(crate) mod reauthorize;
 pub mod request_context;
 pub(crate) mod subject;
 pub mod tasks;

@@ -233,9 +233,9 @@ where
                 event_signal::scope(streams::scope(streams.clone(), subject::scope(called)));
             let mut response = match deadline::within(deadline, called).await {
                 Ok((response, wrote_events)) => {
-                    if wrote_events {
+                    if !wrote_events.is_empty() {
                         // Committed by now: wake the watchers.
-                        notifier.poke();
+                        notifier.poke(wrote_events);
                     }
                     response?
                 }
@@ -360,6 +360,7 @@ mod tests {
             fetch_connections: 1,
             max_open: 1,
             stream_bytes: 65536,
+            caller_bytes: 65536,
             total_bytes: 65536,
         });
         let mut service = RequestContextLayer::new(

@@ -31,7 +31,7 @@ async fn an_event_names_whom_the_change_concerns() {
     let rows = db
         .query(
             "SELECT kind, audience FROM task_events WHERE task_id = $1::text::uuid \
-             ORDER BY txid, seq",
+             ORDER BY position",
             &[&task.id],
         )
         .await

@@ -464,7 +464,7 @@ async fn every_mutating_rpc_records_exactly_its_events() {
     let last = db
         .query_one(
             "SELECT kind, request_id, audience FROM task_events WHERE task_id = $1::text::uuid \
-             ORDER BY txid DESC, seq DESC LIMIT 1",
+             ORDER BY position DESC LIMIT 1",
             &[&id],
         )
         .await

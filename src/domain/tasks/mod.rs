@@ -86,7 +86,7 @@ pub async fn create(
         let context = context_of(&write);
         let row = db.task_creates.run(write).await?;
         // Written in a batch runner's statement, outside this call's task.
-        crate::db::event_signal::mark_written();
+        crate::db::event_signal::mark_written(caller.workspace_id);
         return Ok(view::assemble(caller, row, context));
     }
     let mut conn = checkout(&db.pool).await?;
@@ -340,8 +340,10 @@ pub async fn update(
             // Another policy may hold, or stop holding, over the same assignments.
             row = settle(conn, row, &mut recorder).await?.0;
         }
+        let view = view::view(conn, caller, row, false).await?;
+        // Last: it holds the workspace's event log until the transaction commits.
         recorder.write(conn).await?;
-        Ok(view::view(conn, caller, row, false).await?)
+        Ok(view)
     })
     .await
 }
@@ -401,9 +403,11 @@ pub async fn reassign(
             // Assigned to its author alone, a task is personal again; to anyone else, distributed.
             changed.push(settle(conn, task, &mut recorder).await?.0);
         }
-        recorder.write(conn).await?;
         // The caller is the author or an admin; one batch of reads for the whole sequence.
-        Ok(views(conn, caller, changed, Received::LookUp).await?)
+        let views = views(conn, caller, changed, Received::LookUp).await?;
+        // Last: it holds the workspace's event log until the transaction commits.
+        recorder.write(conn).await?;
+        Ok(views)
     })
     .await
 }

@@ -1,20 +1,26 @@
-//! One watcher's stream: from its position, what it missed (read from the database, a page at a
-//! time), then what the hub hands it live; a progress message whenever a progress interval
-//! passes without an event, so that an idle watcher can checkpoint.
+//! One watcher's stream: it joins its server's hub, reads from the log what came before it
+//! joined (a page at a time), then takes what the hub hands it; when it has fallen behind (its
+//! queue filled and the hub dropped it), it reads from the log until it has caught up and joins
+//! again. A progress message goes out whenever a progress interval passes without an event, so
+//! that an idle watcher can checkpoint, and while a read from the log waits for the database.
 //!
 //! Every message carries the position to resume from, and positions only grow: an event at or
 //! below the watcher's position is never sent (a position from another server may be ahead of
-//! this one's hub). A progress message moves the position up to the hub's line only once every
-//! event below it has been sent: the hub queues an event before it moves its line, so an empty
-//! queue seen after reading the line holds nothing below it.
+//! this one's hub). A workspace's positions have no gaps, so a read from the log that does not
+//! start right after the watcher's position has found events purged: the watch is expired.
+//!
+//! A watcher is cut off (WATCH_TOO_SLOW) only when it is behind and its client has taken nothing
+//! for the stall timeout. The server cannot end a stream whose client reads nothing at all:
+//! HTTP/2 flow control stops the server from polling it. Such a watcher holds no more than its
+//! queue (shared events) and is told when its client reads again.
 
-use std::time::Duration;
+use std::sync::Arc;
 
 use futures_util::Stream;
-use tokio::time::Instant;
+use tokio::time::{Instant, Interval};
 use uuid::Uuid;
 
-use super::{Hub, Registration, WatchFilter};
+use super::{Hub, WatchFilter, bounds, hub::READ_TIMEOUT};
 use crate::{
     auth::Caller,
     db::{
@@ -26,12 +32,8 @@ use crate::{
     domain::DomainError,
 };
 
-/// Events one catch-up read takes.
-const CATCH_UP_PAGE: i64 = 256;
-
-/// How long a watch waits for its server's hub to have read once (it does as soon as the
-/// database answers) before it fails UNAVAILABLE.
-const HUB_START_WAIT: Duration = Duration::from_secs(5);
+/// Events one read from the log takes.
+const CATCH_UP_PAGE: i64 = 128;
 
 /// Whose tasks a watch follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,13 +58,13 @@ pub struct WatchRequest {
 /// What a watch sends.
 #[derive(Debug, Clone, PartialEq)]
 pub enum WatchItem {
-    Event(EventRow),
+    Event(Arc<EventRow>),
     /// Nothing to send up to this position.
     Progress(Position),
 }
 
-/// The caller's watch. An expired start position fails the call; a watcher that falls too far
-/// behind is cut off (WATCH_TOO_SLOW) and resumes from the last position it received.
+/// The caller's watch. A start position older than the events kept fails
+/// WATCH_POSITION_EXPIRED, one beyond the log's head WATCH_POSITION_AHEAD.
 pub async fn watch(
     hub: Hub,
     caller: &Caller,
@@ -84,141 +86,131 @@ pub async fn watch(
     // A watch is a stream like the listings: it counts toward the server's limit of open
     // streams (DOCKET_MAX_OPEN_STREAMS), so watchers cannot grow without bound in number either.
     let open = OpenStream::new()?;
-    hub_started(&hub).await?;
-    // "Now" is the database's line, not the hub's (which may not have read the latest commits):
-    // a change the caller saw committed before it asked is not sent.
+    if hub.stopped() {
+        return Err(DbError::Stopped.into());
+    }
+    let log = bounds(&hub.shared.pool, filter.workspace_id).await?;
     let started = match request.start {
-        Some(start) => {
-            expired_if_below_horizon(&hub, start).await?;
-            start
+        Some(start) if start < log.horizon() => return Err(DomainError::WatchPositionExpired),
+        Some(start) if start > log.head() => {
+            return Err(DomainError::WatchPositionAhead(log.head().to_string()));
         }
-        None => super::now(&hub.shared.pool).await?,
+        Some(start) => start,
+        None => log.head(),
     };
-    let progress_every = hub.config.progress_every;
+    let config = hub.config;
     Ok(async_stream::try_stream! {
         let open = open;
         let mut position = started;
+        let mut ticks = progress_ticks(config.progress_every);
         if request.start.is_none() {
             yield WatchItem::Progress(position);
         }
-        // What was missed, up to where the hub stands; then join, and read what the hub read
-        // meanwhile.
-        let mut line = hub.shared.line.subscribe();
-        let mut checked_horizon = request.start.is_none();
+        let mut head = log.head();
         loop {
-            let target = *line.borrow_and_update();
-            if position >= target {
-                break;
-            }
-            let (events, next) = catch_up(&hub, &filter, position, target).await?;
-            if !checked_horizon {
-                // A purge that ran before this read may have taken events after the start.
-                expired_if_below_horizon(&hub, position).await?;
-                checked_horizon = true;
-            }
-            for event in events {
-                open.count_item();
-                yield WatchItem::Event(event);
-            }
-            position = next;
-        }
-        let Some(mut joined) = hub.register(filter.clone()) else {
-            Err(DomainError::Db(DbError::Stopped))?;
-            return;
-        };
-        while position < joined.joined_at {
-            let (events, next) = catch_up(&hub, &filter, position, joined.joined_at).await?;
-            for event in events {
-                open.count_item();
-                yield WatchItem::Event(event);
-            }
-            position = next;
-        }
-        let mut ticks = tokio::time::interval_at(Instant::now() + progress_every, progress_every);
-        let mut sent_since_tick = false;
-        loop {
-            let woke = tokio::select! {
-                event = joined.queue.recv() => Woke::Queue(event),
-                _ = ticks.tick() => Woke::Tick,
+            let Some(mut joined) = hub.register(&filter, head) else {
+                Err(DomainError::Db(DbError::Stopped))?;
+                return;
             };
-            match woke {
-                Woke::Queue(Some(event)) if event.position() > position => {
-                    position = event.position();
-                    sent_since_tick = true;
-                    open.count_item();
-                yield WatchItem::Event(event);
-                }
-                Woke::Queue(Some(_)) => {}
-                Woke::Queue(None) => Err(ended(&joined))?,
-                Woke::Tick => {
-                    // The line first, then the queue: an event below the line is queued by now.
-                    let line = *line.borrow_and_update();
-                    if joined.queue.is_empty() && line > position {
-                        position = line;
+            // What came before the join, from the log.
+            while position < joined.joined_at {
+                let read = catch_up(&hub, &filter, position, joined.joined_at);
+                tokio::pin!(read);
+                let (events, next) = loop {
+                    // The database is slow to answer: the client still hears from us.
+                    match waiting(&mut read, &mut ticks).await {
+                        Step::Done(page) => break page?,
+                        Step::Tick => yield WatchItem::Progress(position),
                     }
-                    if !sent_since_tick {
+                };
+                for event in events {
+                    let asked = Instant::now();
+                    open.count_item();
+                    yield WatchItem::Event(Arc::new(event));
+                    stalled(asked, config.stall_timeout)?;
+                }
+                position = next;
+                ticks.reset();
+            }
+            // Live, from the hub, until it drops this watcher for a full queue.
+            loop {
+                let woke = tokio::select! {
+                    event = joined.queue.recv() => Woke::Queue(event),
+                    _ = ticks.tick() => Woke::Tick,
+                };
+                match woke {
+                    Woke::Queue(Some(event)) if event.position() > position => {
+                        position = event.position();
+                        let asked = Instant::now();
+                        open.count_item();
+                        yield WatchItem::Event(event);
+                        if joined.lagging() {
+                            stalled(asked, config.stall_timeout)?;
+                        }
+                        ticks.reset();
+                    }
+                    Woke::Queue(Some(_)) => {}
+                    Woke::Queue(None) if joined.lagging() => break,
+                    Woke::Queue(None) => Err(DomainError::Db(DbError::Stopped))?,
+                    Woke::Tick => {
+                        if let Some(settled) = joined.settled() {
+                            position = position.max(settled);
+                        }
                         yield WatchItem::Progress(position);
                     }
-                    sent_since_tick = false;
                 }
             }
+            // Behind: leave the hub (its feed may go with it), and join again at the head.
+            drop(joined);
+            let read = bounds(&hub.shared.pool, filter.workspace_id);
+            tokio::pin!(read);
+            head = loop {
+                match waiting(&mut read, &mut ticks).await {
+                    Step::Done(log) => break log?.head(),
+                    Step::Tick => yield WatchItem::Progress(position),
+                }
+            };
         }
     })
 }
 
-/// What woke a live watcher.
-enum Woke {
-    Queue(Option<EventRow>),
+/// How a wait for the database ended: with its answer, or a progress interval went by first.
+enum Step<T> {
+    Done(T),
     Tick,
 }
 
-/// Why a watcher's queue closed: cut off for falling behind, or the hub stopped.
-fn ended(registration: &Registration) -> DomainError {
-    if registration
-        .cut_off
-        .load(std::sync::atomic::Ordering::SeqCst)
-    {
-        DomainError::WatchTooSlow
-    } else {
-        // The server is shutting down: the client resumes elsewhere.
-        DomainError::Db(DbError::Stopped)
+async fn waiting<F: Future + Unpin>(read: &mut F, ticks: &mut Interval) -> Step<F::Output> {
+    tokio::select! {
+        done = read => Step::Done(done),
+        _ = ticks.tick() => Step::Tick,
     }
 }
 
-/// Waits until the hub has read once (it does as soon as the database answers).
-async fn hub_started(hub: &Hub) -> Result<(), DomainError> {
-    let deadline = Instant::now() + HUB_START_WAIT;
-    loop {
-        if hub.shared.stopped.load(std::sync::atomic::Ordering::SeqCst) {
-            return Err(DomainError::Db(DbError::Stopped));
-        }
-        if super::lock(&hub.shared.registry).started {
-            return Ok(());
-        }
-        if Instant::now() > deadline {
-            return Err(DomainError::Db(DbError::Stopped));
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+/// What woke a live watcher.
+enum Woke {
+    Queue(Option<Arc<EventRow>>),
+    Tick,
 }
 
-/// Fails WATCH_POSITION_EXPIRED when housekeeping has purged events after `position`.
-async fn expired_if_below_horizon(hub: &Hub, position: Position) -> Result<(), DomainError> {
-    let read = async {
-        let mut conn = checkout(&hub.shared.pool).await?;
-        Ok::<_, DbError>(events::horizon(&mut conn).await?)
-    };
-    let horizon = deadline::within(Instant::now() + super::READ_TIMEOUT, read)
-        .await
-        .map_err(DbError::from)??;
-    if horizon > position {
-        return Err(DomainError::WatchPositionExpired);
+/// Ticks every progress interval, the first one interval from now.
+fn progress_ticks(every: std::time::Duration) -> Interval {
+    let mut ticks = tokio::time::interval_at(Instant::now() + every, every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticks
+}
+
+/// Fails WATCH_TOO_SLOW when the client took longer than `limit` to take what was asked of it
+/// at `asked` (the stream was not polled again until then).
+fn stalled(asked: Instant, limit: std::time::Duration) -> Result<(), DomainError> {
+    if asked.elapsed() > limit {
+        return Err(DomainError::WatchTooSlow);
     }
     Ok(())
 }
 
 /// One page of the watcher's workspace's events after `after`, up to `upto`: those it wants,
-/// and where the page ends.
+/// and where the page ends. A page that does not start right after `after` found events purged.
 async fn catch_up(
     hub: &Hub,
     filter: &WatchFilter,
@@ -228,19 +220,18 @@ async fn catch_up(
     // Read after the handler has answered, outside the call's deadline: bounded on its own.
     let read = async {
         let mut conn = checkout(&hub.shared.pool).await?;
-        let page = events::read_after(
-            &mut conn,
-            Some(filter.workspace_id),
-            after,
-            Some(upto),
-            CATCH_UP_PAGE,
-        )
-        .await?;
+        let page =
+            events::read_after(&mut conn, filter.workspace_id, after, upto, CATCH_UP_PAGE).await?;
         Ok::<_, DbError>(page)
     };
-    let (events, next) = deadline::within(Instant::now() + super::READ_TIMEOUT, read)
+    let events = deadline::within(Instant::now() + READ_TIMEOUT, read)
         .await
         .map_err(DbError::from)??;
+    match events.first() {
+        Some(first) if first.position().number() == after.number() + 1 => {}
+        _ => return Err(DomainError::WatchPositionExpired),
+    }
+    let next = events.last().map_or(after, EventRow::position);
     let wanted = events.into_iter().filter(|e| filter.matches(e)).collect();
     Ok((wanted, next))
 }

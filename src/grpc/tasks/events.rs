@@ -22,7 +22,8 @@ use crate::{
     },
 };
 
-pub(crate) fn event_to_proto(event: EventRow) -> pb::TaskEvent {
+/// An event as a message; the row may be shared by many watchers, so it is read, not taken.
+pub(crate) fn event_to_proto(event: &EventRow) -> pb::TaskEvent {
     pb::TaskEvent {
         position: event.position().to_string(),
         task_id: event.task_id.to_string(),
@@ -31,34 +32,34 @@ pub(crate) fn event_to_proto(event: EventRow) -> pb::TaskEvent {
             .map(|id| id.to_string())
             .unwrap_or_default(),
         kind: pb::TaskEventKind::from(event.kind) as i32,
-        actor: Some(actor_to_proto(event.actor_type, event.actor_id)),
-        request_id: event.request_id.unwrap_or_default(),
+        actor: Some(actor_to_proto(event.actor_type, event.actor_id.clone())),
+        request_id: event.request_id.clone().unwrap_or_default(),
         occurred_at: Some(timestamp(event.at)),
-        details: match event.details {
+        details: match &event.details {
             Value::Object(fields) => Some(to_struct(fields)),
             _ => None,
         },
     }
 }
 
-fn to_struct(fields: serde_json::Map<String, Value>) -> Struct {
+fn to_struct(fields: &serde_json::Map<String, Value>) -> Struct {
     Struct {
         fields: fields
-            .into_iter()
-            .map(|(name, value)| (name, to_value(value)))
+            .iter()
+            .map(|(name, value)| (name.clone(), to_value(value)))
             .collect(),
     }
 }
 
-fn to_value(value: Value) -> ProtoValue {
+fn to_value(value: &Value) -> ProtoValue {
     let kind = match value {
         Value::Null => Kind::NullValue(0),
-        Value::Bool(b) => Kind::BoolValue(b),
+        Value::Bool(b) => Kind::BoolValue(*b),
         // Struct numbers are doubles; the details hold small counts only.
         Value::Number(n) => Kind::NumberValue(n.as_f64().unwrap_or_default()),
-        Value::String(s) => Kind::StringValue(s),
+        Value::String(s) => Kind::StringValue(s.clone()),
         Value::Array(items) => Kind::ListValue(ListValue {
-            values: items.into_iter().map(to_value).collect(),
+            values: items.iter().map(to_value).collect(),
         }),
         Value::Object(fields) => Kind::StructValue(to_struct(fields)),
     };
@@ -99,7 +100,7 @@ pub(crate) fn watch_item_to_proto(item: WatchItem) -> pb::WatchTasksResponse {
     match item {
         WatchItem::Event(event) => pb::WatchTasksResponse {
             position: event.position().to_string(),
-            event: Some(event_to_proto(event)),
+            event: Some(event_to_proto(&event)),
         },
         WatchItem::Progress(position) => pb::WatchTasksResponse {
             event: None,

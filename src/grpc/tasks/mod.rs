@@ -13,13 +13,13 @@ use requests::{
     CreateTask, LifecycleMove, ListTasks, OneTask, ReassignTask, TaskHistory, UpdateTask,
 };
 
-use super::{caller, connection, parse::parse, pb};
+use super::{caller, connection, parse::parse, pb, reauthorize::AlsoNeeds};
 use crate::{
-    auth::Caller,
+    auth::{Caller, Scope},
     db::Db,
     domain::{
         tasks::{self, Move},
-        watch::{self, Hub},
+        watch::{self, Hub, WatchScope},
     },
 };
 
@@ -88,7 +88,9 @@ impl pb::task_service_server::TaskService for TaskApi {
             formats,
         } = parse(request.get_ref())?;
         let pool = self.db.pool.clone();
-        let watch_position = watch::now(&pool).await?.to_string();
+        let watch_position = watch::now(&pool, caller(&request)?.workspace_id)
+            .await?
+            .to_string();
         let listed = tasks::list::list(pool, caller(&request)?, &query, sort, page, &formats)?;
         let messages = listed.map(move |item| {
             let (view, cursor) = item?;
@@ -170,7 +172,7 @@ impl pb::task_service_server::TaskService for TaskApi {
         let messages = events.map(|item| {
             let (event, cursor) = item?;
             Ok(pb::ListTaskEventsResponse {
-                event: Some(events::event_to_proto(event)),
+                event: Some(events::event_to_proto(&event)),
                 cursor,
             })
         });
@@ -185,9 +187,17 @@ impl pb::task_service_server::TaskService for TaskApi {
         request: Request<pb::WatchTasksRequest>,
     ) -> Result<Response<Self::WatchTasksStream>, Status> {
         let watch = parse(request.get_ref())?;
+        let whole_workspace = watch.scope == WatchScope::Workspace;
         let items = watch::watch(self.hub.clone(), caller(&request)?, watch).await?;
         let messages = items.map(|item| Ok(events::watch_item_to_proto(item?)));
-        Ok(Response::new(Box::pin(messages)))
+        let mut response = Response::new(Box::pin(messages) as Self::WatchTasksStream);
+        if whole_workspace {
+            // Re-checked while the watch runs (`reauthorize`): it ends should the scope go.
+            response
+                .extensions_mut()
+                .insert(AlsoNeeds(Scope::WorkspaceAdmin));
+        }
+        Ok(response)
     }
 
     async fn start_task(

@@ -137,6 +137,7 @@ pub fn test_config(url: String) -> ServeConfig {
             max_open_streams: 10000,
             stream_buffer_bytes: 131072,
             streams_buffer_bytes: 134217728,
+            caller_streams_buffer_bytes: 134217728,
             max_header_bytes: 65536,
         },
         shutdown_grace: Duration::from_secs(5),
@@ -144,6 +145,7 @@ pub fn test_config(url: String) -> ServeConfig {
         event_retention: Duration::from_secs(30 * 24 * 3600),
         watch_queue: 256,
         watch_progress_interval: Duration::from_secs(5),
+        watch_stall_timeout: Duration::from_secs(30),
         housekeeping_interval: Duration::from_secs(600),
         auth: auth_config(),
         tls: TlsConfig::default(),
@@ -163,6 +165,7 @@ pub fn auth_config() -> AuthConfig {
         jwt_issuer: None,
         jwt_audience: None,
         jwt_leeway: Duration::from_secs(30),
+        jwt_max_lifetime: Duration::from_secs(24 * 3600),
         auth_cache_ttl: Duration::from_millis(300),
     }
 }

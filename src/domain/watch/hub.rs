@@ -1,0 +1,376 @@
+//! One server's watch hub: one reader of the event log for all of the server's watchers.
+//!
+//! The hub follows each workspace that has a watcher on this server (a [`Feed`]): it listens on
+//! a connection of its own for the NOTIFYs servers send when they have written events
+//! (`db::event_signal`, naming the workspaces), reads the new events of those workspaces in one
+//! statement, and hands each to the watchers it matches, in memory, shared (`Arc`). It also
+//! reads every workspace it follows once a second, so a lost NOTIFY or a listener reconnecting
+//! delays events but never loses them.
+//!
+//! A watcher's queue is bounded. One whose queue is full is not cut off: the hub drops it from
+//! its feed and marks it lagging, and the watcher reads what it missed from the log itself, then
+//! joins again (`stream`), as etcd's unsynced watchers do. A reader that keeps up costs one read
+//! for all; one that falls behind costs its own reads, and holds no more than its queue.
+
+use std::{
+    collections::{HashMap, HashSet},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, AtomicI64, Ordering},
+    },
+    time::Duration,
+};
+
+use diesel_async::AsyncPgConnection;
+use futures_util::{FutureExt, StreamExt};
+use tokio::sync::{Notify, mpsc};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use super::{WatchConfig, WatchFilter};
+use crate::db::{
+    ConnectOptions, DbError, PgPool, checkout,
+    event_signal::named_workspaces,
+    events::{self, EventRow, Position},
+};
+
+/// Events of one workspace one hub read takes at most; it reads that workspace again until it
+/// has all.
+const READ_BATCH: i64 = 1_000;
+
+/// The longest a hub read may take: a hung database must not stall the hub for good.
+pub(super) const READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How often the hub reads every workspace it follows, NOTIFY or not.
+const READ_EVERY: Duration = Duration::from_secs(1);
+
+/// One server's watch hub: clone it freely.
+#[derive(Clone)]
+pub struct Hub {
+    pub(super) shared: Arc<Shared>,
+    pub(super) config: WatchConfig,
+}
+
+pub(super) struct Shared {
+    feeds: Mutex<Feeds>,
+    /// The hub has stopped (the server is shutting down).
+    stopped: AtomicBool,
+    /// Asks the hub to read now: a workspace has a new feed.
+    read_now: Notify,
+    pub(super) pool: PgPool,
+}
+
+#[derive(Default)]
+struct Feeds {
+    next_id: u64,
+    by_workspace: HashMap<Uuid, Feed>,
+}
+
+/// A workspace the hub follows, while it has watchers on this server.
+struct Feed {
+    /// Tells this feed from one the same workspace had before or has after.
+    id: u64,
+    /// Every event up to here has been handed to the watchers it matches.
+    read_to: Arc<AtomicI64>,
+    watchers: Vec<Watcher>,
+}
+
+struct Watcher {
+    id: u64,
+    filter: Arc<WatchFilter>,
+    queue: mpsc::Sender<Arc<EventRow>>,
+    lagging: Arc<AtomicBool>,
+}
+
+/// A watcher's place in the hub: its queue, and where its feed stood when it joined. Leaving
+/// (dropping it) takes the watcher out, and the feed with its last watcher.
+pub(super) struct Registration {
+    id: u64,
+    workspace_id: Uuid,
+    pub(super) queue: mpsc::Receiver<Arc<EventRow>>,
+    lagging: Arc<AtomicBool>,
+    read_to: Arc<AtomicI64>,
+    pub(super) joined_at: Position,
+    shared: Arc<Shared>,
+}
+
+impl Registration {
+    /// Whether the hub dropped this watcher for a full queue: after what is queued, it must
+    /// read from the log.
+    pub(super) fn lagging(&self) -> bool {
+        self.lagging.load(Ordering::SeqCst)
+    }
+
+    /// A position this watcher may move up to when its queue is empty: every event up to it that
+    /// it matches has been queued. `None` once it lags.
+    pub(super) fn settled(&self) -> Option<Position> {
+        // The feed's position first, then the flag and the queue: the hub queues an event (or
+        // marks the watcher lagging) before it moves the position past it.
+        let read_to = Position::new(self.read_to.load(Ordering::SeqCst));
+        (!self.lagging() && self.queue.is_empty()).then_some(read_to)
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        let mut feeds = lock(&self.shared.feeds);
+        if let Some(feed) = feeds.by_workspace.get_mut(&self.workspace_id) {
+            feed.watchers.retain(|w| w.id != self.id);
+            if feed.watchers.is_empty() {
+                feeds.by_workspace.remove(&self.workspace_id);
+            }
+        }
+    }
+}
+
+fn lock(feeds: &Mutex<Feeds>) -> std::sync::MutexGuard<'_, Feeds> {
+    // The feeds hold no invariant a panic mid-update could break beyond one watcher.
+    feeds
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Hub {
+    /// Starts the server's hub; it listens and reads until `stop`.
+    pub fn start(
+        pool: PgPool,
+        listener: ConnectOptions,
+        config: WatchConfig,
+        stop: CancellationToken,
+    ) -> Self {
+        let shared = Arc::new(Shared {
+            feeds: Mutex::default(),
+            stopped: AtomicBool::new(false),
+            read_now: Notify::new(),
+            pool,
+        });
+        tokio::spawn(run(shared.clone(), listener, stop));
+        Self { shared, config }
+    }
+
+    pub(super) fn stopped(&self) -> bool {
+        self.shared.stopped.load(Ordering::SeqCst)
+    }
+
+    /// Joins the feed of the filter's workspace; a new feed starts at `head`, the workspace's
+    /// head as the caller just read it. `None` once the hub has stopped.
+    pub(super) fn register(&self, filter: &WatchFilter, head: Position) -> Option<Registration> {
+        let (sender, queue) = mpsc::channel(self.config.queue);
+        let lagging = Arc::new(AtomicBool::new(false));
+        let mut feeds = lock(&self.shared.feeds);
+        if self.stopped() {
+            return None;
+        }
+        feeds.next_id += 1;
+        let id = feeds.next_id;
+        let workspace_id = filter.workspace_id;
+        let mut created = false;
+        let feed = feeds.by_workspace.entry(workspace_id).or_insert_with(|| {
+            created = true;
+            Feed {
+                id,
+                read_to: Arc::new(AtomicI64::new(head.number())),
+                watchers: Vec::new(),
+            }
+        });
+        feed.watchers.push(Watcher {
+            id,
+            filter: Arc::new(filter.clone()),
+            queue: sender,
+            lagging: lagging.clone(),
+        });
+        let read_to = feed.read_to.clone();
+        // Under the lock: the hub queues for this watcher only events past it.
+        let joined_at = Position::new(read_to.load(Ordering::SeqCst));
+        drop(feeds);
+        if created {
+            self.shared.read_now.notify_one();
+        }
+        Some(Registration {
+            id,
+            workspace_id,
+            queue,
+            lagging,
+            joined_at,
+            read_to,
+            shared: self.shared.clone(),
+        })
+    }
+}
+
+async fn run(shared: Arc<Shared>, options: ConnectOptions, stop: CancellationToken) {
+    let mut backoff = Duration::from_millis(100);
+    while !stop.is_cancelled() {
+        match listen(&shared, &options, &stop).await {
+            Ok(()) => break,
+            Err(error) => {
+                tracing::warn!(%error, ?backoff, "watch hub: the listener failed; reconnecting");
+                tokio::select! {
+                    _ = stop.cancelled() => break,
+                    _ = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+    let mut feeds = lock(&shared.feeds);
+    shared.stopped.store(true, Ordering::SeqCst);
+    // Watchers see their queues close and end.
+    feeds.by_workspace.clear();
+}
+
+/// Which workspaces to read.
+enum Wanted {
+    All,
+    These(HashSet<Uuid>),
+}
+
+impl Wanted {
+    fn add(&mut self, payload: &str) {
+        match (named_workspaces(payload), &mut *self) {
+            (Some(named), Wanted::These(set)) => set.extend(named),
+            (None, _) => *self = Wanted::All,
+            (Some(_), Wanted::All) => {}
+        }
+    }
+}
+
+/// Listens on a connection of its own and reads on every NOTIFY and every tick, until `stop`
+/// (`Ok`) or the connection fails (why, to log).
+async fn listen(
+    shared: &Shared,
+    options: &ConnectOptions,
+    stop: &CancellationToken,
+) -> Result<(), String> {
+    let mut conn: AsyncPgConnection = options.connect().await.map_err(|e| e.to_string())?;
+    events::listen(&mut conn).await.map_err(|e| e.to_string())?;
+    let mut notifications = std::pin::pin!(conn.notifications_stream());
+    let mut ticks = tokio::time::interval(READ_EVERY);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Whatever came while (re)connecting is read first.
+    let mut wanted = Wanted::All;
+    loop {
+        if let Err(error) = read_new(shared, &wanted).await {
+            tracing::warn!(%error, "watch hub: could not read new events; retrying");
+        }
+        wanted = tokio::select! {
+            _ = stop.cancelled() => return Ok(()),
+            _ = ticks.tick() => Wanted::All,
+            _ = shared.read_now.notified() => Wanted::All,
+            note = notifications.next() => {
+                let mut wanted = Wanted::These(HashSet::new());
+                let mut note = note;
+                // One read serves every NOTIFY that has arrived.
+                loop {
+                    match note {
+                        Some(Ok(note)) => wanted.add(&note.payload),
+                        Some(Err(error)) => return Err(error.to_string()),
+                        None => return Err("the listening connection closed".into()),
+                    }
+                    match notifications.next().now_or_never() {
+                        Some(next) => note = next,
+                        None => break,
+                    }
+                }
+                wanted
+            }
+        };
+    }
+}
+
+/// A feed to read: its workspace, which feed, and from where.
+type Target = (Uuid, u64, Position);
+
+fn targets(shared: &Shared, wanted: &Wanted) -> Vec<Target> {
+    let feeds = lock(&shared.feeds);
+    let target = |(workspace_id, feed): (&Uuid, &Feed)| {
+        let read_to = Position::new(feed.read_to.load(Ordering::SeqCst));
+        (*workspace_id, feed.id, read_to)
+    };
+    match wanted {
+        Wanted::All => feeds.by_workspace.iter().map(target).collect(),
+        Wanted::These(workspaces) => workspaces
+            .iter()
+            .filter_map(|w| feeds.by_workspace.get_key_value(w))
+            .map(target)
+            .collect(),
+    }
+}
+
+/// Reads every new event of the wanted feeds and hands each to its watchers.
+async fn read_new(shared: &Shared, wanted: &Wanted) -> Result<(), String> {
+    let mut targets = targets(shared, wanted);
+    if targets.is_empty() {
+        return Ok(());
+    }
+    let read = async {
+        let mut conn = checkout(&shared.pool).await?;
+        while !targets.is_empty() {
+            let from: Vec<(Uuid, Position)> = targets.iter().map(|(w, _, p)| (*w, *p)).collect();
+            let rows = events::read_after_each(&mut conn, &from, READ_BATCH).await?;
+            targets = dispatch(shared, &targets, rows);
+        }
+        Ok::<_, DbError>(())
+    };
+    match tokio::time::timeout(READ_TIMEOUT, read).await {
+        Ok(result) => result.map_err(|e| e.to_string()),
+        Err(_) => Err(format!("no answer within {READ_TIMEOUT:?}")),
+    }
+}
+
+/// Hands the events read for `targets` to the watchers they match, and moves each feed's
+/// position past them. A watcher whose queue is full leaves the feed, lagging. Returns the
+/// targets whose read was full, to read again.
+fn dispatch(shared: &Shared, targets: &[Target], rows: Vec<EventRow>) -> Vec<Target> {
+    let mut by_workspace: HashMap<Uuid, Vec<Arc<EventRow>>> = HashMap::new();
+    for row in rows {
+        by_workspace
+            .entry(row.workspace_id)
+            .or_default()
+            .push(Arc::new(row));
+    }
+    let mut again = Vec::new();
+    let mut feeds = lock(&shared.feeds);
+    for &(workspace_id, feed_id, read_from) in targets {
+        let Some(events) = by_workspace.remove(&workspace_id) else {
+            continue;
+        };
+        let Some(feed) = feeds.by_workspace.get_mut(&workspace_id) else {
+            continue;
+        };
+        // A feed that was replaced, or moved on, since the read began is read again next time.
+        let read_to = Position::new(feed.read_to.load(Ordering::SeqCst));
+        if feed.id != feed_id || read_to != read_from {
+            continue;
+        }
+        let full = events.len() as i64 == READ_BATCH;
+        let mut last = read_to;
+        for event in events {
+            hand_out(&mut feed.watchers, &event);
+            last = event.position();
+        }
+        feed.read_to.store(last.number(), Ordering::SeqCst);
+        if full {
+            again.push((workspace_id, feed_id, last));
+        }
+    }
+    again
+}
+
+/// Queues the event for each watcher it matches; drops the watchers gone, and those whose queue
+/// is full (marked lagging, so they read the log themselves).
+fn hand_out(watchers: &mut Vec<Watcher>, event: &Arc<EventRow>) {
+    watchers.retain(|watcher| {
+        if !watcher.filter.matches(event) {
+            return !watcher.queue.is_closed();
+        }
+        match watcher.queue.try_send(event.clone()) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                watcher.lagging.store(true, Ordering::SeqCst);
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    });
+}
