@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::{
     enums::{EventKind, ProgressStatus},
-    events::{Cause, audience_sql, kind_and_cause, one_position},
+    events::{Cause, author_sql, kind_and_cause, one_position},
     schema::assignments,
     sql::Sql,
 };
@@ -209,8 +209,8 @@ pub async fn mark_seen(
         .then(kind_and_cause(EventKind::AssignmentOpened, cause))
         .text(", jsonb_build_object('from', ")
         .with::<sql_types::Text, _>(ProgressStatus::New)
-        .text(", 'user_id', seen.user_id), ")
-        .text(&audience_sql("seen.workspace_id", "seen.task_id"))
+        .text(", 'user_id', seen.user_id), ARRAY['USER:' || seen.user_id] || ")
+        .text(&author_sql("seen.workspace_id", "seen.task_id"))
         .text(" FROM seen) SELECT count(*) AS seen FROM seen")
         .prepared()
         .get_result(conn)

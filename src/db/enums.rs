@@ -159,6 +159,21 @@ text_enum!(
     }
 );
 
+impl EventKind {
+    /// Whether the event tells of one assignment, which concerns the task's author and that
+    /// assignment's recipient only (a task's assignments are its author's to see, as
+    /// ListTaskAssignments holds), rather than of the task, which concerns everyone in it.
+    pub fn is_of_an_assignment(self) -> bool {
+        matches!(
+            self,
+            EventKind::AssignmentCreated
+                | EventKind::AssignmentDeleted
+                | EventKind::AssignmentFinished
+                | EventKind::AssignmentOpened
+        )
+    }
+}
+
 text_enum!(
     /// A rendition of a task body.
     BodyFormat { Plain = "PLAIN", Html = "HTML", Delta = "DELTA" }

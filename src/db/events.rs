@@ -114,9 +114,11 @@ pub struct NewEvent {
     pub assignment_id: Option<Uuid>,
     pub kind: EventKind,
     pub details: serde_json::Value,
-    /// Who takes part in the task as the change leaves it, and who it just left: actor keys
-    /// (`USER:<id>`, `API_TOKEN:<service>`, see [`actor_key`]). Watchers of "tasks I take part
-    /// in" receive the events whose audience names them.
+    /// Whom the change concerns besides those the log adds (the task's author and, for a change
+    /// to the task rather than to one assignment, its current recipients): the recipient of an
+    /// assignment, or whom a change just took the task from. Actor keys (`USER:<id>`,
+    /// `API_TOKEN:<service>`, see [`actor_key`]). Watchers of "tasks I take part in" receive
+    /// the events whose audience names them.
     pub audience: Vec<String>,
 }
 
@@ -132,6 +134,16 @@ pub fn audience_sql(workspace_id: &str, task_id: &str) -> String {
          AND audience_task.id = {task_id} UNION ALL SELECT 'USER:' || audience_of.user_id \
          FROM assignments audience_of WHERE audience_of.workspace_id = {workspace_id} \
          AND audience_of.task_id = {task_id})"
+    )
+}
+
+/// SQL for the author of the task that `workspace_id` and `task_id` (SQL expressions) name, as an
+/// actor key in an array: the audience an assignment's event adds to its recipient.
+pub fn author_sql(workspace_id: &str, task_id: &str) -> String {
+    format!(
+        "ARRAY(SELECT author_task.created_by_type || ':' || author_task.created_by_id \
+         FROM tasks author_task WHERE author_task.workspace_id = {workspace_id} \
+         AND author_task.id = {task_id})"
     )
 }
 
@@ -205,9 +217,9 @@ const EVENT_COLUMNS: &str = "position, workspace_id, task_id, assignment_id, kin
      actor_id, request_id, at, details, audience";
 
 /// Appends `events` (of one workspace), in order, all caused by `cause`, in the connection's
-/// current transaction: one statement however many. Each audience gets the task's author and
-/// current recipients. It takes the workspace's head until the transaction ends: call it last,
-/// once every other row the transaction changes is locked.
+/// current transaction: one statement however many. Each audience gets the task's author, and,
+/// for a change to the task, its current recipients. It takes the workspace's head until the
+/// transaction ends: call it last, once every other row the transaction changes is locked.
 pub async fn append(
     conn: &mut AsyncPgConnection,
     cause: &Cause,
@@ -225,16 +237,22 @@ pub async fn append(
     // Audiences are lists of different lengths, which arrays cannot nest: each is one text,
     // joined by a character no actor key holds.
     let audiences: Vec<String> = events.iter().map(|e| e.audience.join(" ")).collect();
-    let audience = audience_sql("$1", "e.task_id");
+    let whole_task: Vec<bool> = events
+        .iter()
+        .map(|e| !e.kind.is_of_an_assignment())
+        .collect();
+    let participants = audience_sql("$1", "e.task_id");
+    let author = author_sql("$1", "e.task_id");
     sql_query(format!(
         "WITH head AS (UPDATE task_event_heads SET position = position + $9 \
          WHERE workspace_id = $1 RETURNING position - $9 AS base) \
          INSERT INTO task_events (workspace_id, position, task_id, assignment_id, kind, \
          actor_type, actor_id, request_id, details, audience) SELECT $1, \
          (SELECT base FROM head) + e.ord, e.task_id, e.assignment_id, e.kind, $5, $6, $7, \
-         e.details, string_to_array(e.audience, ' ') || {audience} \
-         FROM unnest($2, $3, $4, $8, $10) WITH ORDINALITY \
-         AS e (task_id, assignment_id, kind, details, audience, ord)"
+         e.details, string_to_array(e.audience, ' ') \
+         || CASE WHEN e.whole_task THEN {participants} ELSE {author} END \
+         FROM unnest($2, $3, $4, $8, $10, $11) WITH ORDINALITY \
+         AS e (task_id, assignment_id, kind, details, audience, whole_task, ord)"
     ))
     .bind::<SqlUuid, _>(workspace_id)
     .bind::<Array<SqlUuid>, _>(events.iter().map(|e| e.task_id).collect::<Vec<_>>())
@@ -246,6 +264,7 @@ pub async fn append(
     .bind::<Array<Jsonb>, _>(events.iter().map(|e| &e.details).collect::<Vec<_>>())
     .bind::<BigInt, _>(events.len() as i64)
     .bind::<Array<Text>, _>(audiences)
+    .bind::<Array<diesel::sql_types::Bool>, _>(whole_task)
     .execute(conn)
     .await?;
     super::event_signal::mark_written(workspace_id);
@@ -330,22 +349,26 @@ pub async fn read_after_each(
     .await
 }
 
-/// Up to `limit` events of one task after `after`, in order.
+/// Up to `limit` events of one task after `after`, in order; with `only_own`, of its
+/// assignments' events only those whose audience names that actor key (a recipient's own).
 pub async fn of_task(
     conn: &mut AsyncPgConnection,
     workspace_id: Uuid,
     task_id: Uuid,
     after: Option<Position>,
     limit: i64,
+    only_own: Option<&str>,
 ) -> QueryResult<Vec<EventRow>> {
     sql_query(format!(
         "SELECT {EVENT_COLUMNS} FROM task_events WHERE workspace_id = $1 AND task_id = $2 \
-         AND position > $3 ORDER BY position LIMIT $4"
+         AND position > $3 AND ($5::text IS NULL OR assignment_id IS NULL \
+         OR $5 = ANY (audience)) ORDER BY position LIMIT $4"
     ))
     .bind::<SqlUuid, _>(workspace_id)
     .bind::<SqlUuid, _>(task_id)
     .bind::<BigInt, _>(after.unwrap_or_default().0)
     .bind::<BigInt, _>(limit)
+    .bind::<Nullable<Text>, _>(only_own)
     .load(conn)
     .await
 }

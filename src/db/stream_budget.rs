@@ -75,7 +75,9 @@ impl Budget {
         Arc::new(Self {
             room: Arc::new(Semaphore::new(total_kib)),
             total_kib,
-            caller_kib: (sizes.caller / KIB).clamp(page_kib.min(total_kib), total_kib),
+            // At least a stream's two smallest pages, so that every caller can stream.
+            caller_kib: (sizes.caller / KIB)
+                .clamp(2 * MIN_PAGE_KIB, total_kib.max(2 * MIN_PAGE_KIB)),
             page_kib,
             callers: Mutex::default(),
             pagers: AtomicUsize::new(0),

@@ -316,3 +316,40 @@ fn weak_or_conflicting_jwt_configuration_is_refused() {
             .is_none()
     );
 }
+
+/// A JWT may live no longer than DOCKET_JWT_MAX_LIFETIME (24 h by default): from now, and from
+/// its `iat` when it has one. One that would stay valid for years is refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_jwt_that_lives_too_long_is_refused() {
+    let app = TestApp::spawn_with_auth(hs256_config()).await;
+    let (workspace, _) = seed::workspace(&app.db, "acme").await;
+    let user = seed::user(&app.db, workspace.id, true).await;
+    let channel = app.channel().await;
+    let with = |changes: &[(&str, i64)]| {
+        let mut claims = claims(user, workspace.id);
+        for (key, value) in changes {
+            claims[*key] = json!(value);
+        }
+        hs256(&claims, SECRET)
+    };
+    let day = 24 * 3600;
+    let year_5000 = 95_617_584_000;
+    for (case, token) in [
+        ("expiring in the year 5000", with(&[("exp", year_5000)])),
+        ("expiring in two days", with(&[("exp", now() + 2 * day)])),
+        (
+            "issued two days before it expires",
+            with(&[("iat", now() - day), ("exp", now() + day)]),
+        ),
+    ] {
+        let status = get_workspace(&channel, &token).await.expect_err(case);
+        assert_error(&status, Code::Unauthenticated, "UNAUTHENTICATED", case);
+    }
+    get_workspace(
+        &channel,
+        &with(&[("iat", now()), ("exp", now() + day - 60)]),
+    )
+    .await
+    .expect("a day's token");
+    app.stop().await;
+}

@@ -1,5 +1,8 @@
 //! Whom an event concerns and how often it is recorded: the audience of a change that takes a task
-//! from someone, and one TASK_CREATED however often a create is retried.
+//! from someone, an assignment's events (its author's and its recipient's only), and one
+//! TASK_CREATED however often a create is retried.
+
+use std::time::Duration;
 
 use docket::grpc::pb::{self, TaskEventKind as Kind};
 
@@ -9,6 +12,7 @@ use crate::{
         team::{Team, titled},
     },
     task_events::{history, req},
+    watch::{events, from, quiet, start_now, watch},
 };
 
 #[tokio::test(flavor = "multi_thread")]
@@ -109,5 +113,61 @@ async fn a_create_records_one_event_however_often_it_is_retried() {
             assert!(!events[0].1.is_empty(), "a generated request id");
         }
     }
+    team.app.stop().await;
+}
+
+/// An assignment's events concern the task's author and that assignment's recipient: another
+/// recipient neither watches nor reads them, as ListTaskAssignments keeps a task's assignments
+/// from everyone but its author.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_assignments_events_concern_its_author_and_its_recipient_only() {
+    let team = Team::new().await;
+    let task = team.distributed(&[team.alice.0]).await;
+    let mut alice = watch(team.app.channel().await, &team.alice.1, from(""))
+        .await
+        .expect("alice watches");
+    start_now(&mut alice).await;
+    let mut outsider = watch(team.app.channel().await, &team.outsider.1, from(""))
+        .await
+        .expect("the outsider watches");
+    start_now(&mut outsider).await;
+    let request = pb::BatchCreateAssignmentsRequest {
+        task_id: task.id.clone(),
+        user_ids: vec![team.outsider.0.to_string()],
+    };
+    team.assignments()
+        .await
+        .batch_create_assignments(crate::auth::authorized(request, &team.author.1))
+        .await
+        .expect("assign the outsider");
+    let (event, _) = events(&mut outsider, 1).await.expect("their own").remove(0);
+    assert_eq!(event.kind(), Kind::AssignmentCreated);
+    quiet(&mut alice, Duration::from_millis(800)).await;
+
+    let kinds = |items: Vec<pb::ListTaskEventsResponse>| -> Vec<Kind> {
+        items
+            .into_iter()
+            .filter_map(|i| i.event)
+            .map(|e| e.kind())
+            .collect()
+    };
+    let by_author = history(&team, &team.author.1, &task.id, "", 2)
+        .await
+        .expect("the author's history");
+    assert_eq!(
+        kinds(by_author),
+        [Kind::TaskCreated, Kind::AssignmentCreated]
+    );
+    let by_alice = history(&team, &team.alice.1, &task.id, "", 1)
+        .await
+        .expect("alice's history");
+    assert_eq!(kinds(by_alice), [Kind::TaskCreated]);
+    let by_outsider = history(&team, &team.outsider.1, &task.id, "", 2)
+        .await
+        .expect("the outsider's history");
+    assert_eq!(
+        kinds(by_outsider),
+        [Kind::TaskCreated, Kind::AssignmentCreated]
+    );
     team.app.stop().await;
 }

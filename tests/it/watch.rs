@@ -37,13 +37,16 @@ pub(crate) async fn events(
     n: usize,
 ) -> Result<Vec<(pb::TaskEvent, String)>, tonic::Status> {
     let mut got = Vec::new();
+    // Progress messages do not count: each event must come within PATIENCE of the one before.
+    let mut until = tokio::time::Instant::now() + PATIENCE;
     while got.len() < n {
-        let message = tokio::time::timeout(PATIENCE, stream.next())
+        let message = tokio::time::timeout_at(until, stream.next())
             .await
             .unwrap_or_else(|_| panic!("only {} of {n} events came: {got:?}", got.len()))
             .expect("the stream goes on")?;
         if let Some(event) = message.event {
             got.push((event, message.position));
+            until = tokio::time::Instant::now() + PATIENCE;
         }
     }
     Ok(got)
@@ -360,5 +363,50 @@ async fn a_watcher_that_falls_behind_reads_on_from_the_log_and_is_not_cut_off() 
     assigned.dedup();
     assert_eq!(assigned.len(), users.len(), "each assignment once");
     quiet(&mut stream, Duration::from_millis(300)).await;
+    team.app.stop().await;
+}
+
+/// A position the workspace's log has not reached (from another workspace, or a database
+/// restored to an earlier point) is refused, naming the log's head, rather than watched in vain.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_position_beyond_the_head_is_out_of_range_and_names_the_head() {
+    let team = Team::new().await;
+    let task = team
+        .create(&team.author.1, titled("One event"))
+        .await
+        .expect("create");
+    let ahead = format!("{:032x}", 5);
+    let status = match watch(team.app.channel().await, &team.author.1, from(&ahead)).await {
+        Err(status) => status,
+        Ok(mut stream) => stream
+            .next()
+            .await
+            .expect("an answer")
+            .expect_err("out of range"),
+    };
+    assert_error(
+        &status,
+        Code::OutOfRange,
+        "WATCH_POSITION_AHEAD",
+        "WatchTasks",
+    );
+    let info = tonic_types::StatusExt::get_error_details(&status)
+        .error_info()
+        .cloned()
+        .expect("error info");
+    assert_eq!(info.metadata["head"], format!("{:032x}", 1));
+    // The head itself is where a watch may start.
+    let mut stream = watch(
+        team.app.channel().await,
+        &team.author.1,
+        from(&format!("{:032x}", 1)),
+    )
+    .await
+    .expect("from the head");
+    team.create(&team.author.1, titled("Next"))
+        .await
+        .expect("create");
+    let (event, _) = events(&mut stream, 1).await.expect("the next").remove(0);
+    assert_ne!(event.task_id, task.id);
     team.app.stop().await;
 }

@@ -55,10 +55,8 @@ pub(crate) fn changed_fields(old: &TaskRow, new: &TaskRow) -> Map<String, Value>
     fields
 }
 
+/// Every task has a body (one created without is an empty PLAIN one), so this is never null.
 fn body(task: &TaskRow) -> Value {
-    if task.body_plain.is_empty() && task.body_html.is_empty() && task.body_delta.is_empty() {
-        return Value::Null;
-    }
     // Two bodies of the same format and length differ in their text: the log still tells.
     json!({
         "format": task.body_format.as_str(),

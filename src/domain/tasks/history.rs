@@ -1,6 +1,7 @@
 //! A task's audit trail (ListTaskEvents): its events oldest first, as whoever may see the task
 //! (GetTask's rule) may read them, keyset-paginated on the event position with cursors bound to
-//! the task.
+//! the task. A recipient reads the task's own events and their own assignment's: the other
+//! recipients' assignments are the author's to see (ListTaskAssignments' rule).
 
 use std::sync::Arc;
 
@@ -13,7 +14,7 @@ use crate::{
     auth::Caller,
     db::{
         PgPool, checkout,
-        events::{self, EventRow},
+        events::{self, EventRow, actor_key},
         paging::{Fetched, keyset_stream},
         tasks,
     },
@@ -34,15 +35,17 @@ pub async fn history(
 ) -> Result<impl Stream<Item = Result<(EventRow, String), DomainError>> + Send + 'static, DomainError>
 {
     let workspace_id = caller.workspace_id;
-    {
+    let only_own = {
         let mut conn = checkout(&pool).await?;
         let task = tasks::find(&mut conn, workspace_id, task_id)
             .await?
             .ok_or(DomainError::TaskNotFound)?;
-        if relation(&mut conn, caller, &task).await? == Relation::Stranger {
-            return Err(DomainError::TaskNotFound);
+        match relation(&mut conn, caller, &task).await? {
+            Relation::Stranger => return Err(DomainError::TaskNotFound),
+            Relation::Recipient => Some(actor_key(caller.actor.kind(), &caller.actor.id())),
+            Relation::Author | Relation::Admin => None,
         }
-    }
+    };
     let cursors = Cursors::of(&json!({ "list": "task_events", "task_id": task_id }));
     let after = start_after::<events::Position>(&page, &cursors)?;
     let rows = keyset_stream(
@@ -51,8 +54,17 @@ pub async fn history(
         page.limit,
         EventRow::position,
         Arc::new(move |conn, after, limit, _budget| {
+            let only_own = only_own.clone();
             Box::pin(async move {
-                let rows = events::of_task(conn, workspace_id, task_id, after, limit).await?;
+                let rows = events::of_task(
+                    conn,
+                    workspace_id,
+                    task_id,
+                    after,
+                    limit,
+                    only_own.as_deref(),
+                )
+                .await?;
                 // Events hold no bodies (`changes`): every field they copy is bounded in length
                 // by the input rules, so rows count as small.
                 Ok(Fetched::of_small_rows(rows))

@@ -153,10 +153,17 @@ impl Hub {
     }
 
     /// Joins the feed of the filter's workspace; a new feed starts at `head`, the workspace's
-    /// head as the caller just read it. `None` once the hub has stopped.
-    pub(super) fn register(&self, filter: &WatchFilter, head: Position) -> Option<Registration> {
+    /// head as the caller just read it. `lagging` is cleared now and set should the hub drop the
+    /// watcher for a full queue (a watcher passes the same flag each time it joins). `None` once
+    /// the hub has stopped.
+    pub(super) fn register(
+        &self,
+        filter: &WatchFilter,
+        head: Position,
+        lagging: Arc<AtomicBool>,
+    ) -> Option<Registration> {
         let (sender, queue) = mpsc::channel(self.config.queue);
-        let lagging = Arc::new(AtomicBool::new(false));
+        lagging.store(false, Ordering::SeqCst);
         let mut feeds = lock(&self.shared.feeds);
         if self.stopped() {
             return None;

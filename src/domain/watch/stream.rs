@@ -14,7 +14,15 @@
 //! HTTP/2 flow control stops the server from polling it. Such a watcher holds no more than its
 //! queue (shared events) and is told when its client reads again.
 
-use std::sync::Arc;
+use std::{
+    pin::Pin,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
+    task::{Context, Poll, Wake, Waker},
+    time::Duration,
+};
 
 use futures_util::Stream;
 use tokio::time::{Instant, Interval};
@@ -99,7 +107,14 @@ pub async fn watch(
         None => log.head(),
     };
     let config = hub.config;
-    Ok(async_stream::try_stream! {
+    // Whether the watcher is behind: reading from the log, or dropped by the hub (its queue is
+    // full). The hub sets `lagging`; the stream, `catching_up`; the pace reads both.
+    let (lagging, catching_up) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicBool::new(false)),
+    );
+    let behind = [lagging.clone(), catching_up.clone()];
+    let stream = async_stream::try_stream! {
         let open = open;
         let mut position = started;
         let mut ticks = progress_ticks(config.progress_every);
@@ -108,11 +123,12 @@ pub async fn watch(
         }
         let mut head = log.head();
         loop {
-            let Some(mut joined) = hub.register(&filter, head) else {
+            let Some(mut joined) = hub.register(&filter, head, lagging.clone()) else {
                 Err(DomainError::Db(DbError::Stopped))?;
                 return;
             };
             // What came before the join, from the log.
+            catching_up.store(true, Ordering::SeqCst);
             while position < joined.joined_at {
                 let read = catch_up(&hub, &filter, position, joined.joined_at);
                 tokio::pin!(read);
@@ -124,14 +140,13 @@ pub async fn watch(
                     }
                 };
                 for event in events {
-                    let asked = Instant::now();
                     open.count_item();
                     yield WatchItem::Event(Arc::new(event));
-                    stalled(asked, config.stall_timeout)?;
                 }
                 position = next;
                 ticks.reset();
             }
+            catching_up.store(false, Ordering::SeqCst);
             // Live, from the hub, until it drops this watcher for a full queue.
             loop {
                 let woke = tokio::select! {
@@ -141,12 +156,8 @@ pub async fn watch(
                 match woke {
                     Woke::Queue(Some(event)) if event.position() > position => {
                         position = event.position();
-                        let asked = Instant::now();
                         open.count_item();
                         yield WatchItem::Event(event);
-                        if joined.lagging() {
-                            stalled(asked, config.stall_timeout)?;
-                        }
                         ticks.reset();
                     }
                     Woke::Queue(Some(_)) => {}
@@ -161,6 +172,7 @@ pub async fn watch(
                 }
             }
             // Behind: leave the hub (its feed may go with it), and join again at the head.
+            catching_up.store(true, Ordering::SeqCst);
             drop(joined);
             let read = bounds(&hub.shared.pool, filter.workspace_id);
             tokio::pin!(read);
@@ -171,7 +183,8 @@ pub async fn watch(
                 }
             };
         }
-    })
+    };
+    Ok(Paced::new(Box::pin(stream), behind, config.stall_timeout))
 }
 
 /// How a wait for the database ended: with its answer, or a progress interval went by first.
@@ -200,13 +213,100 @@ fn progress_ticks(every: std::time::Duration) -> Interval {
     ticks
 }
 
-/// Fails WATCH_TOO_SLOW when the client took longer than `limit` to take what was asked of it
-/// at `asked` (the stream was not polled again until then).
-fn stalled(asked: Instant, limit: std::time::Duration) -> Result<(), DomainError> {
-    if asked.elapsed() > limit {
-        return Err(DomainError::WatchTooSlow);
+/// A watch's stream, paced by its client: once the watcher is behind (it has more to send than
+/// it holds), a client that asks for nothing for `limit` while the stream could go on gets
+/// WATCH_TOO_SLOW when it asks again, and the stream ends. "Could go on" is measured from a
+/// message handed out, or from the stream being woken (its next message ready, its database
+/// read answered), to the next request: time spent waiting for the database does not count.
+struct Paced<S> {
+    inner: S,
+    /// Either set: behind.
+    behind: [Arc<AtomicBool>; 2],
+    limit: Duration,
+    handed_at: Option<Instant>,
+    wakes: Arc<WakeTime>,
+    proxy: Waker,
+    ended: bool,
+}
+
+impl<S> Paced<S> {
+    fn new(inner: S, behind: [Arc<AtomicBool>; 2], limit: Duration) -> Self {
+        let wakes = Arc::new(WakeTime::default());
+        Self {
+            inner,
+            behind,
+            limit,
+            handed_at: None,
+            proxy: Waker::from(wakes.clone()),
+            wakes,
+            ended: false,
+        }
     }
-    Ok(())
+}
+
+/// When the stream was woken since it was last polled, and whom to wake.
+#[derive(Default)]
+struct WakeTime {
+    woken_at: Mutex<Option<Instant>>,
+    waker: Mutex<Option<Waker>>,
+}
+
+impl Wake for WakeTime {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        locked(&self.woken_at).get_or_insert_with(Instant::now);
+        if let Some(waker) = locked(&self.waker).as_ref() {
+            waker.wake_by_ref();
+        }
+    }
+}
+
+fn locked<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A time and a waker: nothing a panic could leave half-written.
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl<S> Stream for Paced<S>
+where
+    S: Stream<Item = Result<WatchItem, DomainError>> + Unpin,
+{
+    type Item = Result<WatchItem, DomainError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.ended {
+            return Poll::Ready(None);
+        }
+        let woken_at = locked(&self.wakes.woken_at).take();
+        let waited_since = match (self.handed_at.take(), woken_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        if waited_since.is_some_and(|since| since.elapsed() > self.limit)
+            && self.behind.iter().any(|flag| flag.load(Ordering::SeqCst))
+        {
+            self.ended = true;
+            return Poll::Ready(Some(Err(DomainError::WatchTooSlow)));
+        }
+        {
+            let mut waker = locked(&self.wakes.waker);
+            if !waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                *waker = Some(cx.waker().clone());
+            }
+        }
+        let proxy = self.proxy.clone();
+        let next = Pin::new(&mut self.inner).poll_next(&mut Context::from_waker(&proxy));
+        match &next {
+            Poll::Ready(Some(Ok(_))) => self.handed_at = Some(Instant::now()),
+            Poll::Ready(_) => self.ended = true,
+            Poll::Pending => {}
+        }
+        next
+    }
 }
 
 /// One page of the watcher's workspace's events after `after`, up to `upto`: those it wants,

@@ -218,3 +218,16 @@ fn init_test_logging() {
         .with_test_writer()
         .try_init();
 }
+
+/// A client connection that lets the server send no more than HTTP/2's default window (64 KiB)
+/// ahead of what it reads; `channel`'s, like hyper's clients, open 2 MiB a stream.
+pub async fn narrow_channel(addr: SocketAddr) -> Channel {
+    Endpoint::from_shared(format!("http://{addr}"))
+        .expect("endpoint")
+        .initial_stream_window_size(65_535)
+        .initial_connection_window_size(65_535)
+        .connect_timeout(Duration::from_secs(5))
+        .connect()
+        .await
+        .expect("connect to the test server")
+}
