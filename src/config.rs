@@ -41,9 +41,10 @@ pub struct ServeConfig {
     #[arg(long, env = "DOCKET_EVENT_RETENTION", default_value = "30days", value_parser = humantime::parse_duration)]
     pub event_retention: Duration,
 
-    /// Events a WatchTasks stream may have waiting in memory for its client; a watcher that falls
+    /// Events a WatchTasks stream may have waiting in memory for its client (shared with every
+    /// other watcher of them: a waiting event costs a watcher a pointer); a watcher that falls
     /// further behind reads from the event log itself until it has caught up.
-    #[arg(long, env = "DOCKET_WATCH_QUEUE", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=65536))]
+    #[arg(long, env = "DOCKET_WATCH_QUEUE", default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..=65536))]
     pub watch_queue: u32,
 
     /// How long a WatchTasks stream that has fallen behind may go without its client taking

@@ -19,6 +19,8 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// (a user's create writes the task and its assignment, as the database ceiling's SQL does).
 pub struct Workspace {
     pub id: Uuid,
+    /// The user `user_token` acts as.
+    pub user_id: Uuid,
     pub admin_token: String,
     pub user_token: String,
 }
@@ -64,9 +66,29 @@ impl Fixture {
         .await?;
         Ok(Workspace {
             id: workspace.id,
+            user_id,
             admin_token: admin.secret,
             user_token: user.secret,
         })
+    }
+
+    /// A channel of the workspace's user (its admin) and `members` new users; its id.
+    pub async fn channel(&self, workspace: &Workspace, members: i64) -> Result<Uuid, BoxError> {
+        let channel = Uuid::new_v4();
+        self.sql
+            .execute(
+                "WITH users AS (INSERT INTO users (workspace_id, id, first_name, last_name, email) \
+                 SELECT $1, gen_random_uuid(), 'Member', g::text, 'member' || g || '@example.com' \
+                 FROM generate_series(1, $3::bigint) g RETURNING workspace_id, id), \
+                 made AS (INSERT INTO channels (workspace_id, id, name) \
+                 VALUES ($1, $2, 'Everyone') RETURNING workspace_id, id) \
+                 INSERT INTO channel_members (workspace_id, channel_id, user_id, admin) \
+                 SELECT made.workspace_id, made.id, users.id, false FROM made, users \
+                 UNION ALL SELECT made.workspace_id, made.id, $4, true FROM made",
+                &[&workspace.id, &channel, &members, &workspace.user_id],
+            )
+            .await?;
+        Ok(channel)
     }
 
     /// Deletes the workspaces whose names start with `prefix`, with all they hold: their tasks

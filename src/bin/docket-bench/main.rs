@@ -6,6 +6,7 @@
 //! Each phase prints one line; `--json` adds one JSON object per phase for scripts
 //! (`.ci/bench` compares them with PostgreSQL's own ceiling).
 
+mod burst_watchers;
 mod faults;
 mod fixture;
 mod load;
@@ -61,9 +62,17 @@ struct Args {
     /// Watch streams the `watch` phase opens.
     #[arg(long, default_value_t = 1000)]
     watchers: usize,
+    /// Events the one commit of the `watch_burst` phase makes.
+    #[arg(long, default_value_t = 2000)]
+    burst_events: usize,
     /// Tasks the `watch` phase creates while its watchers listen (20 a second).
     #[arg(long, default_value_t = 200)]
     watch_events: usize,
+    /// While the `watch` phase creates its tasks, hold a transaction open (with a transaction id)
+    /// in another workspace and one in another database of the same server, as a long batch job
+    /// would: delivery must not wait for them.
+    #[arg(long)]
+    hold_open: bool,
     /// The server's process id, for its memory in the `stalled` and `watch` phases.
     #[arg(long)]
     server_pid: Option<u32>,
@@ -72,7 +81,7 @@ struct Args {
     json: bool,
     /// The phases to run: create_spread, create_one, get, start, stream, filters (get and start
     /// read and move the tasks create_spread makes, which then runs too); and, only when named,
-    /// stalled and burst (`faults`), and watch (`watchers`).
+    /// stalled and burst (`faults`), watch (`watchers`) and watch_burst (`burst_watchers`).
     #[arg(
         long,
         value_delimiter = ',',
@@ -221,11 +230,28 @@ async fn main() -> Result<(), BoxError> {
         }
     }
     if wants("watch") {
+        let held = match args.hold_open {
+            true => Some(watchers::hold_open(&args.database_url, spread[0].id).await?),
+            false => None,
+        };
         watchers::watch(
             &args.addr,
             &single.user_token,
             args.watchers,
             args.watch_events,
+            args.server_pid,
+            args.json,
+        )
+        .await?;
+        drop(held);
+    }
+    if wants("watch_burst") {
+        let channel = fixture.channel(&single, args.burst_events as i64).await?;
+        burst_watchers::watch_burst(
+            &args.addr,
+            &single.user_token,
+            channel,
+            (args.watchers, args.burst_events),
             args.server_pid,
             args.json,
         )

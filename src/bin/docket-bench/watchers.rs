@@ -2,7 +2,8 @@
 //! server, all following one user's tasks, while that user creates tasks at a steady pace. Prints
 //! the time from each CreateTask call's start to each watcher's receipt of its event (an upper
 //! bound on commit-to-delivery: the call's own time is in it), whether every watcher got every
-//! event exactly once, and the server's memory with the watchers open (`--server-pid`).
+//! event exactly once, and the server's memory with the watchers open (`--server-pid`). With
+//! `--hold-open`, two transactions stay open meanwhile, elsewhere (`hold_open`).
 
 use std::{
     collections::HashMap,
@@ -24,7 +25,44 @@ const PACE: u64 = 20;
 /// When each task's CreateTask call started, by task id.
 type Started = Arc<Mutex<HashMap<String, Instant>>>;
 
-fn rss_mb(pid: u32) -> Option<f64> {
+/// Transactions left open until dropped: one in `other_workspace` of Docket's database (it holds
+/// a transaction id and the workspace's row), and one in the server's `postgres` database.
+pub struct HeldOpen {
+    /// Held, never read: dropping a connection ends its transaction.
+    _transactions: Vec<tokio_postgres::Client>,
+}
+
+pub async fn hold_open(
+    database_url: &str,
+    other_workspace: uuid::Uuid,
+) -> Result<HeldOpen, BoxError> {
+    let mut maintenance = url::Url::parse(database_url)?;
+    maintenance.set_path("/postgres");
+    let mut held = Vec::new();
+    for (url, sql) in [
+        (
+            database_url.to_owned(),
+            format!(
+                "BEGIN; SELECT pg_current_xact_id(); \
+                 UPDATE workspaces SET name = name WHERE id = '{other_workspace}'"
+            ),
+        ),
+        (
+            maintenance.to_string(),
+            "BEGIN; SELECT pg_current_xact_id()".to_owned(),
+        ),
+    ] {
+        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await?;
+        tokio::spawn(connection);
+        client.batch_execute(&sql).await?;
+        held.push(client);
+    }
+    Ok(HeldOpen {
+        _transactions: held,
+    })
+}
+
+pub(crate) fn rss_mb(pid: u32) -> Option<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
     let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;

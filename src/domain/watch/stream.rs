@@ -40,8 +40,8 @@ use crate::{
     domain::DomainError,
 };
 
-/// Events one read from the log takes.
-const CATCH_UP_PAGE: i64 = 128;
+/// Events one read from the log takes: what a watcher reading from the log holds at most.
+const CATCH_UP_PAGE: i64 = 256;
 
 /// Whose tasks a watch follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,7 +130,7 @@ pub async fn watch(
             // What came before the join, from the log.
             catching_up.store(true, Ordering::SeqCst);
             while position < joined.joined_at {
-                let read = catch_up(&hub, &filter, position, joined.joined_at);
+                let read = catch_up(&hub, &open, &filter, position, joined.joined_at);
                 tokio::pin!(read);
                 let (events, next) = loop {
                     // The database is slow to answer: the client still hears from us.
@@ -174,7 +174,10 @@ pub async fn watch(
             // Behind: leave the hub (its feed may go with it), and join again at the head.
             catching_up.store(true, Ordering::SeqCst);
             drop(joined);
-            let read = bounds(&hub.shared.pool, filter.workspace_id);
+            let read = async {
+                let _turn = open.fetch_turn().await;
+                bounds(&hub.shared.pool, filter.workspace_id).await
+            };
             tokio::pin!(read);
             head = loop {
                 match waiting(&mut read, &mut ticks).await {
@@ -311,12 +314,16 @@ where
 
 /// One page of the watcher's workspace's events after `after`, up to `upto`: those it wants,
 /// and where the page ends. A page that does not start right after `after` found events purged.
+/// Reads take turns with the listings' pages (`streams`): many watchers behind at once queue for
+/// the streams' share of the pool, rather than take all of it or time out waiting for it.
 async fn catch_up(
     hub: &Hub,
+    open: &OpenStream,
     filter: &WatchFilter,
     after: Position,
     upto: Position,
 ) -> Result<(Vec<EventRow>, Position), DomainError> {
+    let _turn = open.fetch_turn().await;
     // Read after the handler has answered, outside the call's deadline: bounded on its own.
     let read = async {
         let mut conn = checkout(&hub.shared.pool).await?;
