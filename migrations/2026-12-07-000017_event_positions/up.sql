@@ -23,7 +23,7 @@ CREATE TABLE task_event_heads (
     workspace_id uuid PRIMARY KEY REFERENCES workspaces (id) ON DELETE CASCADE,
     -- The last position taken in the workspace (0: none yet).
     position bigint NOT NULL DEFAULT 0 CHECK (position >= 0)
-);
+) WITH (fillfactor = 50); -- room on each page for the new versions of its rows (HOT updates)
 
 -- How far housekeeping has purged each workspace's events: every event at or below it may be
 -- gone, every event above it is there. Apart from the heads, so that purging never waits for a
