@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::{
     auth::Scope,
     config::{DatabaseConfig, LogConfig, ServeConfig},
-    db::{self, ConnectOptions, api_tokens::ApiToken},
+    db::{self, ConnectOptions, directory::api_tokens::ApiToken},
     domain::{
         DomainError,
         tokens::{self, TokenOwner},

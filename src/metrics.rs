@@ -3,7 +3,7 @@
 //! code with their latency and how many are in flight (`grpc::call_log`), auth cache hits and
 //! misses (`auth`), and, read when scraped, the pool, the open streams and the rows they sent.
 //! Query latency is the one process-wide series: every pooled connection times its statements
-//! (`db::query_timer`). The exposition format is the `prometheus` crate's.
+//! (`db::pool::query_timer`). The exposition format is the `prometheus` crate's.
 
 use std::{convert::Infallible, sync::Arc, time::Duration};
 
@@ -21,8 +21,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::db::{
     PgPool,
-    query_timer::{LATENCY_BUCKETS, QUERY_SECONDS},
-    streams::StreamLimits,
+    pool::query_timer::{LATENCY_BUCKETS, QUERY_SECONDS},
+    query::streams::StreamLimits,
 };
 
 /// Scrapes served at once; more wait. Prometheus scrapes one at a time.

@@ -26,7 +26,7 @@ use crate::{
     connections::{self, Incoming},
     db::{
         self, ConnectOptions, Db, PgPool, Prepared,
-        streams::{StreamLimits, StreamSizes},
+        query::streams::{StreamLimits, StreamSizes},
     },
     grpc::{
         assignments::AssignmentApi,
@@ -47,7 +47,7 @@ use crate::{
     metrics::Metrics,
 };
 use crate::{
-    db::event_signal::Notifier,
+    db::events::signal::Notifier,
     domain::watch::{Hub, WatchConfig},
 };
 

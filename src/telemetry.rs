@@ -10,7 +10,7 @@
 //! Traces: with `OTEL_EXPORTER_OTLP_ENDPOINT` (or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) set, and
 //! neither `OTEL_SDK_DISABLED=true` nor `OTEL_TRACES_EXPORTER=none`, each call's span (continuing
 //! the caller's W3C `traceparent`, see `grpc::request_context`) and its statements' spans
-//! (`db::query_timer`) are exported over OTLP/gRPC in batches. The exporter reads the other
+//! (`db::pool::query_timer`) are exported over OTLP/gRPC in batches. The exporter reads the other
 //! `OTEL_EXPORTER_OTLP_*` variables, the SDK `OTEL_TRACES_SAMPLER*` and `OTEL_BSP_*`, and the
 //! service is `OTEL_SERVICE_NAME` or `docket`. Every log line of a call carries its `trace_id`.
 
@@ -30,7 +30,7 @@ use tracing_subscriber::{EnvFilter, Layer, fmt, layer::SubscriberExt, util::Subs
 
 use crate::config::{LogConfig, LogFormat};
 
-/// Whether spans are exported: statement spans are made only then (`db::query_timer`).
+/// Whether spans are exported: statement spans are made only then (`db::pool::query_timer`).
 static EXPORTING: AtomicBool = AtomicBool::new(false);
 
 /// Keeps the log writer and the span exporter running; dropping it writes the lines still

@@ -9,7 +9,7 @@
 --
 -- Now every transaction that records events takes its positions last, from its workspace's row in
 -- task_event_heads, by an UPDATE that holds the row until the transaction commits
--- (src/db/events.rs). The next writer of the workspace waits for that commit before it takes
+-- (src/db/events/mod.rs). The next writer of the workspace waits for that commit before it takes
 -- its own positions, so positions follow commits; and PostgreSQL makes a commit visible before
 -- it releases the transaction's locks, so a reader who sees position n sees every position before
 -- it. Readers need no snapshot arithmetic, and nothing outside the workspace holds them back.

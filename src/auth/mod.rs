@@ -128,7 +128,7 @@ impl Authenticator {
     async fn load_api_token(&self, hash: [u8; 32]) -> Result<Option<Caller>, DbError> {
         let mut conn = db::checkout(&self.pool).await?;
         let Some((token, user_active)) =
-            db::api_tokens::find_live_by_hash(&mut conn, &hash).await?
+            db::directory::api_tokens::find_live_by_hash(&mut conn, &hash).await?
         else {
             return Ok(None);
         };
@@ -139,7 +139,9 @@ impl Authenticator {
             (None, None) => return Ok(None), // excluded by a CHECK constraint
         };
         // Bookkeeping only: failing to record use must not fail the call.
-        if let Err(e) = db::api_tokens::mark_used(&mut conn, token.workspace_id, token.id).await {
+        if let Err(e) =
+            db::directory::api_tokens::mark_used(&mut conn, token.workspace_id, token.id).await
+        {
             tracing::warn!(error = %e, token_id = %token.id, "could not record token use");
         }
         Ok(Some(Caller {
@@ -155,7 +157,10 @@ impl Authenticator {
         (workspace_id, user_id): (Uuid, Uuid),
     ) -> Result<bool, DbError> {
         let mut conn = db::checkout(&self.pool).await?;
-        Ok(db::users::active_status(&mut conn, workspace_id, user_id).await? == Some(true))
+        Ok(
+            db::directory::users::active_status(&mut conn, workspace_id, user_id).await?
+                == Some(true),
+        )
     }
 }
 

@@ -11,7 +11,7 @@ use diesel_async::pooled_connection::deadpool::PoolError;
 pub enum DbError {
     #[error(transparent)]
     Query(#[from] DieselError),
-    /// Shared, as every call of a batch (`db::batch`) gets the one error the pool gave.
+    /// Shared, as every call of a batch (`db::query::batch`) gets the one error the pool gave.
     #[error("no database connection available: {0}")]
     Pool(Arc<PoolError>),
     /// The task running the statement ended without an answer: the batch runners have stopped
@@ -29,7 +29,7 @@ pub enum DbError {
     NoRoomForPage(usize),
     /// The database did not answer by the deadline of the work (`deadline`).
     #[error(transparent)]
-    TimedOut(#[from] super::deadline::TimedOut),
+    TimedOut(#[from] crate::db::pool::deadline::TimedOut),
 }
 
 impl From<PoolError> for DbError {

@@ -28,9 +28,9 @@ use crate::{
     auth::Caller,
     db::{
         assignments::{self, AssignmentRow, ProgressCounts},
+        directory::workspaces,
         enums::{EventKind, ProgressStatus},
         tasks::{self, TaskRow},
-        workspaces,
     },
 };
 

@@ -18,11 +18,10 @@ use super::{
 use crate::{
     auth::Caller,
     db::{
-        PgPool,
-        channels::{self, ChannelSummary, Membership},
-        checkout,
-        paging::{Fetched, keyset_stream},
-        users::{self, User, UserFields},
+        PgPool, checkout,
+        directory::channels::{self, ChannelSummary, Membership},
+        directory::users::{self, User, UserFields},
+        query::paging::{Fetched, keyset_stream},
     },
 };
 

@@ -10,7 +10,6 @@
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::tasks::Move;
 use crate::{
     auth::Caller,
     db::{
@@ -29,18 +28,6 @@ pub fn cause(caller: &Caller) -> Cause {
         actor_type: caller.actor.kind(),
         actor_id: caller.actor.id(),
         request_id: caller.request_id.clone(),
-    }
-}
-
-/// The event a lifecycle move records.
-pub fn move_kind(action: Move) -> EventKind {
-    match action {
-        Move::Start => EventKind::TaskStarted,
-        Move::SubmitForReview => EventKind::TaskSubmittedForReview,
-        Move::Complete => EventKind::TaskCompleted,
-        Move::Skip => EventKind::TaskSkipped,
-        Move::Cancel => EventKind::TaskCancelled,
-        Move::Reopen => EventKind::TaskReopened,
     }
 }
 

@@ -9,8 +9,8 @@ use super::DomainError;
 use crate::{
     auth::{Scope, api_token::NewSecret},
     db::{
-        api_tokens::{self, ApiToken, NewApiToken},
-        workspaces,
+        directory::api_tokens::{self, ApiToken, NewApiToken},
+        directory::workspaces,
     },
 };
 

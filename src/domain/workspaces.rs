@@ -10,7 +10,7 @@ use super::{
 };
 use crate::{
     auth::{Caller, Scope},
-    db::workspaces::{self, SettingsChange, Workspace},
+    db::directory::workspaces::{self, SettingsChange, Workspace},
 };
 
 /// A workspace's name.

@@ -17,7 +17,7 @@ use super::{
     timestamp,
 };
 use crate::{
-    db::{PgPool, assignments::AssignmentRow, users::User},
+    db::{PgPool, assignments::AssignmentRow, directory::users::User},
     domain::assignments::{self, Created, list},
 };
 

@@ -2,7 +2,7 @@
 //! RPC declares (`docket.v1.required_scope` in the proto), records the actor on the call's span,
 //! and hands the handler a [`Caller`](crate::auth::Caller) in the request extensions; a streamed
 //! answer is checked again while it runs (`reauthorize`), and its pages are counted against its
-//! caller's share of the stream buffers (`db::streams`). It sits with the gRPC edge:
+//! caller's share of the stream buffers (`db::query::streams`). It sits with the gRPC edge:
 //! `crate::auth` decides who is calling and knows nothing of tonic.
 
 use std::{
@@ -23,7 +23,7 @@ use super::{
 };
 use crate::{
     auth::{AuthError, Authenticator, Scope},
-    db::streams,
+    db::query::streams,
 };
 
 /// Services anyone may call: probes and tooling must work without credentials.

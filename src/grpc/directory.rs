@@ -14,8 +14,8 @@ use super::{caller, connection, parse::parse, pb, timestamp};
 use crate::{
     db::{
         PgPool,
-        channels::{ChannelSummary, Membership},
-        users::User,
+        directory::channels::{ChannelSummary, Membership},
+        directory::users::User,
     },
     domain::directory,
 };

@@ -5,7 +5,7 @@
 
 use crate::{
     db::{
-        assignment_list::{MyAssignmentSort, TaskAssignmentSort},
+        assignments::list::{MyAssignmentSort, TaskAssignmentSort},
         enums::{ActorType, BodyFormat, EventKind, ProgressStatus},
     },
     domain::{

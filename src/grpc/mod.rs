@@ -25,7 +25,7 @@ use crate::{
     auth::Caller,
     db::{
         PgPool,
-        deadline::{self, Conn},
+        pool::deadline::{self, Conn},
     },
 };
 use error::ApiError;

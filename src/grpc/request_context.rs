@@ -12,7 +12,7 @@
 //!   `tracing::Span::current().record("actor", ...)` once it knows who is calling.
 //! - An error tonic raised itself on a Docket path gets Docket's error model
 //!   (`bare_errors::give_error_model`), so every Docket RPC's error carries an ErrorInfo.
-//! - Every call has a deadline (`db::deadline`): the client's `grpc-timeout` when it sent one
+//! - Every call has a deadline (`db::pool::deadline`): the client's `grpc-timeout` when it sent one
 //!   shorter than the server's maximum, else that maximum. A call still running then is dropped
 //!   (any transaction it had open rolls back, any connection it held is closed) and answers
 //!   DEADLINE_EXCEEDED for the client's deadline, or UNAVAILABLE `DATABASE_UNAVAILABLE` with
@@ -42,9 +42,10 @@ use super::{
 use crate::{
     connections::track_call,
     db::{
-        Prepared, deadline,
-        event_signal::{self, Notifier},
-        streams::{self, StreamLimits},
+        Prepared,
+        events::signal::{self, Notifier},
+        pool::deadline,
+        query::streams::{self, StreamLimits},
     },
     metrics::CallMetrics,
     telemetry,
@@ -229,8 +230,7 @@ where
                 let _handling = streams.handling_call();
                 inner.call(request).instrument(span.clone()).await
             };
-            let called =
-                event_signal::scope(streams::scope(streams.clone(), subject::scope(called)));
+            let called = signal::scope(streams::scope(streams.clone(), subject::scope(called)));
             let mut response = match deadline::within(deadline, called).await {
                 Ok((response, wrote_events)) => {
                     if !wrote_events.is_empty() {

@@ -10,7 +10,7 @@ use super::{
 use crate::{
     db::{
         PgPool,
-        workspaces::{SettingsChange, Workspace},
+        directory::workspaces::{SettingsChange, Workspace},
     },
     domain::{
         input::Violations,

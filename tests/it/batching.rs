@@ -1,4 +1,4 @@
-//! Creates and reads that arrive together share statements (`db::batch`). Nothing about a call may
+//! Creates and reads that arrive together share statements (`db::query::batch`). Nothing about a call may
 //! change for it: each gets its own task, with its own tags and links, as its own caller sees it;
 //! a write that fails fails alone; and no caller reads another workspace's task by sharing a
 //! statement with its owner.

@@ -5,7 +5,7 @@
 use chrono::{TimeZone, Utc};
 use docket::db::{
     enums::{ActorType, Priority, Status},
-    task_list::{Position, Sort, SortKey, TaskFilter, Visibility, explain_count, explain_page},
+    tasks::list::{Position, Sort, SortKey, TaskFilter, Visibility, explain_count, explain_page},
 };
 use uuid::Uuid;
 

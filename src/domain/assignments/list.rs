@@ -15,15 +15,15 @@ use crate::{
     auth::Caller,
     db::{
         PgPool,
-        assignment_list::{
+        assignments::list::{
             self, MyAssignmentFilter, MyAssignmentSort, TaskAssignmentPosition, TaskAssignmentSort,
         },
         assignments::{AssignmentRow, ProgressCounts},
         checkout,
+        directory::users::{self, User},
         enums::ProgressStatus,
-        paging::{Fetched, keyset_stream},
+        query::paging::{Fetched, keyset_stream},
         tasks,
-        users::{self, User},
     },
     domain::{
         DomainError,
@@ -72,7 +72,7 @@ pub async fn my_summary(
 ) -> Result<ProgressCounts, DomainError> {
     ensure_enabled(conn, caller).await?;
     match my_filter(caller, kinds, &[], false)? {
-        Some(filter) => Ok(assignment_list::my_summary(conn, &filter).await?),
+        Some(filter) => Ok(list::my_summary(conn, &filter).await?),
         None => Ok(ProgressCounts::default()),
     }
 }
@@ -110,8 +110,7 @@ pub async fn list_mine(
                 let Some(filter) = filter.as_ref() else {
                     return Ok(Fetched::of_small_rows(Vec::new()));
                 };
-                let page =
-                    assignment_list::my_page(conn, filter, sort, after, limit, budget).await?;
+                let page = list::my_page(conn, filter, sort, after, limit, budget).await?;
                 let (rows, listed, bytes) = (page.rows, page.found, page.bytes);
                 let task_ids: Vec<Uuid> = rows.iter().map(|r| r.task_id).collect();
                 let found = tasks::of_ids(conn, filter.workspace_id, &task_ids).await?;
@@ -186,16 +185,9 @@ pub async fn list_for_task(
         Arc::new(move |conn, after, limit, _budget| {
             let progress = progress.clone();
             Box::pin(async move {
-                let rows = assignment_list::task_page(
-                    conn,
-                    workspace_id,
-                    task_id,
-                    &progress,
-                    sort,
-                    after,
-                    limit,
-                )
-                .await?;
+                let rows =
+                    list::task_page(conn, workspace_id, task_id, &progress, sort, after, limit)
+                        .await?;
                 let user_ids: Vec<Uuid> = rows.iter().map(|r| r.user_id).collect();
                 let profiles: HashMap<Uuid, User> = users::of_ids(conn, workspace_id, &user_ids)
                     .await?

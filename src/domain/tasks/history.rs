@@ -15,7 +15,7 @@ use crate::{
     db::{
         PgPool, checkout,
         events::{self, EventRow, actor_key},
-        paging::{Fetched, keyset_stream},
+        query::paging::{Fetched, keyset_stream},
         tasks,
     },
     domain::{

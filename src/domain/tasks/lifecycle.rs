@@ -3,6 +3,7 @@
 //! decides which moves are legal; `super::transition` applies them.
 
 use super::model::Status;
+use crate::db::enums::EventKind;
 
 /// A lifecycle RPC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +34,18 @@ impl Move {
             Move::Skip => "skip",
             Move::Cancel => "cancel",
             Move::Reopen => "reopen",
+        }
+    }
+
+    /// The event the move records.
+    pub fn event_kind(self) -> EventKind {
+        match self {
+            Move::Start => EventKind::TaskStarted,
+            Move::SubmitForReview => EventKind::TaskSubmittedForReview,
+            Move::Complete => EventKind::TaskCompleted,
+            Move::Skip => EventKind::TaskSkipped,
+            Move::Cancel => EventKind::TaskCancelled,
+            Move::Reopen => EventKind::TaskReopened,
         }
     }
 }

@@ -18,8 +18,8 @@ use crate::{
     db::{
         PgPool,
         enums::BodyFormat,
-        paging::{Fetched, keyset_stream},
-        task_list::{self, Position, Sort, TaskFilter, Visibility},
+        query::paging::{Fetched, keyset_stream},
+        tasks::list::{self, Position, Sort, TaskFilter, Visibility},
     },
     domain::{
         DomainError,
@@ -29,7 +29,7 @@ use crate::{
     },
 };
 
-pub use crate::db::task_list::{Sort as TaskSort, SortKey as TaskSortKey};
+pub use crate::db::tasks::list::{Sort as TaskSort, SortKey as TaskSortKey};
 
 /// Most values one list filter may name.
 pub const MAX_FILTER_VALUES: usize = 100;
@@ -159,8 +159,7 @@ pub fn list(
         Arc::new(move |conn, after, limit, budget| {
             let (filter, caller, bodies) = (filter.clone(), caller.clone(), bodies.clone());
             Box::pin(async move {
-                let page =
-                    task_list::page(conn, &filter, sort, after, limit, budget, &bodies).await?;
+                let page = list::page(conn, &filter, sort, after, limit, budget, &bodies).await?;
                 let received = received_in(&filter.visibility);
                 let (found, bytes) = (page.found, page.bytes);
                 let rows = views(conn, &caller, page.rows, received).await?;
@@ -180,7 +179,7 @@ pub async fn count(
     caller: &Caller,
     query: &TaskQuery,
 ) -> Result<i64, DomainError> {
-    Ok(task_list::count(conn, &query.filter_for(caller)).await?)
+    Ok(list::count(conn, &query.filter_for(caller)).await?)
 }
 
 /// Which tasks of a listing the caller received: listing related tasks only, every task they did

@@ -43,10 +43,10 @@ use crate::{
         Db, DbError, Failure,
         assignments::{self, ProgressCounts, Recipient},
         checkout,
+        directory::users,
         enums::{EventKind, ProgressStatus},
-        task_trips::{self, Asker, MoveEvent, TaskInContext, TaskRead, TaskWrite},
+        tasks::trips::{self, Asker, MoveEvent, TaskInContext, TaskRead, TaskWrite},
         tasks::{self, CreateRequestKey, NewTaskRow, StatusChange, TaskChangeset, TaskRow},
-        users,
     },
 };
 
@@ -86,7 +86,7 @@ pub async fn create(
         let context = context_of(&write);
         let row = db.task_creates.run(write).await?;
         // Written in a batch runner's statement, outside this call's task.
-        crate::db::event_signal::mark_written(caller.workspace_id);
+        crate::db::events::signal::mark_written(caller.workspace_id);
         return Ok(view::assemble(caller, row, context));
     }
     let mut conn = checkout(&db.pool).await?;
@@ -126,7 +126,7 @@ pub async fn create(
         }
         let write = to_write(caller, task_id, &task, recipients);
         let context = context_of(&write);
-        let mut rows = task_trips::create_many(conn, std::slice::from_ref(&write)).await?;
+        let mut rows = trips::create_many(conn, std::slice::from_ref(&write)).await?;
         let row = rows.pop().ok_or(DbError::Query(diesel::result::Error::NotFound))?;
         Ok(view::assemble(caller, row, context))
     })
@@ -446,12 +446,12 @@ pub async fn transition(
     let workspace_id = caller.workspace_id;
     let cause = events::cause(caller);
     let event = MoveEvent {
-        kind: events::move_kind(action),
+        kind: action.event_kind(),
         cause: &cause,
         details: move_details(&change),
     };
     if let Some(moved) =
-        task_trips::transition(conn, workspace_id, task_id, &asker, &from, &change, &event).await?
+        trips::transition(conn, workspace_id, task_id, &asker, &from, &change, &event).await?
     {
         return Ok(in_context(caller, moved));
     }

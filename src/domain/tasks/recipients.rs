@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::{
     auth::{Actor, Caller},
-    db::{assignments::Recipient, channels, users},
+    db::{assignments::Recipient, directory::channels, directory::users},
     domain::DomainError,
 };
 

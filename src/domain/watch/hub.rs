@@ -2,7 +2,7 @@
 //!
 //! The hub follows each workspace that has a watcher on this server (a [`Feed`]): it listens on
 //! a connection of its own for the NOTIFYs servers send when they have written events
-//! (`db::event_signal`, naming the workspaces), reads the new events of those workspaces in one
+//! (`db::events::signal`, naming the workspaces), reads the new events of those workspaces in one
 //! statement, and hands each to the watchers it matches, in memory, shared (`Arc`). It also
 //! reads every workspace it follows once a second, so a lost NOTIFY or a listener reconnecting
 //! delays events but never loses them.
@@ -30,7 +30,7 @@ use uuid::Uuid;
 use super::{WatchConfig, WatchFilter};
 use crate::db::{
     ConnectOptions, DbError, PgPool, checkout,
-    event_signal::named_workspaces,
+    events::signal::{self, named_workspaces},
     events::{self, EventRow, Position},
 };
 
@@ -250,7 +250,7 @@ async fn listen(
     stop: &CancellationToken,
 ) -> Result<(), String> {
     let mut conn: AsyncPgConnection = options.connect().await.map_err(|e| e.to_string())?;
-    events::listen(&mut conn).await.map_err(|e| e.to_string())?;
+    signal::listen(&mut conn).await.map_err(|e| e.to_string())?;
     let mut notifications = std::pin::pin!(conn.notifications_stream());
     let mut ticks = tokio::time::interval(READ_EVERY);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

@@ -18,9 +18,10 @@ pub use stream::{WatchItem, WatchRequest, WatchScope, watch};
 
 use crate::{
     db::{
-        DbError, PgPool, checkout, deadline,
+        DbError, PgPool, checkout,
         enums::EventKind,
         events::{self, Bounds, EventRow, Position},
+        pool::deadline,
     },
     domain::DomainError,
 };

@@ -32,10 +32,11 @@ use super::{Hub, WatchFilter, bounds, hub::READ_TIMEOUT};
 use crate::{
     auth::Caller,
     db::{
-        DbError, checkout, deadline,
+        DbError, checkout,
         enums::EventKind,
         events::{self, EventRow, Position, actor_key},
-        streams::OpenStream,
+        pool::deadline,
+        query::streams::OpenStream,
     },
     domain::DomainError,
 };

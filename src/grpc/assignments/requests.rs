@@ -4,7 +4,7 @@ use uuid::Uuid;
 
 use crate::{
     db::{
-        assignment_list::{MyAssignmentSort, TaskAssignmentSort},
+        assignments::list::{MyAssignmentSort, TaskAssignmentSort},
         enums::ProgressStatus,
     },
     domain::{

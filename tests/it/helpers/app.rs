@@ -6,7 +6,7 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 use docket::{
     Application, ServerError,
     config::{AuthConfig, ConnectionConfig, LogConfig, LogFormat, ServeConfig, TlsConfig},
-    db::streams::StreamLimits,
+    db::query::streams::StreamLimits,
 };
 use tokio::{sync::oneshot, task::JoinHandle};
 use tonic::transport::{Channel, Endpoint};

@@ -239,5 +239,5 @@ fn collect_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
 }
 
 fn quote(identifier: &str) -> String {
-    docket::db::quote_identifier(identifier)
+    docket::db::pool::quote_identifier(identifier)
 }

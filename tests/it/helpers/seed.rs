@@ -4,7 +4,7 @@
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use docket::{
     auth::Scope,
-    db::workspaces::Workspace,
+    db::directory::workspaces::Workspace,
     domain::{
         tokens::{self, TokenOwner},
         workspaces,

@@ -20,7 +20,7 @@ use diesel_async::{
 };
 use tokio::time::Instant;
 
-use super::{DbError, PgPool};
+use crate::db::{DbError, PgPool};
 
 tokio::task_local! {
     static DEADLINE: Instant;

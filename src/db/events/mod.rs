@@ -23,6 +23,8 @@
 //! after the rows it changes), and a statement that writes events of several workspaces locks
 //! their heads in workspace order.
 
+pub mod signal;
+
 use chrono::{DateTime, Utc};
 use diesel::{
     OptionalExtension, QueryResult, QueryableByName, sql_query,
@@ -31,9 +33,9 @@ use diesel::{
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::{
+use crate::db::{
     enums::{ActorType, EventKind},
-    sql::Sql,
+    query::sql::Sql,
 };
 
 /// Where a reader stands in one workspace's log: every event at or before it has been read.
@@ -267,7 +269,7 @@ pub async fn append(
     .bind::<Array<diesel::sql_types::Bool>, _>(whole_task)
     .execute(conn)
     .await?;
-    super::event_signal::mark_written(workspace_id);
+    crate::db::events::signal::mark_written(workspace_id);
     Ok(())
 }
 
@@ -372,28 +374,6 @@ pub async fn of_task(
     .load(conn)
     .await
 }
-
-/// Wakes every server's watchers (`domain::watch`) with one NOTIFY per payload: each names the
-/// workspaces that have new events (32 hex digits each, separated by spaces), so that their
-/// hubs read those only; an empty one means "any".
-pub async fn notify(conn: &mut AsyncPgConnection, payloads: Vec<String>) -> QueryResult<()> {
-    sql_query(format!(
-        "SELECT pg_notify('{CHANNEL}', payload) FROM unnest($1::text[]) AS payload"
-    ))
-    .bind::<Array<Text>, _>(payloads)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-/// Starts listening for [`notify`] on a connection of its own.
-pub async fn listen(conn: &mut AsyncPgConnection) -> QueryResult<()> {
-    sql_query(format!("LISTEN {CHANNEL}")).execute(conn).await?;
-    Ok(())
-}
-
-/// The channel servers NOTIFY when they have written events.
-const CHANNEL: &str = "docket_events";
 
 #[cfg(test)]
 mod tests {

@@ -9,9 +9,9 @@ use diesel::{
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::{
+use crate::db::{
+    directory::users::User,
     schema::{channel_members, channels, users},
-    users::User,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, QueryableByName, Selectable)]

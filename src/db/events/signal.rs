@@ -18,7 +18,13 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::{PgPool, checkout, events};
+use diesel::{
+    QueryResult, sql_query,
+    sql_types::{Array, Text},
+};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+use crate::db::{PgPool, checkout};
 
 tokio::task_local! {
     static WROTE: RefCell<Vec<Uuid>>;
@@ -125,8 +131,8 @@ async fn run(pool: PgPool, notifier: Notifier, stop: CancellationToken) {
         }
         let sent = async {
             let mut conn = checkout(&pool).await?;
-            events::notify(&mut conn, payloads).await?;
-            Ok::<_, super::DbError>(())
+            notify(&mut conn, payloads).await?;
+            Ok::<_, crate::db::DbError>(())
         };
         // Watchers also read on a timer, so a NOTIFY lost to a fault delays, never loses, events.
         match tokio::time::timeout(Duration::from_secs(5), sent).await {
@@ -137,6 +143,28 @@ async fn run(pool: PgPool, notifier: Notifier, stop: CancellationToken) {
         tokio::time::sleep(MIN_GAP).await;
     }
 }
+
+/// Wakes every server's watchers (`domain::watch`) with one NOTIFY per payload: each names the
+/// workspaces that have new events (32 hex digits each, separated by spaces), so that their
+/// hubs read those only; an empty one means "any".
+pub async fn notify(conn: &mut AsyncPgConnection, payloads: Vec<String>) -> QueryResult<()> {
+    sql_query(format!(
+        "SELECT pg_notify('{CHANNEL}', payload) FROM unnest($1::text[]) AS payload"
+    ))
+    .bind::<Array<Text>, _>(payloads)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Starts listening for [`notify`] on a connection of its own.
+pub async fn listen(conn: &mut AsyncPgConnection) -> QueryResult<()> {
+    sql_query(format!("LISTEN {CHANNEL}")).execute(conn).await?;
+    Ok(())
+}
+
+/// The channel servers NOTIFY when they have written events.
+const CHANNEL: &str = "docket_events";
 
 #[cfg(test)]
 mod tests {

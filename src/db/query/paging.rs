@@ -24,7 +24,10 @@ use diesel_async::AsyncPgConnection;
 use futures_util::{Stream, future::BoxFuture, stream};
 use tokio::task::JoinHandle;
 
-use super::{DbError, PgPool, deadline, sql::Sql, stream_budget::Reservation, streams::OpenStream};
+use crate::db::{
+    DbError, PgPool, pool::deadline, query::sql::Sql, query::stream_budget::Reservation,
+    query::streams::OpenStream,
+};
 
 /// Rows fetched per query at most. Memory is bounded by the byte budget, not by this: it only
 /// spreads each query's fixed cost (a round trip, a plan, a handoff) over more rows. One stream of

@@ -31,9 +31,9 @@ use tokio::{
 
 use tracing::Instrument;
 
-use super::{
+use crate::db::{
     DbError, PgPool,
-    deadline::{self, Conn, TimedOut},
+    pool::deadline::{self, Conn, TimedOut},
 };
 use crate::telemetry;
 

@@ -11,12 +11,12 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{
+use crate::db::{
     assignments::{AssignmentRow, ProgressCounts},
     enums::{ActorType, BodyFormat, ProgressStatus},
-    paging::Fetched,
-    sql::Sql,
-    task_columns::task_bytes,
+    query::paging::Fetched,
+    query::sql::Sql,
+    tasks::columns::task_bytes,
 };
 
 /// Which of a recipient's assignments to list or count.
@@ -67,7 +67,7 @@ pub async fn my_page(
     };
     let order = format!("{column} {direction}, a.id {direction}");
     // Each assignment comes with its task: the page is budgeted by the task's bytes, as the task
-    // list's is (`task_list::page`).
+    // list's is (`db::tasks::list::page`).
     let mut sql = Sql::default();
     sql.open_budgeted_page("a.*", column, &task_bytes(BodyFormat::ALL));
     sql.push("assignments a");

@@ -1,4 +1,6 @@
-//! Queries on `assignments`.
+//! Queries on `assignments`; listings of them in `list`.
+
+pub mod list;
 
 use std::collections::HashMap;
 
@@ -7,11 +9,11 @@ use diesel::{dsl::now, prelude::*, sql_types};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::{
+use crate::db::{
     enums::{EventKind, ProgressStatus},
     events::{Cause, author_sql, kind_and_cause, one_position},
+    query::sql::Sql,
     schema::assignments,
-    sql::Sql,
 };
 
 /// The constraint trigger behind "a task that has assignments keeps at least one".
@@ -216,7 +218,7 @@ pub async fn mark_seen(
         .get_result(conn)
         .await?;
     if seen > 0 {
-        super::event_signal::mark_written(workspace_id);
+        crate::db::events::signal::mark_written(workspace_id);
     }
     Ok(seen > 0)
 }

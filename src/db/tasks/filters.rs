@@ -1,12 +1,12 @@
-//! The WHERE clauses of the task listings (`task_list`): every filter of a ListTasks or
+//! The WHERE clauses of the task listings (`super::list`): every filter of a ListTasks or
 //! CountTasks request, and who authored or received a task, as SQL with bind parameters.
 
 use diesel::sql_types::{Array, BigInt, Bool, SmallInt, Text, Timestamptz, Uuid as SqlUuid};
 
-use super::{
+use crate::db::{
     enums::ActorType,
-    sql::Sql,
-    task_list::{TaskFilter, Visibility},
+    query::sql::Sql,
+    tasks::list::{TaskFilter, Visibility},
 };
 
 impl Sql {

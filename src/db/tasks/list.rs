@@ -19,12 +19,12 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{
+use crate::db::{
     enums::{ActorType, BodyFormat, Priority, Status},
-    paging::Fetched,
-    sql::Sql,
-    task_columns::{task_bytes, task_columns},
+    query::paging::Fetched,
+    query::sql::Sql,
     tasks::TaskRow,
+    tasks::columns::{task_bytes, task_columns},
 };
 
 /// Which tasks of the workspace the caller may list.

@@ -2,7 +2,7 @@
 //! assignments and linked records, reading tasks, and a lifecycle move checked and applied at
 //! once. Each returns, with the rows, what a view of them needs (the caller's own assignment, the
 //! links, the assignments' progress), so no second query follows. Creates and reads take many
-//! rows at once, for the calls `db::batch` gathers; a single statement is atomic on its own, so
+//! rows at once, for the calls `db::query::batch` gathers; a single statement is atomic on its own, so
 //! no BEGIN or COMMIT either. Each change writes its event (`db::events`) in the same statement,
 //! as one more CTE.
 
@@ -15,12 +15,12 @@ use diesel::{
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::{
+use crate::db::{
     assignments::{ProgressCounts, Recipient},
-    batch::{Batched, Outputs},
     enums::{ActorType, EventKind, ProgressStatus, Status},
     events::{Cause, actor_key, audience_sql, kind_and_cause, one_position},
-    sql::Sql,
+    query::batch::{Batched, Outputs},
+    query::sql::Sql,
     tasks::{NewTaskRow, StatusChange, TaskRow, status_update},
 };
 
@@ -342,7 +342,7 @@ pub async fn create_many(
     let loaded = sql.load::<TaskRow>(conn).await?;
     // In a batch runner's task this marks no call: `domain::tasks::create` marks its own.
     for write in writes {
-        super::event_signal::mark_written(write.task.workspace_id);
+        crate::db::events::signal::mark_written(write.task.workspace_id);
     }
     let mut rows: HashMap<Uuid, TaskRow> = loaded.into_iter().map(|row| (row.id, row)).collect();
     writes
@@ -354,7 +354,7 @@ pub async fn create_many(
         .collect()
 }
 
-/// Writes tasks for concurrent CreateTask calls, many to a statement (`db::batch`).
+/// Writes tasks for concurrent CreateTask calls, many to a statement (`db::query::batch`).
 pub struct Creates;
 
 impl Batched for Creates {
@@ -419,7 +419,7 @@ pub async fn read_many(
     Ok(found)
 }
 
-/// Reads tasks for concurrent GetTask calls, many to a statement (`db::batch`).
+/// Reads tasks for concurrent GetTask calls, many to a statement (`db::query::batch`).
 pub struct Reads;
 
 impl Batched for Reads {
@@ -497,7 +497,7 @@ pub async fn transition(
     ));
     let moved = diesel::OptionalExtension::optional(sql.prepared().get_result(conn).await)?;
     if moved.is_some() {
-        super::event_signal::mark_written(workspace_id);
+        crate::db::events::signal::mark_written(workspace_id);
     }
     Ok(moved)
 }

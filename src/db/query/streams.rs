@@ -23,9 +23,9 @@ use tokio::{
     time::Instant,
 };
 
-use super::{
+use crate::db::{
     DbError,
-    stream_budget::{Budget, BudgetSizes, Pager, Reservation},
+    query::stream_budget::{Budget, BudgetSizes, Pager, Reservation},
 };
 
 tokio::task_local! {
@@ -243,7 +243,8 @@ impl Drop for OpenStream {
 mod tests {
     use std::time::Duration;
 
-    use super::{super::stream_budget::KIB, *};
+    use super::*;
+    use crate::db::query::stream_budget::KIB;
 
     /// Limits with stream and total budgets in KiB.
     fn sized(

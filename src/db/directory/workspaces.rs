@@ -5,7 +5,7 @@ use diesel::{dsl::now, prelude::*};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::schema::workspaces;
+use crate::db::schema::workspaces;
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
 #[diesel(table_name = workspaces, check_for_backend(diesel::pg::Pg))]

@@ -1,15 +1,22 @@
-//! Queries on `tasks`, `task_linked_records` and `task_create_requests`.
+//! Tasks: single-row queries on `tasks`, `task_linked_records` and `task_create_requests` here;
+//! the batched create and read (`trips`), listings and counts (`list`, `filters`) and the column
+//! lists a listing selects (`columns`) beside.
+
+pub mod columns;
+pub mod filters;
+pub mod list;
+pub mod trips;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::{dsl::now, prelude::*, sql_types};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::{
+use crate::db::{
     enums::{ActorType, BodyFormat, CompletionPolicy, Disposition, EventKind, Priority, Status},
     events::{Cause, audience_sql, kind_and_cause, one_position},
+    query::sql::Sql,
     schema::{task_create_requests, task_linked_records, tasks},
-    sql::Sql,
 };
 
 /// The unique index behind "external_id is unique per workspace".
@@ -54,7 +61,7 @@ pub struct TaskRow {
     pub completed_by_policy: bool,
 }
 
-/// A task to insert (`task_trips::create_many`); its number is drawn from the workspace's sequence.
+/// A task to insert (`trips::create_many`); its number is drawn from the workspace's sequence.
 #[derive(Debug)]
 pub struct NewTaskRow {
     pub workspace_id: Uuid,
@@ -322,7 +329,7 @@ pub async fn delete(
         .get_result(conn)
         .await?;
     if deleted > 0 {
-        super::event_signal::mark_written(workspace_id);
+        crate::db::events::signal::mark_written(workspace_id);
     }
     Ok(deleted > 0)
 }
