@@ -70,6 +70,10 @@ impl RequestId {
         usable.then(|| Self(value.clone()))
     }
 
+    #[allow(
+        clippy::expect_used,
+        reason = "a UUID's text is always a valid header value"
+    )]
     fn generate() -> Self {
         let id = uuid::Uuid::new_v4().to_string();
         Self(HeaderValue::from_str(&id).expect("a UUID is a valid header value"))

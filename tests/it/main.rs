@@ -1,6 +1,11 @@
 //! Docket's integration tests: one binary, a real server and a real PostgreSQL (a fresh database
 //! per test, cloned from a migrated template). `DOCKET_TEST_DATABASE_URL` picks the server
 //! (default `postgres://postgres@127.0.0.1:5432/postgres`).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a panic is how a test and its helpers report a failure"
+)]
 
 mod admin_cli;
 mod assignment_invariants;

@@ -33,9 +33,10 @@ const ENDS_WITHIN: Duration = Duration::from_secs(3);
 /// Reads on (while `keep_writing` makes events) until the stream ends with an error; fails when
 /// that takes longer than [`ENDS_WITHIN`] from `since`.
 async fn ended<T>(stream: &mut Streaming<T>, since: Instant) -> tonic::Status {
+    // From `since`, which may be ahead (a JWT's expiry): not from now.
+    let deadline = since + ENDS_WITHIN;
     loop {
-        let left = ENDS_WITHIN.saturating_sub(since.elapsed());
-        match tokio::time::timeout(left, stream.next()).await {
+        match tokio::time::timeout_at(deadline, stream.next()).await {
             Ok(Some(Ok(_))) => {}
             Ok(Some(Err(status))) => return status,
             Ok(None) => panic!("the stream ended without an error"),

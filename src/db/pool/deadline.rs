@@ -79,8 +79,8 @@ impl Conn {
 impl Deref for Conn {
     type Target = AsyncPgConnection;
 
+    #[allow(clippy::expect_used, reason = "only `drop` takes the connection out")]
     fn deref(&self) -> &AsyncPgConnection {
-        // Only `drop` takes it out.
         self.inner
             .as_deref()
             .expect("connection present until dropped")
@@ -88,6 +88,7 @@ impl Deref for Conn {
 }
 
 impl DerefMut for Conn {
+    #[allow(clippy::expect_used, reason = "only `drop` takes the connection out")]
     fn deref_mut(&mut self) -> &mut AsyncPgConnection {
         self.inner
             .as_deref_mut()

@@ -22,7 +22,10 @@ pub static QUERY_SECONDS: LazyLock<Histogram> = LazyLock::new(|| {
         "Time from sending a statement to its answer, per statement.",
     )
     .buckets(LATENCY_BUCKETS.to_vec());
-    // Fixed name, help and ascending buckets: only a programming error could make this fail.
+    #[allow(
+        clippy::expect_used,
+        reason = "fixed name, help and ascending buckets: only a programming error fails this"
+    )]
     Histogram::with_opts(opts).expect("a valid histogram")
 });
 
