@@ -6,7 +6,7 @@ use std::fmt;
 
 use uuid::Uuid;
 
-pub use crate::db::enums::{ActorType, Scope};
+pub use crate::domain::vocabulary::{ActorType, Scope};
 
 impl Scope {
     /// The scopes holding this one also grants: a resource's `write` includes its `read`.

@@ -24,12 +24,12 @@ use super::{
     events::Recorder,
     tasks::{is_author, lock_for_change, recipients, settle},
 };
+use crate::domain::vocabulary::{EventKind, ProgressStatus};
 use crate::{
     auth::Caller,
     db::{
         assignments::{self, AssignmentRow, ProgressCounts},
         directory::workspaces,
-        enums::{EventKind, ProgressStatus},
         tasks::{self, TaskRow},
     },
 };

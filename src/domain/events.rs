@@ -10,12 +10,12 @@
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use crate::domain::vocabulary::{EventKind, ProgressStatus, Status};
 use crate::{
     auth::Caller,
     db::{
         DbError,
         assignments::AssignmentRow,
-        enums::{EventKind, ProgressStatus, Status},
         events::{self, Cause, NewEvent, actor_key},
         tasks::TaskRow,
     },
@@ -33,7 +33,10 @@ pub fn cause(caller: &Caller) -> Cause {
 
 /// The key a user has in an event's audience.
 pub fn user_key(user_id: Uuid) -> String {
-    actor_key(crate::db::enums::ActorType::User, &user_id.to_string())
+    actor_key(
+        crate::domain::vocabulary::ActorType::User,
+        &user_id.to_string(),
+    )
 }
 
 /// The changes of one call, to append before its transaction commits.

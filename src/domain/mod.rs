@@ -9,6 +9,7 @@ pub mod events;
 pub mod input;
 pub mod tasks;
 pub mod tokens;
+pub mod vocabulary;
 pub mod watch;
 pub mod workspaces;
 

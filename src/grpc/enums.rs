@@ -3,11 +3,9 @@
 //! UNSPECIFIED (`None`: the request decides what it means) from a number the proto does not define
 //! (an error).
 
+use crate::domain::vocabulary::{ActorType, BodyFormat, EventKind, ProgressStatus};
 use crate::{
-    db::{
-        assignments::list::{MyAssignmentSort, TaskAssignmentSort},
-        enums::{ActorType, BodyFormat, EventKind, ProgressStatus},
-    },
+    db::assignments::list::{MyAssignmentSort, TaskAssignmentSort},
     domain::{
         tasks::{
             CompletionPolicy, Disposition, DistributionKind, Priority, ReassignScope, Status,

@@ -6,10 +6,8 @@
 use std::time::Duration;
 
 use diesel_async::{AsyncPgConnection, SimpleAsyncConnection};
-use docket::db::{
-    enums::{ActorType, EventKind},
-    events::{Cause, EventRow, NewEvent, Position, append, read_after},
-};
+use docket::db::events::{Cause, EventRow, NewEvent, Position, append, read_after};
+use docket::domain::vocabulary::{ActorType, EventKind};
 use uuid::Uuid;
 
 use crate::helpers::{

@@ -3,10 +3,10 @@
 //! a keyset page in any sort order never sorts the workspace's tasks.
 
 use chrono::{TimeZone, Utc};
-use docket::db::{
-    enums::{ActorType, Priority, Status},
-    tasks::list::{Position, Sort, SortKey, TaskFilter, Visibility, explain_count, explain_page},
+use docket::db::tasks::list::{
+    Position, Sort, SortKey, TaskFilter, Visibility, explain_count, explain_page,
 };
+use docket::domain::vocabulary::{ActorType, Priority, Status};
 use uuid::Uuid;
 
 use crate::helpers::{

@@ -4,11 +4,9 @@
 
 use std::time::Duration;
 
+use docket::domain::vocabulary::{ActorType, EventKind};
 use docket::{
-    db::{
-        enums::{ActorType, EventKind},
-        events::{Cause, NewEvent, append},
-    },
+    db::events::{Cause, NewEvent, append},
     grpc::pb::{self, task_service_client::TaskServiceClient},
 };
 use tokio::time::Instant;

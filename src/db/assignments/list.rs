@@ -13,11 +13,11 @@ use uuid::Uuid;
 
 use crate::db::{
     assignments::{AssignmentRow, ProgressCounts},
-    enums::{ActorType, BodyFormat, ProgressStatus},
     query::paging::Fetched,
     query::sql::Sql,
     tasks::columns::task_bytes,
 };
+use crate::domain::vocabulary::{ActorType, BodyFormat, ProgressStatus};
 
 /// Which of a recipient's assignments to list or count.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

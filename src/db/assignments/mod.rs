@@ -10,11 +10,11 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::db::{
-    enums::{EventKind, ProgressStatus},
     events::{Cause, author_sql, kind_and_cause, one_position},
     query::sql::Sql,
     schema::assignments,
 };
+use crate::domain::vocabulary::{EventKind, ProgressStatus};
 
 /// The constraint trigger behind "a task that has assignments keeps at least one".
 pub const LOWER_LIMIT: &str = "assignments_lower_limit";

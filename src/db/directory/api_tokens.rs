@@ -9,10 +9,8 @@ use diesel::{
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::db::{
-    enums::Scope,
-    schema::{api_tokens, users},
-};
+use crate::db::schema::{api_tokens, users};
+use crate::domain::vocabulary::Scope;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = api_tokens, check_for_backend(diesel::pg::Pg))]

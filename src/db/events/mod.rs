@@ -33,10 +33,8 @@ use diesel::{
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::db::{
-    enums::{ActorType, EventKind},
-    query::sql::Sql,
-};
+use crate::db::query::sql::Sql;
+use crate::domain::vocabulary::{ActorType, EventKind};
 
 /// Where a reader stands in one workspace's log: every event at or before it has been read.
 /// Positions are the events' numbers in their workspace, from 1, in commit order.

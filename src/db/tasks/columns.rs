@@ -1,7 +1,7 @@
 //! Which columns of a task a query reads, and what a read task weighs: listings read only the
 //! body renditions their caller asked for, and streams budget their pages by what they read.
 
-use crate::db::enums::BodyFormat;
+use crate::domain::vocabulary::BodyFormat;
 
 /// The columns of `tasks` in `TaskRow`'s order (a test checks them against the schema).
 const TASK_COLUMNS: [&str; 34] = [

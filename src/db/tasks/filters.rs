@@ -4,10 +4,10 @@
 use diesel::sql_types::{Array, BigInt, Bool, SmallInt, Text, Timestamptz, Uuid as SqlUuid};
 
 use crate::db::{
-    enums::ActorType,
     query::sql::Sql,
     tasks::list::{TaskFilter, Visibility},
 };
+use crate::domain::vocabulary::ActorType;
 
 impl Sql {
     /// The workspace and every filter, ANDed.

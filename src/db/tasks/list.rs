@@ -20,12 +20,12 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::db::{
-    enums::{ActorType, BodyFormat, Priority, Status},
     query::paging::Fetched,
     query::sql::Sql,
     tasks::TaskRow,
     tasks::columns::{task_bytes, task_columns},
 };
+use crate::domain::vocabulary::{ActorType, BodyFormat, Priority, Status};
 
 /// Which tasks of the workspace the caller may list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -13,10 +13,12 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::db::{
-    enums::{ActorType, BodyFormat, CompletionPolicy, Disposition, EventKind, Priority, Status},
     events::{Cause, audience_sql, kind_and_cause, one_position},
     query::sql::Sql,
     schema::{task_create_requests, task_linked_records, tasks},
+};
+use crate::domain::vocabulary::{
+    ActorType, BodyFormat, CompletionPolicy, Disposition, EventKind, Priority, Status,
 };
 
 /// The unique index behind "external_id is unique per workspace".

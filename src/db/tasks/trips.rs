@@ -17,12 +17,12 @@ use uuid::Uuid;
 
 use crate::db::{
     assignments::{ProgressCounts, Recipient},
-    enums::{ActorType, EventKind, ProgressStatus, Status},
     events::{Cause, actor_key, audience_sql, kind_and_cause, one_position},
     query::batch::{Batched, Outputs},
     query::sql::Sql,
     tasks::{NewTaskRow, StatusChange, TaskRow, status_update},
 };
+use crate::domain::vocabulary::{ActorType, EventKind, ProgressStatus, Status};
 
 /// A task with what a caller's view of it needs.
 #[derive(Debug, QueryableByName)]

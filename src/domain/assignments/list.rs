@@ -11,6 +11,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::ensure_enabled;
+use crate::domain::vocabulary::ProgressStatus;
 use crate::{
     auth::Caller,
     db::{
@@ -21,7 +22,6 @@ use crate::{
         assignments::{AssignmentRow, ProgressCounts},
         checkout,
         directory::users::{self, User},
-        enums::ProgressStatus,
         query::paging::{Fetched, keyset_stream},
         tasks,
     },

@@ -20,8 +20,8 @@ mod html;
 
 pub use delta::Delta;
 
-pub use crate::db::enums::BodyFormat;
 use crate::domain::input::{TextError, check_characters};
+pub use crate::domain::vocabulary::BodyFormat;
 
 /// The largest body accepted, in bytes of the written form.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;

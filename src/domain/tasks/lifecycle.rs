@@ -3,7 +3,7 @@
 //! decides which moves are legal; `super::transition` applies them.
 
 use super::model::Status;
-use crate::db::enums::EventKind;
+use crate::domain::vocabulary::EventKind;
 
 /// A lifecycle RPC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

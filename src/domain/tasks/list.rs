@@ -13,11 +13,11 @@ use super::{
     DistributionKind, ExternalKey, LinkedRecord, Priority, Received, SearchQuery, Status, Tag,
     TaskKind, TaskView, input::unique, views,
 };
+use crate::domain::vocabulary::BodyFormat;
 use crate::{
     auth::Caller,
     db::{
         PgPool,
-        enums::BodyFormat,
         query::paging::{Fetched, keyset_stream},
         tasks::list::{self, Position, Sort, TaskFilter, Visibility},
     },

@@ -37,6 +37,7 @@ use super::{
     events::{self, Recorder},
     input::Text,
 };
+use crate::domain::vocabulary::{EventKind, ProgressStatus};
 use crate::{
     auth::{Actor, Caller},
     db::{
@@ -44,7 +45,6 @@ use crate::{
         assignments::{self, ProgressCounts, Recipient},
         checkout,
         directory::users,
-        enums::{EventKind, ProgressStatus},
         tasks::trips::{self, Asker, MoveEvent, TaskInContext, TaskRead, TaskWrite},
         tasks::{self, CreateRequestKey, NewTaskRow, StatusChange, TaskChangeset, TaskRow},
     },

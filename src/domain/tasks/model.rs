@@ -1,10 +1,10 @@
-//! The task's vocabulary: statuses, priorities, policies (stored, so typed down to the column in
-//! `db::enums`), and how a caller sees a task.
+//! The task's vocabulary: statuses, priorities, policies (`domain::vocabulary`, typed down
+//! to the column), and how a caller sees a task.
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-pub use crate::db::enums::{CompletionPolicy, Disposition, Priority, Status};
 use crate::db::{assignments::ProgressCounts, tasks::TaskRow};
+pub use crate::domain::vocabulary::{CompletionPolicy, Disposition, Priority, Status};
 
 /// How a task relates to the caller: their own (PERSONAL, or DISTRIBUTED to others) or RECEIVED
 /// from someone else. Never stored: it depends on who asks.

@@ -13,10 +13,10 @@ use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
 use super::{CompletionPolicy, Status, lifecycle};
+use crate::domain::vocabulary::ActorType;
 use crate::{
     db::{
         assignments::{self, ProgressCounts},
-        enums::ActorType,
         tasks::{self, StatusChange, TaskChangeset, TaskRow},
     },
     domain::{DomainError, events::Recorder},

@@ -16,10 +16,10 @@ use uuid::Uuid;
 pub use hub::Hub;
 pub use stream::{WatchItem, WatchRequest, WatchScope, watch};
 
+use crate::domain::vocabulary::EventKind;
 use crate::{
     db::{
         DbError, PgPool, checkout,
-        enums::EventKind,
         events::{self, Bounds, EventRow, Position},
         pool::deadline,
     },

@@ -29,11 +29,11 @@ use tokio::time::{Instant, Interval};
 use uuid::Uuid;
 
 use super::{Hub, WatchFilter, bounds, hub::READ_TIMEOUT};
+use crate::domain::vocabulary::EventKind;
 use crate::{
     auth::Caller,
     db::{
         DbError, checkout,
-        enums::EventKind,
         events::{self, EventRow, Position, actor_key},
         pool::deadline,
         query::streams::OpenStream,

@@ -2,11 +2,9 @@
 
 use uuid::Uuid;
 
+use crate::domain::vocabulary::ProgressStatus;
 use crate::{
-    db::{
-        assignments::list::{MyAssignmentSort, TaskAssignmentSort},
-        enums::ProgressStatus,
-    },
+    db::assignments::list::{MyAssignmentSort, TaskAssignmentSort},
     domain::{
         assignments::{Batch, MAX_BATCH, NewRecipient},
         body::BodyFormat,

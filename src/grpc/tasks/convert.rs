@@ -2,8 +2,9 @@
 
 use chrono::Datelike;
 
+use crate::domain::vocabulary::ActorType;
 use crate::{
-    db::{assignments::ProgressCounts, enums::ActorType},
+    db::assignments::ProgressCounts,
     domain::{
         body::BodyFormat,
         tasks::{Due, TaskView},

@@ -6,11 +6,9 @@ use prost_types::{ListValue, Struct, Value as ProtoValue, value::Kind};
 use serde_json::Value;
 
 use super::convert::actor_to_proto;
+use crate::domain::vocabulary::EventKind;
 use crate::{
-    db::{
-        enums::EventKind,
-        events::{EventRow, Position},
-    },
+    db::events::{EventRow, Position},
     domain::{
         input::Violations,
         watch::{WatchItem, WatchRequest, WatchScope},
