@@ -41,6 +41,8 @@ pub const LIVENESS: &str = "liveness";
 pub struct Readiness {
     reporter: HealthReporter,
     services: Arc<[String]>,
+    /// Cancelled by [`Readiness::drain`], once NOT_SERVING has been set: health watches end.
+    draining: CancellationToken,
 }
 
 impl Readiness {
@@ -51,6 +53,7 @@ impl Readiness {
         let readiness = Self {
             reporter: HealthReporter::new(),
             services: all.into(),
+            draining: CancellationToken::new(),
         };
         readiness.set(false).await;
         readiness
@@ -60,13 +63,19 @@ impl Readiness {
         readiness
     }
 
-    /// The `grpc.health.v1.Health` service reporting this readiness. Its Watch streams end after
-    /// `draining` is cancelled (and NOT_SERVING was sent); cancel it only after `set(false)`.
-    pub fn service(&self, draining: CancellationToken) -> HealthServer<DrainingHealth> {
+    /// The `grpc.health.v1.Health` service reporting this readiness. Its Watch streams end when
+    /// the server drains ([`Readiness::drain`]), once they have been sent NOT_SERVING.
+    pub fn service(&self) -> HealthServer<DrainingHealth> {
         HealthServer::new(DrainingHealth {
             inner: HealthService::from_health_reporter(self.reporter.clone()),
-            draining,
+            draining: self.draining.clone(),
         })
+    }
+
+    /// NOT_SERVING for good, then the end of every health watch: the server is draining.
+    pub async fn drain(&self) {
+        self.set(false).await;
+        self.draining.cancel();
     }
 
     pub async fn set(&self, serving: bool) {

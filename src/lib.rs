@@ -2,6 +2,7 @@
 //! `docket` binary only parses the command line and calls into it, so tests drive the same code.
 
 pub mod auth;
+pub mod background;
 pub mod cli;
 pub mod config;
 pub mod connections;

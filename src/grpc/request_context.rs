@@ -371,7 +371,7 @@ mod tests {
             limits,
             streams,
             Prepared::done(),
-            Notifier::silent(),
+            Notifier::default(),
             CallMetrics::new().expect("metrics"),
         )
         .layer(slow(Duration::from_secs(60)));

@@ -52,7 +52,7 @@ pub async fn scope<F: Future>(call: F) -> (F::Output, Vec<Uuid>) {
 }
 
 /// Sends the coalesced NOTIFYs of one server.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Notifier {
     wake: Arc<Notify>,
     written: Arc<Mutex<HashSet<Uuid>>>,
@@ -67,19 +67,15 @@ const MIN_GAP: Duration = Duration::from_millis(10);
 const WORKSPACES_PER_NOTIFY: usize = 200;
 
 impl Notifier {
-    /// Starts the server's notifier, which runs until `stop`.
-    pub fn start(pool: PgPool, stop: CancellationToken) -> Self {
-        let notifier = Self::silent();
-        tokio::spawn(run(pool, notifier.clone(), stop));
-        notifier
-    }
-
-    /// A notifier that sends nothing (for tools that write no events).
-    pub fn silent() -> Self {
-        Self {
-            wake: Arc::new(Notify::new()),
-            written: Arc::default(),
-        }
+    /// The sending task: what was poked is sent, in batches, until `stop` (the server's
+    /// background owner runs it). A notifier whose task never runs sends nothing, which is what
+    /// tools that write no events want.
+    pub fn sending(
+        &self,
+        pool: PgPool,
+        stop: CancellationToken,
+    ) -> impl Future<Output = ()> + use<> {
+        run(pool, self.clone(), stop)
     }
 
     /// Asks for a NOTIFY naming these workspaces: one is sent soon, for this and every other
@@ -135,7 +131,11 @@ async fn run(pool: PgPool, notifier: Notifier, stop: CancellationToken) {
             Ok::<_, crate::db::DbError>(())
         };
         // Watchers also read on a timer, so a NOTIFY lost to a fault delays, never loses, events.
-        match tokio::time::timeout(Duration::from_secs(5), sent).await {
+        let sent = tokio::select! {
+            _ = stop.cancelled() => return,
+            sent = tokio::time::timeout(Duration::from_secs(5), sent) => sent,
+        };
+        match sent {
             Ok(Ok(())) => {}
             Ok(Err(error)) => tracing::warn!(%error, "could not notify watchers of new events"),
             Err(_) => tracing::warn!("notifying watchers of new events timed out"),
@@ -172,7 +172,7 @@ mod tests {
 
     #[test]
     fn payloads_name_each_workspace_once_within_postgresql_limit() {
-        let notifier = Notifier::silent();
+        let notifier = Notifier::default();
         let ids: Vec<Uuid> = (0..450).map(|n| Uuid::from_u128(n + 1)).collect();
         notifier.poke(ids.iter().copied());
         notifier.poke([ids[0]]);

@@ -131,21 +131,25 @@ fn lock(feeds: &Mutex<Feeds>) -> std::sync::MutexGuard<'_, Feeds> {
 }
 
 impl Hub {
-    /// Starts the server's hub; it listens and reads until `stop`.
-    pub fn start(
-        pool: PgPool,
-        listener: ConnectOptions,
-        config: WatchConfig,
-        stop: CancellationToken,
-    ) -> Self {
+    /// The server's hub; watchers get nothing until its task ([`Hub::following`]) runs.
+    pub fn new(pool: PgPool, config: WatchConfig) -> Self {
         let shared = Arc::new(Shared {
             feeds: Mutex::default(),
             stopped: AtomicBool::new(false),
             read_now: Notify::new(),
             pool,
         });
-        tokio::spawn(run(shared.clone(), listener, stop));
         Self { shared, config }
+    }
+
+    /// The hub's task: it listens on a connection of its own and reads new events until `stop`
+    /// (the server's background owner runs it); then its watchers end.
+    pub fn following(
+        &self,
+        listener: ConnectOptions,
+        stop: CancellationToken,
+    ) -> impl Future<Output = ()> + use<> {
+        run(self.shared.clone(), listener, stop)
     }
 
     pub(super) fn stopped(&self) -> bool {
@@ -206,9 +210,22 @@ impl Hub {
 }
 
 async fn run(shared: Arc<Shared>, options: ConnectOptions, stop: CancellationToken) {
+    // A read the database does not answer is dropped at once: watchers end when draining begins.
+    tokio::select! {
+        _ = stop.cancelled() => {}
+        _ = follow(&shared, &options, &stop) => {}
+    }
+    let mut feeds = lock(&shared.feeds);
+    shared.stopped.store(true, Ordering::SeqCst);
+    // Watchers see their queues close and end.
+    feeds.by_workspace.clear();
+}
+
+/// Listens and reads, reconnecting with back-off when the listening connection fails.
+async fn follow(shared: &Shared, options: &ConnectOptions, stop: &CancellationToken) {
     let mut backoff = Duration::from_millis(100);
     while !stop.is_cancelled() {
-        match listen(&shared, &options, &stop).await {
+        match listen(shared, options, stop).await {
             Ok(()) => break,
             Err(error) => {
                 tracing::warn!(%error, ?backoff, "watch hub: the listener failed; reconnecting");
@@ -220,10 +237,6 @@ async fn run(shared: Arc<Shared>, options: ConnectOptions, stop: CancellationTok
             }
         }
     }
-    let mut feeds = lock(&shared.feeds);
-    shared.stopped.store(true, Ordering::SeqCst);
-    // Watchers see their queues close and end.
-    feeds.by_workspace.clear();
 }
 
 /// Which workspaces to read.
