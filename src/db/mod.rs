@@ -27,7 +27,7 @@ use crate::config::DatabaseConfig;
 #[derive(Clone)]
 pub struct Db {
     pub pool: PgPool,
-    pub task_creates: Arc<Batcher<tasks::trips::Creates>>,
+    pub task_creates: Arc<Batcher<tasks::create::Creates>>,
     pub task_reads: Arc<Batcher<tasks::trips::Reads>>,
 }
 
@@ -42,7 +42,7 @@ impl Db {
         Self {
             task_creates: Arc::new(Batcher::start(
                 pool.clone(),
-                tasks::trips::Creates,
+                tasks::create::Creates,
                 runners,
                 MAX_BATCH,
                 fill,

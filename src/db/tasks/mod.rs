@@ -3,7 +3,10 @@
 //! lists a listing selects (`columns`) beside.
 
 pub mod columns;
+pub mod create;
+pub mod create_requests;
 pub mod filters;
+pub mod linked_records;
 pub mod list;
 pub mod trips;
 
@@ -15,7 +18,7 @@ use uuid::Uuid;
 use crate::db::{
     events::{Cause, audience_sql, kind_and_cause, one_position},
     query::sql::Sql,
-    schema::{task_create_requests, task_linked_records, tasks},
+    schema::tasks,
 };
 use crate::domain::vocabulary::{
     ActorType, BodyFormat, CompletionPolicy, Disposition, EventKind, Priority, Status,
@@ -63,7 +66,7 @@ pub struct TaskRow {
     pub completed_by_policy: bool,
 }
 
-/// A task to insert (`trips::create_many`); its number is drawn from the workspace's sequence.
+/// A task to insert (`create::create_many`); its number is drawn from the workspace's sequence.
 #[derive(Debug)]
 pub struct NewTaskRow {
     pub workspace_id: Uuid,
@@ -137,26 +140,6 @@ pub async fn update(
         .returning(TaskRow::as_returning())
         .get_result(conn)
         .await
-}
-
-/// Replaces the task's linked records; returns the ones it had, by object and record id.
-pub async fn replace_linked_records(
-    conn: &mut AsyncPgConnection,
-    workspace_id: Uuid,
-    task_id: Uuid,
-    records: &[(String, String)],
-) -> QueryResult<Vec<(String, String)>> {
-    let mut old: Vec<(String, String)> = diesel::delete(
-        task_linked_records::table
-            .filter(task_linked_records::workspace_id.eq(workspace_id))
-            .filter(task_linked_records::task_id.eq(task_id)),
-    )
-    .returning((task_linked_records::object, task_linked_records::record_id))
-    .get_results(conn)
-    .await?;
-    old.sort();
-    insert_linked_records(conn, workspace_id, task_id, records).await?;
-    Ok(old)
 }
 
 /// The task, locked until the transaction ends so a read-check-write cannot race another.
@@ -334,118 +317,6 @@ pub async fn delete(
         crate::db::events::signal::mark_written(workspace_id);
     }
     Ok(deleted > 0)
-}
-
-pub async fn insert_linked_records(
-    conn: &mut AsyncPgConnection,
-    workspace_id: Uuid,
-    task_id: Uuid,
-    records: &[(String, String)],
-) -> QueryResult<()> {
-    if records.is_empty() {
-        return Ok(());
-    }
-    let rows: Vec<_> = records
-        .iter()
-        .map(|(object, record_id)| {
-            (
-                task_linked_records::workspace_id.eq(workspace_id),
-                task_linked_records::task_id.eq(task_id),
-                task_linked_records::object.eq(object),
-                task_linked_records::record_id.eq(record_id),
-            )
-        })
-        .collect();
-    diesel::insert_into(task_linked_records::table)
-        .values(rows)
-        .on_conflict_do_nothing()
-        .execute(conn)
-        .await
-        .map(drop)
-}
-
-pub async fn linked_records(
-    conn: &mut AsyncPgConnection,
-    workspace_id: Uuid,
-    task_id: Uuid,
-) -> QueryResult<Vec<(String, String)>> {
-    task_linked_records::table
-        .filter(task_linked_records::workspace_id.eq(workspace_id))
-        .filter(task_linked_records::task_id.eq(task_id))
-        .order((task_linked_records::object, task_linked_records::record_id))
-        .select((task_linked_records::object, task_linked_records::record_id))
-        .load(conn)
-        .await
-}
-
-/// Who asked for a create, and under which request id.
-pub struct CreateRequestKey<'a> {
-    pub workspace_id: Uuid,
-    pub actor_type: ActorType,
-    pub actor_id: &'a str,
-    pub request_id: &'a str,
-}
-
-/// Records a create request; if the key is taken (by an earlier or concurrent request, which this
-/// waits for), returns that request's payload hash and task id instead.
-pub async fn claim_create_request(
-    conn: &mut AsyncPgConnection,
-    key: &CreateRequestKey<'_>,
-    payload_hash: &[u8],
-    task_id: Uuid,
-) -> QueryResult<Option<(Vec<u8>, Uuid)>> {
-    let inserted = diesel::insert_into(task_create_requests::table)
-        .values((
-            task_create_requests::workspace_id.eq(key.workspace_id),
-            task_create_requests::actor_type.eq(key.actor_type),
-            task_create_requests::actor_id.eq(key.actor_id),
-            task_create_requests::request_id.eq(key.request_id),
-            task_create_requests::payload_hash.eq(payload_hash),
-            task_create_requests::task_id.eq(task_id),
-        ))
-        .on_conflict_do_nothing()
-        .execute(conn)
-        .await?;
-    if inserted == 1 {
-        return Ok(None);
-    }
-    task_create_requests::table
-        .find((
-            key.workspace_id,
-            key.actor_type,
-            key.actor_id,
-            key.request_id,
-        ))
-        .select((
-            task_create_requests::payload_hash,
-            task_create_requests::task_id,
-        ))
-        .first(conn)
-        .await
-        .map(Some)
-}
-
-/// The linked records of several tasks, as `(task_id, object, record_id)`.
-pub async fn linked_records_of(
-    conn: &mut AsyncPgConnection,
-    workspace_id: Uuid,
-    task_ids: &[Uuid],
-) -> QueryResult<Vec<(Uuid, String, String)>> {
-    task_linked_records::table
-        .filter(task_linked_records::workspace_id.eq(workspace_id))
-        .filter(task_linked_records::task_id.eq_any(task_ids))
-        .order((
-            task_linked_records::task_id,
-            task_linked_records::object,
-            task_linked_records::record_id,
-        ))
-        .select((
-            task_linked_records::task_id,
-            task_linked_records::object,
-            task_linked_records::record_id,
-        ))
-        .load(conn)
-        .await
 }
 
 /// The workspace's tasks among `ids`.

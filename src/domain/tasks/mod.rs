@@ -10,8 +10,10 @@ pub mod input;
 pub mod lifecycle;
 pub mod list;
 pub mod model;
+mod reassign;
 mod recipients;
 mod settle;
+mod update;
 mod view;
 
 use std::time::Duration;
@@ -19,34 +21,36 @@ use std::time::Duration;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use uuid::Uuid;
 
-use changes::{change, changed_fields, move_details};
+use changes::move_details;
 pub use input::{
     ExternalKey, LinkedRecord, NewTask, Note, ObjectKey, Reason, RecordId, RequestKey, SearchQuery,
     Tag, TaskChanges, TaskDraft, TaskField, TaskKind, Title,
 };
 pub use lifecycle::Move;
 pub use model::{CompletionPolicy, Disposition, DistributionKind, Due, Priority, Status, TaskView};
+pub use reassign::{ReassignScope, reassign};
 pub(crate) use recipients::recipients;
 pub use settle::policy_holds;
 pub(crate) use settle::settle;
+pub use update::update;
 use view::Context;
 pub(crate) use view::{Received, is_author, views};
 
 use super::{
     DomainError,
-    events::{self, Recorder},
+    events::{self},
     input::Text,
 };
-use crate::domain::vocabulary::{EventKind, ProgressStatus};
+use crate::domain::vocabulary::ProgressStatus;
 use crate::{
     auth::{Actor, Caller},
     db::{
         Db, DbError, Failure,
         assignments::{self, ProgressCounts, Recipient},
         checkout,
-        directory::users,
-        tasks::trips::{self, Asker, MoveEvent, TaskInContext, TaskRead, TaskWrite},
-        tasks::{self, CreateRequestKey, NewTaskRow, StatusChange, TaskChangeset, TaskRow},
+        tasks::create::{self, TaskWrite},
+        tasks::trips::{self, Asker, MoveEvent, TaskInContext, TaskRead},
+        tasks::{self, NewTaskRow, StatusChange, TaskRow, create_requests::CreateRequestKey},
     },
 };
 
@@ -100,7 +104,7 @@ pub async fn create(
                 request_id: request.request_id.as_str(),
             };
             if let Some((hash, first)) =
-                tasks::claim_create_request(conn, &key, &request.payload_hash, task_id).await?
+                tasks::create_requests::claim(conn, &key, &request.payload_hash, task_id).await?
             {
                 if hash != request.payload_hash {
                     return Err(DomainError::RequestIdReused);
@@ -126,7 +130,7 @@ pub async fn create(
         }
         let write = to_write(caller, task_id, &task, recipients);
         let context = context_of(&write);
-        let mut rows = trips::create_many(conn, std::slice::from_ref(&write)).await?;
+        let mut rows = create::create_many(conn, std::slice::from_ref(&write)).await?;
         let row = rows.pop().ok_or(DbError::Query(diesel::result::Error::NotFound))?;
         Ok(view::assemble(caller, row, context))
     })
@@ -262,154 +266,6 @@ pub async fn get(db: &Db, caller: &Caller, task_id: Uuid) -> Result<TaskView, Do
         assignments::mark_seen(&mut conn, caller.workspace_id, task_id, user, &cause).await?;
     }
     Ok(in_context(caller, found))
-}
-
-/// Applies an author's changes, if the task still has `expected_etag` (when given).
-pub async fn update(
-    conn: &mut AsyncPgConnection,
-    caller: &Caller,
-    task_id: Uuid,
-    changes: TaskChanges,
-    expected_etag: Option<&str>,
-) -> Result<TaskView, DomainError> {
-    conn.transaction(async |conn| {
-        let row = tasks::lock(conn, caller.workspace_id, task_id)
-            .await?
-            .ok_or(DomainError::TaskNotFound)?;
-        if !is_author(caller, &row) {
-            return Err(DomainError::TaskNotFound);
-        }
-        if expected_etag.is_some_and(|etag| etag != model::etag(&row)) {
-            return Err(DomainError::TaskChangeConflict);
-        }
-        let default_policy = if row.distributed {
-            CompletionPolicy::All
-        } else {
-            CompletionPolicy::Any
-        };
-        let (due_date, due_at) = match changes.due {
-            None => (None, None),
-            Some(None) => (Some(None), Some(None)),
-            Some(Some(Due::Date(date))) => (Some(Some(date)), Some(None)),
-            Some(Some(Due::At(at))) => (Some(None), Some(Some(at))),
-        };
-        let body = changes.body.as_ref();
-        let tags: Option<Vec<String>> = changes
-            .tags
-            .as_ref()
-            .map(|tags| tags.iter().map(|t| t.as_str().to_owned()).collect());
-        fn optional(text: &Option<Option<Text<ExternalKey>>>) -> Option<Option<&str>> {
-            text.as_ref().map(|text| text.as_ref().map(Text::as_str))
-        }
-        let changeset = TaskChangeset {
-            title: changes.title.as_ref().map(Text::as_str),
-            body_format: body.map(|b| b.written_as),
-            body_plain: body.map(|b| b.plain.as_str()),
-            body_html: body.map(|b| b.html.as_str()),
-            body_delta: body.map(|b| b.delta.as_str()),
-            kind: changes.kind.as_ref().map(TaskKind::as_str),
-            priority: changes.priority,
-            due_date,
-            due_at,
-            tags: tags.as_deref(),
-            external_id: optional(&changes.external_id),
-            correlation_id: optional(&changes.correlation_id),
-            sequence_id: changes.sequence_id,
-            completion_policy: changes
-                .completion_policy
-                .map(|p| p.unwrap_or(default_policy)),
-            distributed: None,
-        };
-        let old = row;
-        let mut row = tasks::update(conn, caller.workspace_id, task_id, changeset).await?;
-        let mut fields = changed_fields(&old, &row);
-        if let Some(records) = &changes.linked_records {
-            let mut links: Vec<(String, String)> = records.iter().map(LinkedRecord::pair).collect();
-            let was =
-                tasks::replace_linked_records(conn, caller.workspace_id, task_id, &links).await?;
-            links.sort();
-            links.dedup();
-            if was != links {
-                fields.insert("linked_records".into(), change(&was, &links));
-            }
-        }
-        let mut recorder = Recorder::new(caller);
-        let details = serde_json::json!({ "fields": fields });
-        recorder.task(&row, EventKind::TaskUpdated, details, Vec::new());
-        if changes.completion_policy.is_some() {
-            // Another policy may hold, or stop holding, over the same assignments.
-            row = settle(conn, row, &mut recorder).await?.0;
-        }
-        let view = view::view(conn, caller, row, false).await?;
-        // Last: it holds the workspace's event log until the transaction commits.
-        recorder.write(conn).await?;
-        Ok(view)
-    })
-    .await
-}
-
-/// Which tasks a reassignment changes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReassignScope {
-    Task,
-    Sequence,
-}
-
-/// Makes `assignee` the only recipient of the task, or of every open task of its sequence.
-pub async fn reassign(
-    conn: &mut AsyncPgConnection,
-    caller: &Caller,
-    task_id: Uuid,
-    assignee: Uuid,
-    scope: ReassignScope,
-) -> Result<Vec<TaskView>, DomainError> {
-    let workspace_id = caller.workspace_id;
-    conn.transaction(async |conn| {
-        let row = lock_for_change(conn, workspace_id, task_id).await?;
-        if !is_author(caller, &row) && !caller.is_workspace_admin() {
-            return Err(DomainError::TaskNotFound);
-        }
-        if users::existing_ids(conn, workspace_id, &[assignee], true)
-            .await?
-            .is_empty()
-        {
-            return Err(DomainError::UnknownUser(assignee));
-        }
-        let targets = match scope {
-            ReassignScope::Task => vec![row],
-            ReassignScope::Sequence => {
-                let sequence = row.sequence_id.ok_or_else(|| {
-                    DomainError::invalid(
-                        "scope",
-                        "SEQUENCE needs a task that belongs to a sequence",
-                    )
-                })?;
-                // Admins reassign the whole sequence; an author, the tasks they wrote.
-                let actor_id = caller.actor.id();
-                let author = (!caller.is_workspace_admin())
-                    .then_some((caller.actor.kind(), actor_id.as_str()));
-                tasks::lock_open_sequence(conn, workspace_id, sequence, author).await?
-            }
-        };
-        let mut changed = Vec::with_capacity(targets.len());
-        let mut recorder = Recorder::new(caller);
-        for task in targets {
-            let removed = assignments::replace_with(conn, workspace_id, task.id, assignee).await?;
-            // New recipients make a new version of the task (and etag), whatever else follows.
-            let task = tasks::update(conn, workspace_id, task.id, TaskChangeset::default()).await?;
-            let details = serde_json::json!({ "assignee": assignee, "removed": removed });
-            let left = removed.iter().map(|user| events::user_key(*user)).collect();
-            recorder.task(&task, EventKind::TaskReassigned, details, left);
-            // Assigned to its author alone, a task is personal again; to anyone else, distributed.
-            changed.push(settle(conn, task, &mut recorder).await?.0);
-        }
-        // The caller is the author or an admin; one batch of reads for the whole sequence.
-        let views = views(conn, caller, changed, Received::LookUp).await?;
-        // Last: it holds the workspace's event log until the transaction commits.
-        recorder.write(conn).await?;
-        Ok(views)
-    })
-    .await
 }
 
 /// What a lifecycle move records besides the status: the completion response (Complete) or the

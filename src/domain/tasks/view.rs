@@ -94,7 +94,9 @@ pub(crate) async fn views(
     let workspace_id = caller.workspace_id;
     let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
     let mut links: HashMap<Uuid, Vec<(String, String)>> = HashMap::new();
-    for (task_id, object, record_id) in tasks::linked_records_of(conn, workspace_id, &ids).await? {
+    for (task_id, object, record_id) in
+        tasks::linked_records::of_tasks(conn, workspace_id, &ids).await?
+    {
         links.entry(task_id).or_default().push((object, record_id));
     }
     let authored: Vec<Uuid> = rows
