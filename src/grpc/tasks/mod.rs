@@ -3,15 +3,15 @@
 
 pub(crate) mod convert;
 mod events;
+mod list_requests;
 mod requests;
 
 use futures_util::{Stream, StreamExt};
 use tonic::{Request, Response, Status};
 
 use convert::task_to_proto;
-use requests::{
-    CreateTask, LifecycleMove, ListTasks, OneTask, ReassignTask, TaskHistory, UpdateTask,
-};
+use list_requests::ListTasks;
+use requests::{CreateTask, LifecycleMove, OneTask, ReassignTask, TaskHistory, UpdateTask};
 
 use super::{caller, connection, parse::parse, pb, reauthorize::AlsoNeeds};
 use crate::{

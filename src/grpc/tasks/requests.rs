@@ -12,18 +12,14 @@ use crate::{
         directory::Page,
         input::{Field, Text, Violations},
         tasks::{
-            CreateRequest, DistributionKind, ExternalKey, LinkedRecord, MoveDetails, NewTask,
-            ObjectKey, Priority, ReassignScope, Tag, TaskChanges, TaskDraft, TaskField, TaskKind,
+            CreateRequest, LinkedRecord, MoveDetails, NewTask, ObjectKey, Priority, ReassignScope,
+            Tag, TaskChanges, TaskDraft, TaskField, TaskKind,
             input::{MAX_LINKED_RECORDS, MAX_RECIPIENTS, MAX_TAGS},
-            list::{MAX_FILTER_VALUES, TaskQuery, TaskQueryDraft, TaskSort, TaskSortKey},
         },
     },
     grpc::{
         enums::optional,
-        parse::{
-            Parse, body_formats, due, enums, mask_paths, one_id, optional_instant, optional_uuid,
-            page, uuid, uuids,
-        },
+        parse::{Parse, body_formats, due, mask_paths, one_id, optional_uuid, page, uuid, uuids},
         pb,
     },
 };
@@ -37,13 +33,6 @@ pub(crate) struct CreateTask {
 /// A request about one task: its id and the body formats to answer with.
 pub(crate) struct OneTask {
     pub task_id: Uuid,
-    pub formats: Vec<BodyFormat>,
-}
-
-pub(crate) struct ListTasks {
-    pub query: TaskQuery,
-    pub sort: TaskSort,
-    pub page: Page,
     pub formats: Vec<BodyFormat>,
 }
 
@@ -293,99 +282,6 @@ impl Parse for pb::ReopenTaskRequest {
     }
 }
 
-impl Parse for pb::ListTasksRequest {
-    type Checked = ListTasks;
-
-    fn parse(&self, v: &mut Violations) -> Option<ListTasks> {
-        let query = filters_of(self).parse(v);
-        let sort = v.check("sort", optional(self.sort));
-        let page = page(v, &self.page_cursor, self.page_limit);
-        let formats = body_formats(v, &self.body_formats);
-        Some(ListTasks {
-            query: query?,
-            sort: sort?.unwrap_or(TaskSort {
-                key: TaskSortKey::CreatedAt,
-                descending: true,
-            }),
-            page: page?,
-            formats,
-        })
-    }
-}
-
-/// The filters of a list request: the two requests share their filter fields (same names and
-/// numbers), so a list request's filters are read as a count request.
-fn filters_of(request: &pb::ListTasksRequest) -> pb::CountTasksRequest {
-    pb::CountTasksRequest {
-        distribution_kinds: request.distribution_kinds.clone(),
-        statuses: request.statuses.clone(),
-        priorities: request.priorities.clone(),
-        kinds: request.kinds.clone(),
-        assignee_user_ids: request.assignee_user_ids.clone(),
-        include_unassigned: request.include_unassigned,
-        tags: request.tags.clone(),
-        linked_record: request.linked_record.clone(),
-        sequence_id: request.sequence_id.clone(),
-        external_id: request.external_id.clone(),
-        correlation_id: request.correlation_id.clone(),
-        due_before: request.due_before,
-        due_after: request.due_after,
-        created_before: request.created_before,
-        created_after: request.created_after,
-        query: request.query.clone(),
-    }
-}
-
-impl Parse for pb::CountTasksRequest {
-    type Checked = TaskQuery;
-
-    fn parse(&self, v: &mut Violations) -> Option<TaskQuery> {
-        let max = MAX_FILTER_VALUES;
-        let distribution_kinds: Vec<DistributionKind> =
-            enums(v, "distribution_kinds", &self.distribution_kinds, max);
-        let statuses = enums(v, "statuses", &self.statuses, max);
-        let priorities = enums(v, "priorities", &self.priorities, max);
-        let kinds = v.each("kinds", &self.kinds, max, |kind| TaskKind::parse(kind));
-        let assignee_user_ids = uuids(v, "assignee_user_ids", &self.assignee_user_ids, max);
-        let tags = tags(v, &self.tags);
-        let linked_record = match &self.linked_record {
-            None => Some(None),
-            Some(record) => {
-                linked_record(v, record, |part| Field::Part("linked_record", part)).map(Some)
-            }
-        };
-        let sequence_id = v.check("sequence_id", optional_uuid(&self.sequence_id));
-        let external_id = v.check(
-            "external_id",
-            Text::<ExternalKey>::optional(&self.external_id),
-        );
-        let correlation_id = v.check("correlation_id", Text::optional(&self.correlation_id));
-        let due_before = optional_instant(v, "due_before", self.due_before.as_ref());
-        let due_after = optional_instant(v, "due_after", self.due_after.as_ref());
-        let created_before = optional_instant(v, "created_before", self.created_before.as_ref());
-        let created_after = optional_instant(v, "created_after", self.created_after.as_ref());
-        let query = v.check("query", Text::optional(&self.query));
-        Some(TaskQuery::from(TaskQueryDraft {
-            distribution_kinds,
-            statuses,
-            priorities,
-            kinds,
-            assignee_user_ids,
-            include_unassigned: self.include_unassigned,
-            tags,
-            linked_record: linked_record?,
-            sequence_id: sequence_id?,
-            external_id: external_id?,
-            correlation_id: correlation_id?,
-            due_before,
-            due_after,
-            created_before,
-            created_after,
-            query: query?,
-        }))
-    }
-}
-
 /// A body as written: plain text, HTML or a Quill Delta; none is an empty body.
 fn body(v: &mut Violations, input: Option<&pb::TaskBodyInput>) -> Option<Body> {
     let Some(content) = input.and_then(|body| body.content.as_ref()) else {
@@ -415,7 +311,7 @@ fn priority(v: &mut Violations, number: i32) -> Option<Priority> {
     )
 }
 
-fn tags(v: &mut Violations, tags: &[String]) -> Vec<Text<Tag>> {
+pub(super) fn tags(v: &mut Violations, tags: &[String]) -> Vec<Text<Tag>> {
     v.each("tags", tags, MAX_TAGS, |tag| Text::parse(tag))
 }
 
@@ -434,7 +330,7 @@ fn linked_records(v: &mut Violations, records: &[pb::LinkedRecord]) -> Vec<Linke
         .collect()
 }
 
-fn linked_record<'a>(
+pub(super) fn linked_record<'a>(
     v: &mut Violations,
     record: &pb::LinkedRecord,
     field: impl Fn(&'static str) -> Field<'a>,
