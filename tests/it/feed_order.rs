@@ -62,20 +62,10 @@ async fn history(channel: &Channel, token: &str, task: &str) -> Vec<pb::TaskEven
     events
 }
 
-/// The tasks' recipients now, by task.
+/// The task's recipients now, as the events name them.
 async fn recipients(team: &Team, task: &str) -> BTreeSet<String> {
-    let id: Uuid = task.parse().expect("uuid");
-    connect(&team.app.db.url())
-        .await
-        .query(
-            "SELECT user_id::text FROM assignments WHERE task_id = $1",
-            &[&id],
-        )
-        .await
-        .expect("assignments")
-        .iter()
-        .map(|row| row.get(0))
-        .collect()
+    let now = team.recipients(task).await;
+    now.iter().map(Uuid::to_string).collect()
 }
 
 fn assignee(event: &pb::TaskEvent) -> String {

@@ -14,7 +14,6 @@ use crate::{
     auth::authorized,
     helpers::{
         app::{TestApp, channel, narrow_channel},
-        database::connect,
         raw::assert_error,
         seed,
     },
@@ -48,18 +47,7 @@ async fn greedy_and_other(total: u64, caller: u64, call_timeout: Duration) -> Gr
         docket::auth::Scope::WorkspaceAdmin,
     ];
     let (greedy, _) = seed::service_token(&app.db, workspace.id, &scopes).await;
-    connect(&app.db.url())
-        .await
-        .execute(
-            "INSERT INTO tasks (workspace_id, id, number, title, body_plain, kind, \
-             completion_policy, distributed, created_by_type, created_by_id) \
-             SELECT $1, gen_random_uuid(), next_task_number($1), 'Bulk ' || i, \
-             repeat(md5(i::text), 64), 'GENERAL', 'MANUAL', false, 'API_TOKEN', 'seed' \
-             FROM generate_series(1, 2000) i",
-            &[&workspace.id],
-        )
-        .await
-        .expect("seed tasks");
+    seed::bulk_tasks(&app.db, workspace.id, 2000, 2048).await;
     let owner = format!("{}/API_TOKEN:test-service", workspace.id);
     Greedy {
         app,

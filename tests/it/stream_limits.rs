@@ -13,7 +13,6 @@ use crate::{
     auth::authorized,
     helpers::{
         app::{TestApp, channel},
-        database::connect,
         raw::assert_error,
         seed,
     },
@@ -36,18 +35,7 @@ async fn with_tasks(pool_size: u32, stream_connections: u32, max_open: u32) -> (
 /// A workspace of `tasks` tasks with `body_bytes`-byte bodies (a multiple of 32); its token.
 async fn seed_tasks(app: &TestApp, tasks: i32, body_bytes: i32) -> String {
     let (workspace, token) = seed::workspace(&app.db, "streams").await;
-    connect(&app.db.url())
-        .await
-        .execute(
-            "INSERT INTO tasks (workspace_id, id, number, title, body_plain, kind, \
-             completion_policy, distributed, created_by_type, created_by_id) \
-             SELECT $1, gen_random_uuid(), next_task_number($1), 'Bulk ' || i, \
-             repeat(md5(i::text), $3 / 32), 'GENERAL', 'MANUAL', false, 'API_TOKEN', 'seed' \
-             FROM generate_series(1, $2) i",
-            &[&workspace.id, &tasks, &body_bytes],
-        )
-        .await
-        .expect("seed tasks");
+    seed::bulk_tasks(&app.db, workspace.id, tasks, body_bytes).await;
     token
 }
 

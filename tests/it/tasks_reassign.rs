@@ -7,7 +7,6 @@ use uuid::Uuid;
 use crate::{
     auth::authorized,
     helpers::{
-        database::connect,
         raw::assert_error,
         seed,
         team::{Team, titled},
@@ -34,21 +33,6 @@ async fn reassign(
         .await?
         .into_inner()
         .tasks)
-}
-
-async fn recipients(team: &Team, task: &str) -> Vec<Uuid> {
-    let id: Uuid = task.parse().expect("uuid");
-    connect(&team.app.db.url())
-        .await
-        .query(
-            "SELECT user_id FROM assignments WHERE task_id = $1 ORDER BY user_id",
-            &[&id],
-        )
-        .await
-        .expect("assignments")
-        .iter()
-        .map(|row| row.get(0))
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -79,7 +63,7 @@ async fn reassigning_a_task_leaves_one_recipient() {
         (summary.new_count, summary.open_count, summary.total_count),
         (0, 1, 1)
     );
-    assert_eq!(recipients(&team, &task.id).await, [team.alice.0]);
+    assert_eq!(team.recipients(&task.id).await, [team.alice.0]);
     let status = team
         .get(&team.outsider.1, &task.id)
         .await
@@ -192,18 +176,18 @@ async fn reassigning_a_sequence_changes_only_its_open_tasks_in_this_workspace() 
     expected.sort_unstable();
     assert_eq!(ids, expected, "the sequence's open tasks only");
     for task in [&first, &second] {
-        assert_eq!(recipients(&team, &task.id).await, [team.outsider.0]);
+        assert_eq!(team.recipients(&task.id).await, [team.outsider.0]);
     }
     for task in [&done, &elsewhere] {
         assert_eq!(
-            recipients(&team, &task.id).await,
+            team.recipients(&task.id).await,
             [team.alice.0],
             "{} unchanged",
             task.title
         );
     }
     assert_eq!(
-        recipients(&team, &foreign.id).await,
+        team.recipients(&foreign.id).await,
         [other_user],
         "other workspace unchanged"
     );
@@ -259,7 +243,7 @@ async fn who_may_reassign_to_whom() {
         assert_error(&status, code, reason, case);
     }
     assert_eq!(
-        recipients(&team, &task.id).await,
+        team.recipients(&task.id).await,
         [team.alice.0],
         "nothing changed"
     );

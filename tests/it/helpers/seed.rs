@@ -62,3 +62,20 @@ pub async fn set_user_active(db: &TestDb, workspace: Uuid, user: Uuid, active: b
         .await
         .expect("update user");
 }
+
+/// `tasks` tasks of `body_bytes`-byte plain bodies (a multiple of 32) in the workspace, written
+/// straight to the database (no events), for tests of listings and their bounds.
+pub async fn bulk_tasks(db: &TestDb, workspace: Uuid, tasks: i32, body_bytes: i32) {
+    connect(&db.url())
+        .await
+        .execute(
+            "INSERT INTO tasks (workspace_id, id, number, title, body_plain, kind, \
+             completion_policy, distributed, created_by_type, created_by_id) \
+             SELECT $1, gen_random_uuid(), next_task_number($1), 'Bulk ' || i, \
+             repeat(md5(i::text), $3 / 32), 'GENERAL', 'MANUAL', false, 'API_TOKEN', 'seed' \
+             FROM generate_series(1, $2) i",
+            &[&workspace, &tasks, &body_bytes],
+        )
+        .await
+        .expect("seed tasks");
+}

@@ -111,6 +111,22 @@ impl Team {
         Ok(response.into_inner().task.expect("task"))
     }
 
+    /// The task's recipients now, in id order, straight from the database.
+    pub async fn recipients(&self, task: &str) -> Vec<Uuid> {
+        let id: Uuid = task.parse().expect("uuid");
+        connect(&self.app.db.url())
+            .await
+            .query(
+                "SELECT user_id FROM assignments WHERE task_id = $1 ORDER BY user_id",
+                &[&id],
+            )
+            .await
+            .expect("assignments")
+            .iter()
+            .map(|row| row.get(0))
+            .collect()
+    }
+
     pub async fn count(&self, table: &str) -> i64 {
         let sql = format!("SELECT count(*) FROM {table}");
         connect(&self.app.db.url())
