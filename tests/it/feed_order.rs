@@ -10,7 +10,7 @@ use nix::sys::signal::Signal;
 use prost_types::value::Kind as Value;
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use tokio_stream::StreamExt;
-use tonic::{Status, transport::Channel};
+use tonic::transport::Channel;
 use uuid::Uuid;
 
 use crate::{
@@ -19,30 +19,10 @@ use crate::{
         app::channel,
         database::connect,
         process::DocketProcess,
-        team::{Team, titled},
+        team::{Team, reassign, titled},
     },
     watch::{events, from, watch},
 };
-
-async fn reassign(
-    channel: &Channel,
-    token: &str,
-    task: &str,
-    to: Uuid,
-    scope: pb::ReassignScope,
-) -> Result<Vec<pb::Task>, Status> {
-    let request = pb::ReassignTaskRequest {
-        task_id: task.into(),
-        assignee_user_id: to.to_string(),
-        scope: scope as i32,
-        body_formats: vec![],
-    };
-    Ok(TaskServiceClient::new(channel.clone())
-        .reassign_task(authorized(request, token))
-        .await?
-        .into_inner()
-        .tasks)
-}
 
 /// The task's history, oldest first.
 async fn history(channel: &Channel, token: &str, task: &str) -> Vec<pb::TaskEvent> {

@@ -1,7 +1,7 @@
 //! ReassignTask: one task, or every open task of a sequence, gets one recipient.
 
 use docket::grpc::pb;
-use tonic::{Code, Status};
+use tonic::Code;
 use uuid::Uuid;
 
 use crate::{
@@ -9,31 +9,9 @@ use crate::{
     helpers::{
         raw::assert_error,
         seed,
-        team::{Team, titled},
+        team::{Team, reassign, titled},
     },
 };
-
-async fn reassign(
-    team: &Team,
-    token: &str,
-    task: &str,
-    to: Uuid,
-    scope: pb::ReassignScope,
-) -> Result<Vec<pb::Task>, Status> {
-    let request = pb::ReassignTaskRequest {
-        task_id: task.into(),
-        assignee_user_id: to.to_string(),
-        scope: scope as i32,
-        body_formats: vec![],
-    };
-    Ok(team
-        .client()
-        .await
-        .reassign_task(authorized(request, token))
-        .await?
-        .into_inner()
-        .tasks)
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn reassigning_a_task_leaves_one_recipient() {
@@ -48,7 +26,7 @@ async fn reassigning_a_task_leaves_one_recipient() {
         .await
         .expect("alice reads");
     let changed = reassign(
-        &team,
+        &team.app.channel().await,
         &team.author.1,
         &task.id,
         team.alice.0,
@@ -81,7 +59,7 @@ async fn reassigning_a_task_leaves_one_recipient() {
         .await
         .expect("create");
     let handed = reassign(
-        &team,
+        &team.app.channel().await,
         &team.author.1,
         &personal.id,
         team.outsider.0,
@@ -162,7 +140,7 @@ async fn reassigning_a_sequence_changes_only_its_open_tasks_in_this_workspace() 
         .expect("create");
 
     let changed = reassign(
-        &team,
+        &team.app.channel().await,
         &team.author.1,
         &second.id,
         team.outsider.0,
@@ -237,7 +215,7 @@ async fn who_may_reassign_to_whom() {
         ),
     ];
     for (case, token, to, scope, code, reason) in cases {
-        let status = reassign(&team, token, &task.id, to, scope)
+        let status = reassign(&team.app.channel().await, token, &task.id, to, scope)
             .await
             .expect_err(case);
         assert_error(&status, code, reason, case);
@@ -248,7 +226,7 @@ async fn who_may_reassign_to_whom() {
         "nothing changed"
     );
     let by_admin = reassign(
-        &team,
+        &team.app.channel().await,
         &team.admin,
         &task.id,
         team.outsider.0,

@@ -144,3 +144,25 @@ pub fn titled(title: &str) -> pb::CreateTaskRequest {
         ..Default::default()
     }
 }
+
+/// ReassignTask through `channel` (a test of several servers picks the server): the tasks it
+/// changed.
+pub async fn reassign(
+    channel: &Channel,
+    token: &str,
+    task: &str,
+    to: Uuid,
+    scope: pb::ReassignScope,
+) -> Result<Vec<pb::Task>, tonic::Status> {
+    let request = pb::ReassignTaskRequest {
+        task_id: task.into(),
+        assignee_user_id: to.to_string(),
+        scope: scope as i32,
+        body_formats: vec![],
+    };
+    Ok(TaskServiceClient::new(channel.clone())
+        .reassign_task(authorized(request, token))
+        .await?
+        .into_inner()
+        .tasks)
+}
