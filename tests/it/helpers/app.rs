@@ -3,9 +3,11 @@
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
+use clap::{CommandFactory, FromArgMatches};
+
 use docket::{
     Application, ServerError,
-    config::{AuthConfig, ConnectionConfig, LogConfig, LogFormat, ServeConfig, TlsConfig},
+    config::{AuthConfig, ServeConfig},
     db::query::streams::StreamLimits,
 };
 use tokio::{sync::oneshot, task::JoinHandle};
@@ -119,54 +121,41 @@ impl Drop for TestApp {
 }
 
 /// The server configuration tests start from: port 0, fast health checks, a short grace period.
-pub fn test_config(url: String) -> ServeConfig {
-    ServeConfig {
-        database: database_config(url),
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        metrics_listen: Some("127.0.0.1:0".parse().expect("addr")),
-        health_interval: Duration::from_millis(200),
-        call_timeout: Duration::from_secs(10),
-        connections: ConnectionConfig {
-            http2_keepalive_interval: Duration::from_secs(30),
-            http2_keepalive_timeout: Duration::from_secs(10),
-            max_connection_age: Duration::from_secs(30 * 60),
-            max_connection_age_grace: Duration::from_secs(60),
-            max_connection_idle: Duration::from_secs(5 * 60),
-            handshake_timeout: Duration::from_secs(10),
-            max_concurrent_streams: 256,
-            max_open_streams: 10000,
-            stream_buffer_bytes: 131072,
-            streams_buffer_bytes: 134217728,
-            caller_streams_buffer_bytes: 134217728,
-            max_header_bytes: 65536,
-        },
-        shutdown_grace: Duration::from_secs(5),
-        request_id_retention: Duration::from_secs(7 * 24 * 3600),
-        event_retention: Duration::from_secs(30 * 24 * 3600),
-        watch_queue: 256,
-        watch_progress_interval: Duration::from_secs(5),
-        watch_stall_timeout: Duration::from_secs(30),
-        housekeeping_interval: Duration::from_secs(600),
-        auth: auth_config(),
-        tls: TlsConfig::default(),
-        log: LogConfig {
-            log_format: LogFormat::Pretty,
-            log_filter: "info".into(),
-        },
+/// Docket's own defaults: what `docket serve` takes with no flag and no environment variable.
+pub fn defaults() -> ServeConfig {
+    #[derive(clap::Parser)]
+    struct Serve {
+        #[command(flatten)]
+        config: ServeConfig,
     }
+    let command = Serve::command().mut_args(|arg| arg.env(None::<&str>));
+    let matches = command
+        .try_get_matches_from(["docket"])
+        .expect("the defaults parse");
+    Serve::from_arg_matches(&matches)
+        .expect("the defaults parse")
+        .config
+}
+
+/// A test server's configuration: the defaults, but for what a test needs otherwise.
+pub fn test_config(url: String) -> ServeConfig {
+    let mut config = defaults();
+    config.database = database_config(url);
+    config.listen = "127.0.0.1:0".parse().expect("addr");
+    config.metrics_listen = Some("127.0.0.1:0".parse().expect("addr"));
+    // Health follows the database within a test's patience; shutdown tests wait for the grace.
+    config.health_interval = Duration::from_millis(200);
+    config.shutdown_grace = Duration::from_secs(5);
+    config.auth = auth_config();
+    config
 }
 
 /// Authentication as tests configure it by default: API tokens only, cached for 300 ms so
 /// revocation tests run fast.
 pub fn auth_config() -> AuthConfig {
     AuthConfig {
-        jwt_hs256_secret: None,
-        jwt_public_key_file: None,
-        jwt_issuer: None,
-        jwt_audience: None,
-        jwt_leeway: Duration::from_secs(30),
-        jwt_max_lifetime: Duration::from_secs(24 * 3600),
         auth_cache_ttl: Duration::from_millis(300),
+        ..defaults().auth
     }
 }
 

@@ -40,12 +40,11 @@ pub fn database_config(url: String) -> DatabaseConfig {
             .map(|u| u.path().trim_start_matches('/').to_owned())
             .filter(|db| !db.is_empty())
             .unwrap_or_else(|| "postgres".to_owned()),
+        // Small and quick: many test servers share one PostgreSQL.
         pool_size: 4,
         statement_timeout: Duration::from_secs(10),
         connect_timeout: Duration::from_secs(2),
-        batch_runners: 2,
-        batch_fill: 8,
-        stream_connections: None,
+        ..super::app::defaults().database
     }
 }
 
