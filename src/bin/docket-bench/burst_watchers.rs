@@ -18,13 +18,14 @@ use docket::grpc::pb::{
     task_service_client::TaskServiceClient,
 };
 use tokio::task::JoinSet;
-use tonic::transport::Channel;
 use uuid::Uuid;
 
-use crate::{authorized, bearer, fixture::BoxError, task, watchers::rss_mb};
-
-/// Watch streams per HTTP/2 connection.
-const WATCHERS_PER_CONNECTION: usize = 100;
+use crate::{
+    authorized, bearer,
+    fixture::BoxError,
+    task,
+    watchers::{open_watches, rss_mb},
+};
 
 /// How one watcher ended.
 struct Outcome {
@@ -47,20 +48,11 @@ pub async fn watch_burst(
 ) -> Result<(), BoxError> {
     let auth = bearer(token)?;
     let idle = server_pid.and_then(rss_mb);
-    let mut channels = Vec::new();
-    for _ in 0..watchers.div_ceil(WATCHERS_PER_CONNECTION) {
-        channels.push(Channel::from_shared(addr.to_owned())?.connect().await?);
-    }
     let committed = Arc::new(AtomicU64::new(0));
     let origin = Instant::now();
     let mut readers = JoinSet::new();
-    for i in 0..watchers {
-        let mut client = TaskServiceClient::new(channels[i % channels.len()].clone());
-        let mut stream = client
-            .watch_tasks(authorized(pb::WatchTasksRequest::default(), auth.clone()))
-            .await?
-            .into_inner();
-        stream.message().await?;
+    let (channels, streams) = open_watches(addr, &auth, watchers).await?;
+    for mut stream in streams {
         let committed = committed.clone();
         readers.spawn(async move {
             let deadline = tokio::time::Instant::now() + Duration::from_secs(120);

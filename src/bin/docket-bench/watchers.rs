@@ -13,9 +13,9 @@ use std::{
 
 use docket::grpc::pb::{self, task_service_client::TaskServiceClient};
 use tokio::task::JoinSet;
-use tonic::transport::Channel;
+use tonic::{Streaming, transport::Channel};
 
-use crate::{authorized, bearer, fixture::BoxError, task};
+use crate::{Auth, authorized, bearer, fixture::BoxError, task};
 
 /// Watch streams per HTTP/2 connection (the server allows 256 by default).
 const WATCHERS_PER_CONNECTION: usize = 100;
@@ -69,6 +69,31 @@ pub(crate) fn rss_mb(pid: u32) -> Option<f64> {
     Some(kb / 1024.0)
 }
 
+/// Opens `count` watches of the caller's tasks from now, [`WATCHERS_PER_CONNECTION`] to an
+/// HTTP/2 connection, each past its first message (the position), so that every one is in place
+/// when this returns. The connections come back too, for the writes the watches wait for.
+pub(crate) async fn open_watches(
+    addr: &str,
+    auth: &Auth,
+    count: usize,
+) -> Result<(Vec<Channel>, Vec<Streaming<pb::WatchTasksResponse>>), BoxError> {
+    let mut channels = Vec::new();
+    for _ in 0..count.div_ceil(WATCHERS_PER_CONNECTION) {
+        channels.push(Channel::from_shared(addr.to_owned())?.connect().await?);
+    }
+    let mut streams = Vec::with_capacity(count);
+    for i in 0..count {
+        let mut client = TaskServiceClient::new(channels[i % channels.len()].clone());
+        let mut stream = client
+            .watch_tasks(authorized(pb::WatchTasksRequest::default(), auth.clone()))
+            .await?
+            .into_inner();
+        stream.message().await?;
+        streams.push(stream);
+    }
+    Ok((channels, streams))
+}
+
 /// Opens `watchers` watches for the user of `token`, creates `events` tasks at [`PACE`] a
 /// second, and waits until every watcher has them all (or 30 s have passed).
 pub async fn watch(
@@ -81,20 +106,10 @@ pub async fn watch(
 ) -> Result<(), BoxError> {
     let auth = bearer(token)?;
     let idle = server_pid.and_then(rss_mb);
-    let mut channels = Vec::new();
-    for _ in 0..watchers.div_ceil(WATCHERS_PER_CONNECTION) {
-        channels.push(Channel::from_shared(addr.to_owned())?.connect().await?);
-    }
     let started: Started = Arc::default();
     let mut readers = JoinSet::new();
-    for i in 0..watchers {
-        let mut client = TaskServiceClient::new(channels[i % channels.len()].clone());
-        let mut stream = client
-            .watch_tasks(authorized(pb::WatchTasksRequest::default(), auth.clone()))
-            .await?
-            .into_inner();
-        // The first message (the position) says the watch is in place.
-        stream.message().await?;
+    let (channels, streams) = open_watches(addr, &auth, watchers).await?;
+    for mut stream in streams {
         let started = started.clone();
         readers.spawn(async move {
             let mut latencies = Vec::with_capacity(events);
