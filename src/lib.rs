@@ -1,8 +1,10 @@
 //! Docket: a gRPC task and assignment service on PostgreSQL. The library holds everything; the
 //! `docket` binary only parses the command line and calls into it, so tests drive the same code.
 
+pub mod app;
 pub mod auth;
 pub mod background;
+pub mod call;
 pub mod cli;
 pub mod config;
 pub mod connections;

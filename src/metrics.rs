@@ -19,10 +19,10 @@ use prometheus::{
 use tokio::{net::TcpListener, sync::Semaphore};
 use tokio_util::sync::CancellationToken;
 
+use crate::call::streams::StreamLimits;
 use crate::db::{
     PgPool,
     pool::query_timer::{LATENCY_BUCKETS, QUERY_SECONDS},
-    query::streams::StreamLimits,
 };
 
 /// Scrapes served at once; more wait. Prometheus scrapes one at a time.

@@ -2,6 +2,7 @@
 //! (worth a retry later), a lost race (worth a retry now), a named constraint refusing a write
 //! (which the domain turns into its own error), or a fault to log.
 
+pub use crate::domain::Failure;
 use std::sync::Arc;
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
@@ -18,18 +19,12 @@ pub enum DbError {
     /// (the server is shutting down), or it panicked.
     #[error("the statement's task ended without an answer")]
     Stopped,
-    /// The server has as many streams open as it allows (`streams`); holds how many.
-    #[error("{0} streams are open, as many as the server allows")]
-    TooManyStreams(usize),
-    /// A stream's next page found no room in the buffers streams share before its deadline;
-    /// holds what the caller's streams held then.
-    #[error(
-        "no room for another page in the buffers streams share (this caller's streams hold {0} bytes their clients have not taken)"
-    )]
-    NoRoomForPage(usize),
+    /// The server's stream limits turned a stream or its next page away (`call::streams`).
+    #[error(transparent)]
+    StreamRefused(#[from] crate::call::streams::StreamRefused),
     /// The database did not answer by the deadline of the work (`deadline`).
     #[error(transparent)]
-    TimedOut(#[from] crate::db::pool::deadline::TimedOut),
+    TimedOut(#[from] crate::call::TimedOut),
 }
 
 impl From<PoolError> for DbError {
@@ -38,26 +33,11 @@ impl From<PoolError> for DbError {
     }
 }
 
-/// What a database failure means for the call that met it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Failure {
-    /// PostgreSQL cannot be reached: a closed connection, or none to be had from the pool.
-    Unavailable,
-    /// A concurrent transaction won: a serialisation failure, which is also how
-    /// `lock_task_for_change` reports a bounded lock wait that ran out or a deadlock. Nothing
-    /// changed; the call may be retried.
-    Conflict,
-    /// The server is at a capacity limit it sets itself; the call may be retried later.
-    Overloaded,
-    /// Anything else, constraint violations included: unexpected here, so logged.
-    Fault,
-}
-
 impl DbError {
     pub fn failure(&self) -> Failure {
         match self {
             DbError::Pool(_) | DbError::Stopped | DbError::TimedOut(_) => Failure::Unavailable,
-            DbError::TooManyStreams(_) | DbError::NoRoomForPage(_) => Failure::Overloaded,
+            DbError::StreamRefused(_) => Failure::Overloaded,
             DbError::Query(DieselError::DatabaseError(kind, _)) => match kind {
                 DatabaseErrorKind::ClosedConnection => Failure::Unavailable,
                 DatabaseErrorKind::SerializationFailure => Failure::Conflict,

@@ -12,6 +12,7 @@ pub mod housekeeping;
 pub mod migrations;
 pub mod pool;
 pub mod query;
+mod rows;
 pub mod schema;
 pub mod tasks;
 

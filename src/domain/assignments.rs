@@ -24,11 +24,12 @@ use super::{
     events::Recorder,
     tasks::{is_author, lock_for_change, recipients, settle},
 };
+use crate::domain::records::{Assignment, ProgressCounts};
 use crate::domain::vocabulary::{EventKind, ProgressStatus};
 use crate::{
     auth::Caller,
     db::{
-        assignments::{self, AssignmentRow, ProgressCounts},
+        assignments,
         directory::workspaces,
         tasks::{self, TaskRow},
     },
@@ -64,7 +65,7 @@ pub enum NewRecipient {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Created {
     pub created: bool,
-    pub assignments: Vec<AssignmentRow>,
+    pub assignments: Vec<Assignment>,
     pub summary: ProgressCounts,
 }
 
@@ -142,7 +143,7 @@ async fn assign(
     users: &[Uuid],
     channels: &[Uuid],
     recorder: &mut Recorder,
-) -> Result<(Vec<AssignmentRow>, Vec<Uuid>), DomainError> {
+) -> Result<(Vec<Assignment>, Vec<Uuid>), DomainError> {
     let workspace_id = caller.workspace_id;
     let assigned: HashSet<Uuid> = assignments::of_users(conn, workspace_id, task.id, users)
         .await?
@@ -212,7 +213,7 @@ pub async fn finish(
     conn: &mut AsyncPgConnection,
     caller: &Caller,
     assignment_id: Uuid,
-) -> Result<(AssignmentRow, ProgressCounts), DomainError> {
+) -> Result<(Assignment, ProgressCounts), DomainError> {
     progress(conn, caller, assignment_id, ProgressStatus::Finished).await
 }
 
@@ -221,7 +222,7 @@ pub async fn open(
     conn: &mut AsyncPgConnection,
     caller: &Caller,
     assignment_id: Uuid,
-) -> Result<(AssignmentRow, ProgressCounts), DomainError> {
+) -> Result<(Assignment, ProgressCounts), DomainError> {
     progress(conn, caller, assignment_id, ProgressStatus::Open).await
 }
 
@@ -246,7 +247,7 @@ async fn progress(
     caller: &Caller,
     assignment_id: Uuid,
     to: ProgressStatus,
-) -> Result<(AssignmentRow, ProgressCounts), DomainError> {
+) -> Result<(Assignment, ProgressCounts), DomainError> {
     ensure_enabled(conn, caller).await?;
     let workspace_id = caller.workspace_id;
     conn.transaction(async |conn| {
@@ -296,7 +297,7 @@ async fn removed_and_settled(
     conn: &mut AsyncPgConnection,
     caller: &Caller,
     task: TaskRow,
-    removed: &[AssignmentRow],
+    removed: &[Assignment],
 ) -> Result<ProgressCounts, DomainError> {
     let mut recorder = Recorder::new(caller);
     for assignment in removed {

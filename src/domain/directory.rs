@@ -15,12 +15,13 @@ use super::{
     cursor::Cursors,
     input::{Field, Text, TextKind, Violations, check_characters},
 };
+use crate::domain::records::{ChannelSummary, Membership, User};
 use crate::{
     auth::Caller,
     db::{
         PgPool, checkout,
-        directory::channels::{self, ChannelSummary, Membership},
-        directory::users::{self, User, UserFields},
+        directory::channels,
+        directory::users::{self, UserFields},
         query::paging::{Fetched, keyset_stream},
     },
 };

@@ -7,6 +7,7 @@ pub mod cursor;
 pub mod directory;
 pub mod events;
 pub mod input;
+pub mod records;
 pub mod tasks;
 pub mod tokens;
 pub mod vocabulary;
@@ -82,6 +83,21 @@ pub enum DomainError {
     Entropy(#[from] getrandom::Error),
     #[error(transparent)]
     Db(DbError),
+}
+
+/// What a database failure means for the call that met it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// PostgreSQL cannot be reached: a closed connection, or none to be had from the pool.
+    Unavailable,
+    /// A concurrent transaction won: a serialisation failure, which is also how
+    /// `lock_task_for_change` reports a bounded lock wait that ran out or a deadlock. Nothing
+    /// changed; the call may be retried.
+    Conflict,
+    /// The server is at a capacity limit it sets itself; the call may be retried later.
+    Overloaded,
+    /// Anything else, constraint violations included: unexpected here, so logged.
+    Fault,
 }
 
 /// The one mapping of database failures into the domain: a write refused by a constraint that

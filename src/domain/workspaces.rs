@@ -8,10 +8,17 @@ use super::{
     input::{Text, TextKind, Violations, quoted},
     tokens::{self, CreatedToken, TokenOwner},
 };
+use crate::domain::records::Workspace;
 use crate::{
     auth::{Caller, Scope},
-    db::directory::workspaces::{self, SettingsChange, Workspace},
+    db::directory::workspaces,
 };
+
+/// Settings to change; `None` leaves a setting as it is.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct SettingsChange {
+    pub assignments_enabled: Option<bool>,
+}
 
 /// A workspace's name.
 #[derive(Debug)]

@@ -9,27 +9,28 @@ use tonic::{Request, Response, Status};
 use requests::{ListForTask, ListMine};
 
 use super::{
-    caller, connection,
+    caller,
     directory::user_to_proto,
     parse::parse,
     pb,
     tasks::convert::{summary_to_proto, task_to_proto},
     timestamp,
 };
+use crate::domain::records::{Assignment, User};
 use crate::{
-    db::{PgPool, assignments::AssignmentRow, directory::users::User},
+    app::App,
     domain::assignments::{self, Created, list},
 };
 
 type ItemStream<T> = std::pin::Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
 
 pub struct AssignmentApi {
-    pool: PgPool,
+    app: App,
 }
 
 impl AssignmentApi {
-    pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+    pub fn new(app: App) -> Self {
+        Self { app }
     }
 }
 
@@ -50,8 +51,7 @@ impl pb::assignment_service_server::AssignmentService for AssignmentApi {
             page,
         } = parse(request.get_ref())?;
         let caller = caller(&request)?;
-        let items =
-            list::list_mine(self.pool.clone(), caller, &kinds, &progress, sort, page).await?;
+        let items = list::list_mine(self.app.pool(), caller, &kinds, &progress, sort, page).await?;
         let messages = items.map(move |item| {
             let (assignment, task, cursor) = item?;
             Ok(pb::ListMyAssignmentsResponse {
@@ -76,7 +76,7 @@ impl pb::assignment_service_server::AssignmentService for AssignmentApi {
         } = parse(request.get_ref())?;
         let caller = caller(&request)?;
         let items =
-            list::list_for_task(self.pool.clone(), caller, task_id, &progress, sort, page).await?;
+            list::list_for_task(self.app.pool(), caller, task_id, &progress, sort, page).await?;
         let messages = items.map(move |item| {
             let (assignment, user, cursor) = item?;
             Ok(pb::ListTaskAssignmentsResponse {
@@ -92,7 +92,7 @@ impl pb::assignment_service_server::AssignmentService for AssignmentApi {
         request: Request<pb::CreateAssignmentRequest>,
     ) -> Result<Response<pb::CreateAssignmentResponse>, Status> {
         let (task_id, recipient) = parse(request.get_ref())?;
-        let mut conn = connection(&self.pool).await?;
+        let mut conn = self.app.connection().await?;
         let created = assignments::create(&mut conn, caller(&request)?, task_id, recipient).await?;
         let (created, assignments, assignment_summary) = created_to_proto(created);
         Ok(Response::new(pb::CreateAssignmentResponse {
@@ -107,7 +107,7 @@ impl pb::assignment_service_server::AssignmentService for AssignmentApi {
         request: Request<pb::BatchCreateAssignmentsRequest>,
     ) -> Result<Response<pb::BatchCreateAssignmentsResponse>, Status> {
         let (task_id, users) = parse(request.get_ref())?;
-        let mut conn = connection(&self.pool).await?;
+        let mut conn = self.app.connection().await?;
         let created =
             assignments::batch_create(&mut conn, caller(&request)?, task_id, users).await?;
         let (created, assignments, assignment_summary) = created_to_proto(created);
@@ -123,7 +123,7 @@ impl pb::assignment_service_server::AssignmentService for AssignmentApi {
         request: Request<pb::DeleteAssignmentRequest>,
     ) -> Result<Response<pb::DeleteAssignmentResponse>, Status> {
         let id = parse(request.get_ref())?;
-        let mut conn = connection(&self.pool).await?;
+        let mut conn = self.app.connection().await?;
         let summary = assignments::delete(&mut conn, caller(&request)?, id).await?;
         Ok(Response::new(pb::DeleteAssignmentResponse {
             assignment_summary: Some(summary_to_proto(summary)),
@@ -135,7 +135,7 @@ impl pb::assignment_service_server::AssignmentService for AssignmentApi {
         request: Request<pb::BatchDeleteAssignmentsRequest>,
     ) -> Result<Response<pb::BatchDeleteAssignmentsResponse>, Status> {
         let (task_id, ids) = parse(request.get_ref())?;
-        let mut conn = connection(&self.pool).await?;
+        let mut conn = self.app.connection().await?;
         let summary = assignments::batch_delete(&mut conn, caller(&request)?, task_id, ids).await?;
         Ok(Response::new(pb::BatchDeleteAssignmentsResponse {
             assignment_summary: Some(summary_to_proto(summary)),
@@ -147,7 +147,7 @@ impl pb::assignment_service_server::AssignmentService for AssignmentApi {
         request: Request<pb::FinishAssignmentRequest>,
     ) -> Result<Response<pb::FinishAssignmentResponse>, Status> {
         let id = parse(request.get_ref())?;
-        let mut conn = connection(&self.pool).await?;
+        let mut conn = self.app.connection().await?;
         let (assignment, summary) = assignments::finish(&mut conn, caller(&request)?, id).await?;
         Ok(Response::new(pb::FinishAssignmentResponse {
             assignment: Some(assignment_to_proto(assignment, None)),
@@ -160,7 +160,7 @@ impl pb::assignment_service_server::AssignmentService for AssignmentApi {
         request: Request<pb::OpenAssignmentRequest>,
     ) -> Result<Response<pb::OpenAssignmentResponse>, Status> {
         let id = parse(request.get_ref())?;
-        let mut conn = connection(&self.pool).await?;
+        let mut conn = self.app.connection().await?;
         let (assignment, summary) = assignments::open(&mut conn, caller(&request)?, id).await?;
         Ok(Response::new(pb::OpenAssignmentResponse {
             assignment: Some(assignment_to_proto(assignment, None)),
@@ -173,7 +173,7 @@ impl pb::assignment_service_server::AssignmentService for AssignmentApi {
         request: Request<pb::GetMyAssignmentsSummaryRequest>,
     ) -> Result<Response<pb::GetMyAssignmentsSummaryResponse>, Status> {
         let kinds = parse(request.get_ref())?;
-        let mut conn = connection(&self.pool).await?;
+        let mut conn = self.app.connection().await?;
         let summary = list::my_summary(&mut conn, caller(&request)?, &kinds).await?;
         Ok(Response::new(pb::GetMyAssignmentsSummaryResponse {
             assignment_summary: Some(summary_to_proto(summary)),
@@ -185,7 +185,7 @@ impl pb::assignment_service_server::AssignmentService for AssignmentApi {
         request: Request<pb::GetTaskAssignmentsSummaryRequest>,
     ) -> Result<Response<pb::GetTaskAssignmentsSummaryResponse>, Status> {
         let task_id = parse(request.get_ref())?;
-        let mut conn = connection(&self.pool).await?;
+        let mut conn = self.app.connection().await?;
         let summary = assignments::task_summary(&mut conn, caller(&request)?, task_id).await?;
         Ok(Response::new(pb::GetTaskAssignmentsSummaryResponse {
             assignment_summary: Some(summary_to_proto(summary)),
@@ -193,7 +193,7 @@ impl pb::assignment_service_server::AssignmentService for AssignmentApi {
     }
 }
 
-fn assignment_to_proto(row: AssignmentRow, recipient: Option<User>) -> pb::Assignment {
+fn assignment_to_proto(row: Assignment, recipient: Option<User>) -> pb::Assignment {
     pb::Assignment {
         id: row.id.to_string(),
         task_id: row.task_id.to_string(),

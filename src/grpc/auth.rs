@@ -2,7 +2,7 @@
 //! RPC declares (`docket.v1.required_scope` in the proto), records the actor on the call's span,
 //! and hands the handler a [`Caller`](crate::auth::Caller) in the request extensions; a streamed
 //! answer is checked again while it runs (`reauthorize`), and its pages are counted against its
-//! caller's share of the stream buffers (`db::query::streams`). It sits with the gRPC edge:
+//! caller's share of the stream buffers (`call::set_owner`). It sits with the gRPC edge:
 //! `crate::auth` decides who is calling and knows nothing of tonic.
 
 use std::{
@@ -21,10 +21,7 @@ use super::{
     reauthorize::{AlsoNeeds, Grant},
     request_context::RequestId,
 };
-use crate::{
-    auth::{AuthError, Authenticator, Scope},
-    db::query::streams,
-};
+use crate::auth::{AuthError, Authenticator, Scope};
 
 /// Services anyone may call: probes and tooling must work without credentials.
 const PUBLIC_PREFIXES: &[&str] = &["/grpc.health.v1.Health/", "/grpc.reflection."];
@@ -139,8 +136,8 @@ where
                 .get::<RequestId>()
                 .map(|id| id.as_str().to_owned());
             request.extensions_mut().insert(caller.clone());
-            let owner = format!("{}/{}", caller.workspace_id, caller.actor);
-            let response = streams::owned_by(owner, inner.call(request)).await?;
+            crate::call::set_owner(&format!("{}/{}", caller.workspace_id, caller.actor));
+            let response = inner.call(request).await?;
             if !streaming {
                 return Ok(response);
             }

@@ -10,23 +10,17 @@ use tonic::{Request, Response, Status};
 
 use requests::UpsertUser;
 
-use super::{caller, connection, parse::parse, pb, timestamp};
-use crate::{
-    db::{
-        PgPool,
-        directory::channels::{ChannelSummary, Membership},
-        directory::users::User,
-    },
-    domain::directory,
-};
+use super::{caller, parse::parse, pb, timestamp};
+use crate::domain::records::{ChannelSummary, Membership, User};
+use crate::{app::App, domain::directory};
 
 pub struct DirectoryApi {
-    pool: PgPool,
+    app: App,
 }
 
 impl DirectoryApi {
-    pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+    pub fn new(app: App) -> Self {
+        Self { app }
     }
 }
 
@@ -43,7 +37,7 @@ impl pb::directory_service_server::DirectoryService for DirectoryApi {
             profile,
             active,
         } = parse(request.get_ref())?;
-        let mut conn = connection(&self.pool).await?;
+        let mut conn = self.app.connection().await?;
         let caller = caller(&request)?;
         let (user, created) =
             directory::upsert_user(&mut conn, caller, user_id, &profile, active).await?;
@@ -58,7 +52,7 @@ impl pb::directory_service_server::DirectoryService for DirectoryApi {
         request: Request<pb::GetUserRequest>,
     ) -> Result<Response<pb::GetUserResponse>, Status> {
         let user_id = parse(request.get_ref())?;
-        let mut conn = connection(&self.pool).await?;
+        let mut conn = self.app.connection().await?;
         let user = directory::get_user(&mut conn, caller(&request)?, user_id).await?;
         Ok(Response::new(pb::GetUserResponse {
             user: Some(user_to_proto(user)),
@@ -73,7 +67,7 @@ impl pb::directory_service_server::DirectoryService for DirectoryApi {
     ) -> Result<Response<Self::ListUsersStream>, Status> {
         let (include_inactive, page) = parse(request.get_ref())?;
         let users =
-            directory::list_users(self.pool.clone(), caller(&request)?, include_inactive, page)?;
+            directory::list_users(self.app.pool(), caller(&request)?, include_inactive, page)?;
         let messages = users.map(|item| {
             let (user, cursor) = item?;
             Ok(pb::ListUsersResponse {
@@ -89,7 +83,7 @@ impl pb::directory_service_server::DirectoryService for DirectoryApi {
         request: Request<pb::DeactivateUserRequest>,
     ) -> Result<Response<pb::DeactivateUserResponse>, Status> {
         let user_id = parse(request.get_ref())?;
-        let mut conn = connection(&self.pool).await?;
+        let mut conn = self.app.connection().await?;
         let user = directory::deactivate_user(&mut conn, caller(&request)?, user_id).await?;
         Ok(Response::new(pb::DeactivateUserResponse {
             user: Some(user_to_proto(user)),
@@ -101,7 +95,7 @@ impl pb::directory_service_server::DirectoryService for DirectoryApi {
         request: Request<pb::UpsertChannelRequest>,
     ) -> Result<Response<pb::UpsertChannelResponse>, Status> {
         let (channel_id, name) = parse(request.get_ref())?;
-        let mut conn = connection(&self.pool).await?;
+        let mut conn = self.app.connection().await?;
         let (channel, created) =
             directory::upsert_channel(&mut conn, caller(&request)?, channel_id, &name).await?;
         Ok(Response::new(pb::UpsertChannelResponse {
@@ -115,7 +109,7 @@ impl pb::directory_service_server::DirectoryService for DirectoryApi {
         request: Request<pb::GetChannelRequest>,
     ) -> Result<Response<pb::GetChannelResponse>, Status> {
         let channel_id = parse(request.get_ref())?;
-        let mut conn = connection(&self.pool).await?;
+        let mut conn = self.app.connection().await?;
         let channel = directory::get_channel(&mut conn, caller(&request)?, channel_id).await?;
         Ok(Response::new(pb::GetChannelResponse {
             channel: Some(channel_to_proto(channel)),
@@ -127,7 +121,7 @@ impl pb::directory_service_server::DirectoryService for DirectoryApi {
         request: Request<pb::AddChannelMembersRequest>,
     ) -> Result<Response<pb::AddChannelMembersResponse>, Status> {
         let (channel_id, members) = parse(request.get_ref())?;
-        let mut conn = connection(&self.pool).await?;
+        let mut conn = self.app.connection().await?;
         let (channel, added_count, updated_count) =
             directory::add_members(&mut conn, caller(&request)?, channel_id, members).await?;
         Ok(Response::new(pb::AddChannelMembersResponse {
@@ -142,7 +136,7 @@ impl pb::directory_service_server::DirectoryService for DirectoryApi {
         request: Request<pb::RemoveChannelMembersRequest>,
     ) -> Result<Response<pb::RemoveChannelMembersResponse>, Status> {
         let (channel_id, users) = parse(request.get_ref())?;
-        let mut conn = connection(&self.pool).await?;
+        let mut conn = self.app.connection().await?;
         let (channel, removed_count) =
             directory::remove_members(&mut conn, caller(&request)?, channel_id, users).await?;
         Ok(Response::new(pb::RemoveChannelMembersResponse {
@@ -159,7 +153,7 @@ impl pb::directory_service_server::DirectoryService for DirectoryApi {
     ) -> Result<Response<Self::ListChannelMembersStream>, Status> {
         let (channel_id, page) = parse(request.get_ref())?;
         let caller = caller(&request)?;
-        let members = directory::list_members(self.pool.clone(), caller, channel_id, page).await?;
+        let members = directory::list_members(self.app.pool(), caller, channel_id, page).await?;
         let messages = members.map(|item| {
             let ((membership, user), cursor) = item?;
             Ok(pb::ListChannelMembersResponse {

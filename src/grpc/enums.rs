@@ -5,7 +5,7 @@
 
 use crate::domain::vocabulary::{ActorType, BodyFormat, EventKind, ProgressStatus};
 use crate::{
-    db::assignments::list::{MyAssignmentSort, TaskAssignmentSort},
+    domain::assignments::list::{MyAssignmentSort, TaskAssignmentSort},
     domain::{
         tasks::{
             CompletionPolicy, Disposition, DistributionKind, Priority, ReassignScope, Status,

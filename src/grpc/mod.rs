@@ -21,13 +21,7 @@ pub mod workspace;
 use chrono::{DateTime, Utc};
 use tonic::{Request, Status};
 
-use crate::{
-    auth::Caller,
-    db::{
-        PgPool,
-        pool::deadline::{self, Conn},
-    },
-};
+use crate::auth::Caller;
 use error::ApiError;
 
 /// The authenticated caller, put in the request by the auth layer.
@@ -36,13 +30,6 @@ fn caller<T>(request: &Request<T>) -> Result<&Caller, Status> {
         // Only reachable if a Docket service were mounted outside the auth layer.
         ApiError::internal("request reached a handler without an authenticated caller").into()
     })
-}
-
-/// A pooled connection; none to be had within the connect timeout is UNAVAILABLE.
-async fn connection(pool: &PgPool) -> Result<Conn, Status> {
-    deadline::checkout(pool)
-        .await
-        .map_err(|e| ApiError::from(e).into())
 }
 
 fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {

@@ -4,16 +4,11 @@
 //! assignment it was about without keeping the request. Every request type says which of its
 //! fields are ids (`subjects!`): a new request type that does not fails to compile in `parse`.
 
-use std::cell::RefCell;
-
 use super::pb;
+use crate::call;
 
 /// Longest id value copied into an error; longer ones are not ids Docket handed out.
 const MAX_VALUE_CHARS: usize = 64;
-
-tokio::task_local! {
-    static SUBJECT: RefCell<Vec<(&'static str, String)>>;
-}
 
 /// The id fields of a request message.
 pub(crate) trait Subject {
@@ -70,27 +65,17 @@ subjects! {
     UpdateWorkspaceSettingsRequest: ;
 }
 
-/// Notes the ids of the request being parsed (nothing outside a call's [`scope`]).
+/// Notes the ids of the request being parsed in the call's context (nothing outside a call).
 pub(crate) fn note<R: Subject>(request: &R) {
-    let _ = SUBJECT.try_with(|subject| {
-        let mut subject = subject.borrow_mut();
-        for (field, value) in request.ids() {
-            let value = value.trim();
-            if !value.is_empty() && value.chars().count() <= MAX_VALUE_CHARS {
-                subject.push((field, value.to_owned()));
-            }
+    for (field, value) in request.ids() {
+        let value = value.trim();
+        if !value.is_empty() && value.chars().count() <= MAX_VALUE_CHARS {
+            call::note_subject(field, value.to_owned());
         }
-    });
+    }
 }
 
 /// The ids noted for the current call.
 pub(crate) fn current() -> Vec<(&'static str, String)> {
-    SUBJECT
-        .try_with(|subject| subject.borrow().clone())
-        .unwrap_or_default()
-}
-
-/// Runs a call with room to note its ids.
-pub async fn scope<F: std::future::Future>(call: F) -> F::Output {
-    SUBJECT.scope(RefCell::new(Vec::new()), call).await
+    call::subject()
 }

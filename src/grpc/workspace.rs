@@ -3,28 +3,26 @@
 use tonic::{Request, Response, Status};
 
 use super::{
-    caller, connection,
+    caller,
     parse::{Parse, mask_paths, parse},
     pb, timestamp,
 };
+use crate::domain::records::Workspace;
 use crate::{
-    db::{
-        PgPool,
-        directory::workspaces::{SettingsChange, Workspace},
-    },
+    app::App,
     domain::{
         input::Violations,
-        workspaces::{self, Setting},
+        workspaces::{self, Setting, SettingsChange},
     },
 };
 
 pub struct WorkspaceApi {
-    pool: PgPool,
+    app: App,
 }
 
 impl WorkspaceApi {
-    pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+    pub fn new(app: App) -> Self {
+        Self { app }
     }
 }
 
@@ -35,7 +33,7 @@ impl pb::workspace_service_server::WorkspaceService for WorkspaceApi {
         request: Request<pb::GetWorkspaceRequest>,
     ) -> Result<Response<pb::GetWorkspaceResponse>, Status> {
         let caller = caller(&request)?;
-        let workspace = workspaces::get(&mut *connection(&self.pool).await?, caller).await?;
+        let workspace = workspaces::get(&mut *self.app.connection().await?, caller).await?;
         Ok(Response::new(pb::GetWorkspaceResponse {
             workspace: Some(to_proto(workspace)),
         }))
@@ -46,7 +44,7 @@ impl pb::workspace_service_server::WorkspaceService for WorkspaceApi {
         request: Request<pb::UpdateWorkspaceSettingsRequest>,
     ) -> Result<Response<pb::UpdateWorkspaceSettingsResponse>, Status> {
         let change = parse(request.get_ref())?;
-        let mut conn = connection(&self.pool).await?;
+        let mut conn = self.app.connection().await?;
         let workspace = workspaces::update_settings(&mut conn, caller(&request)?, change).await?;
         Ok(Response::new(pb::UpdateWorkspaceSettingsResponse {
             workspace: Some(to_proto(workspace)),

@@ -20,12 +20,9 @@ use tonic::transport::ServerTlsConfig;
 use crate::{
     auth::{Authenticator, JwtConfigError},
     background::Background,
+    call::streams::{StreamLimits, StreamSizes},
     config::{DatabaseConfig, ServeConfig},
-    db::{
-        self, ConnectOptions, PgPool, Prepared,
-        events::signal::Notifier,
-        query::streams::{StreamLimits, StreamSizes},
-    },
+    db::{self, ConnectOptions, PgPool, Prepared, events::signal::Notifier},
     domain::watch::{Hub, WatchConfig},
     health::Readiness,
     housekeeping::{self, Retention},

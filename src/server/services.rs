@@ -12,10 +12,12 @@ use tower::ServiceBuilder;
 
 use super::ServerError;
 use crate::{
+    app::App,
     auth::Authenticator,
+    call::streams::StreamLimits,
     config::{ConnectionConfig, ServeConfig, TlsConfig},
     connections::{self, Incoming},
-    db::{Db, PgPool, Prepared, events::signal::Notifier, query::streams::StreamLimits},
+    db::{Db, PgPool, Prepared, events::signal::Notifier},
     domain::watch::Hub,
     grpc::{
         assignments::AssignmentApi,
@@ -27,7 +29,7 @@ use crate::{
             task_service_server::TaskServiceServer,
             workspace_service_server::WorkspaceServiceServer,
         },
-        request_context::{CallLimits, RequestContextLayer},
+        request_context::{CallHooks, CallLimits, RequestContextLayer},
         tasks::TaskApi,
         workspace::WorkspaceApi,
     },
@@ -85,14 +87,17 @@ pub(super) fn serve(
         max_call: config.call_timeout,
         max_header_bytes: config.connections.max_header_bytes as usize,
     };
+    let (prepared, notifier) = (shared.prepared, shared.notifier);
     // Outermost first: every call gets a request id, its log line and Docket's error model,
     // then authentication.
     let layers = ServiceBuilder::new()
         .layer(RequestContextLayer::new(
             limits,
             shared.streams,
-            shared.prepared,
-            shared.notifier,
+            CallHooks {
+                ready: Arc::new(move || prepared.is_done()),
+                wrote_events: Arc::new(move |workspaces| notifier.poke(workspaces)),
+            },
             shared.metrics.calls.clone(),
         ))
         .layer(AuthLayer::new(shared.authenticator));
@@ -100,21 +105,18 @@ pub(super) fn serve(
     if let Some(tls) = tls {
         server = server.tls_config(tls).map_err(ServerError::Tls)?;
     }
-    let pool = shared.pool;
+    let app = App::new(Db::new(shared.pool, &config.database), shared.hub);
     Ok(server
         .layer(layers)
         .add_service(gzip!(shared.readiness.service()))
         .add_service(gzip!(AssignmentServiceServer::new(AssignmentApi::new(
-            pool.clone(),
+            app.clone()
         ))))
         .add_service(gzip!(DirectoryServiceServer::new(DirectoryApi::new(
-            pool.clone()
+            app.clone()
         ))))
-        .add_service(gzip!(TaskServiceServer::new(TaskApi::new(
-            Db::new(pool.clone(), &config.database),
-            shared.hub,
-        ))))
-        .add_service(gzip!(WorkspaceServiceServer::new(WorkspaceApi::new(pool))))
+        .add_service(gzip!(TaskServiceServer::new(TaskApi::new(app.clone()))))
+        .add_service(gzip!(WorkspaceServiceServer::new(WorkspaceApi::new(app))))
         .add_service(reflection().build_v1()?)
         .add_service(reflection().build_v1alpha()?)
         .serve_with_incoming_shutdown(incoming, drain))

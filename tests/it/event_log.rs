@@ -6,7 +6,8 @@
 use std::time::Duration;
 
 use diesel_async::{AsyncPgConnection, SimpleAsyncConnection};
-use docket::db::events::{Cause, EventRow, NewEvent, Position, append, read_after};
+use docket::db::events::{Cause, NewEvent, append, read_after};
+use docket::domain::events::{Event, Position};
 use docket::domain::vocabulary::{ActorType, EventKind};
 use uuid::Uuid;
 
@@ -34,16 +35,16 @@ fn cause() -> Cause {
     }
 }
 
-fn tasks(events: &[EventRow]) -> Vec<Uuid> {
+fn tasks(events: &[Event]) -> Vec<Uuid> {
     events.iter().map(|e| e.task_id).collect()
 }
 
-fn numbers(events: &[EventRow]) -> Vec<i64> {
-    events.iter().map(|e| e.position().number()).collect()
+fn numbers(events: &[Event]) -> Vec<i64> {
+    events.iter().map(|e| e.position.number()).collect()
 }
 
 /// Every event of the workspace after `after`, as one read sees them.
-async fn read_all(conn: &mut AsyncPgConnection, workspace_id: Uuid, after: i64) -> Vec<EventRow> {
+async fn read_all(conn: &mut AsyncPgConnection, workspace_id: Uuid, after: i64) -> Vec<Event> {
     read_after(
         conn,
         workspace_id,
@@ -172,7 +173,7 @@ async fn a_reader_that_sees_a_position_sees_every_one_below_it() {
         let read = read_all(&mut reader, workspace.id, position).await;
         for (offset, event) in read.iter().enumerate() {
             assert_eq!(
-                event.position().number(),
+                event.position.number(),
                 position + 1 + offset as i64,
                 "a gap below a position already visible"
             );
@@ -212,7 +213,7 @@ async fn a_workspace_reads_its_own_events_a_page_at_a_time() {
             .await
             .expect("read");
         let Some(last) = page.last() else { break };
-        position = last.position();
+        position = last.position;
         seen.extend(tasks(&page));
     }
     assert_eq!(seen, (1..=5).map(Uuid::from_u128).collect::<Vec<_>>());

@@ -2,21 +2,20 @@
 //! GetMyAssignmentsSummary) and one task's assignments (ListTaskAssignments), keyset-paginated on
 //! `(sort key, assignment id)`.
 
+use crate::domain::{
+    assignments::list::{MyAssignmentSort, TaskAssignmentPosition, TaskAssignmentSort},
+    records::{Assignment, ProgressCounts},
+};
 use chrono::{DateTime, Utc};
 use diesel::{
     QueryResult, QueryableByName,
     sql_types::{Array, BigInt, Text, Timestamptz, Uuid as SqlUuid},
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use uuid::Uuid;
 
-use crate::db::{
-    assignments::{AssignmentRow, ProgressCounts},
-    query::paging::Fetched,
-    query::sql::Sql,
-    tasks::columns::task_bytes,
-};
+use crate::db::{query::paging::Fetched, query::sql::Sql, tasks::columns::task_bytes};
 use crate::domain::vocabulary::{ActorType, BodyFormat, ProgressStatus};
 
 /// Which of a recipient's assignments to list or count.
@@ -32,21 +31,6 @@ pub struct MyAssignmentFilter {
     pub progress_statuses: Vec<ProgressStatus>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum MyAssignmentSort {
-    CreatedAt { descending: bool },
-    UpdatedAt { descending: bool },
-}
-
-impl MyAssignmentSort {
-    pub fn position(&self, row: &AssignmentRow) -> (DateTime<Utc>, Uuid) {
-        match self {
-            MyAssignmentSort::CreatedAt { .. } => (row.created_at, row.id),
-            MyAssignmentSort::UpdatedAt { .. } => (row.updated_at, row.id),
-        }
-    }
-}
-
 /// Up to `limit` of the user's assignments after `after`, in `sort` order.
 pub async fn my_page(
     conn: &mut AsyncPgConnection,
@@ -55,7 +39,7 @@ pub async fn my_page(
     after: Option<(DateTime<Utc>, Uuid)>,
     limit: i64,
     budget: i64,
-) -> QueryResult<Fetched<AssignmentRow>> {
+) -> QueryResult<Fetched<Assignment>> {
     let (column, descending) = match sort {
         MyAssignmentSort::CreatedAt { descending } => ("a.created_at", descending),
         MyAssignmentSort::UpdatedAt { descending } => ("a.updated_at", descending),
@@ -134,21 +118,6 @@ impl Sql {
     }
 }
 
-/// The order of one task's assignments.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum TaskAssignmentSort {
-    LastName { descending: bool },
-    FirstName { descending: bool },
-    CreatedAt { descending: bool },
-}
-
-/// An assignment's place in a task's listing.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum TaskAssignmentPosition {
-    Name(String, Uuid),
-    At(DateTime<Utc>, Uuid),
-}
-
 /// Up to `limit` of the task's assignments after `after`, in `sort` order (names are the
 /// recipients').
 pub async fn task_page(
@@ -159,7 +128,7 @@ pub async fn task_page(
     sort: TaskAssignmentSort,
     after: Option<TaskAssignmentPosition>,
     limit: i64,
-) -> QueryResult<Vec<AssignmentRow>> {
+) -> QueryResult<Vec<Assignment>> {
     let mut sql = Sql::default();
     sql.push(
         "SELECT a.* FROM assignments a \

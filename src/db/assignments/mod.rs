@@ -9,12 +9,16 @@ use diesel::{dsl::now, prelude::*, sql_types};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::db::rows::read_as;
 use crate::db::{
     events::{Cause, author_sql, kind_and_cause, one_position},
     query::sql::Sql,
     schema::assignments,
 };
-use crate::domain::vocabulary::{EventKind, ProgressStatus};
+use crate::domain::{
+    records::{Assignment, ProgressCounts},
+    vocabulary::{EventKind, ProgressStatus},
+};
 
 /// The constraint trigger behind "a task that has assignments keeps at least one".
 pub const LOWER_LIMIT: &str = "assignments_lower_limit";
@@ -22,43 +26,34 @@ pub const LOWER_LIMIT: &str = "assignments_lower_limit";
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = assignments, check_for_backend(diesel::pg::Pg))]
 pub struct AssignmentRow {
-    pub workspace_id: Uuid,
-    pub id: Uuid,
-    pub task_id: Uuid,
-    pub user_id: Uuid,
-    pub progress_status: ProgressStatus,
-    pub via_channel_id: Option<Uuid>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    pub finished_at: Option<DateTime<Utc>>,
+    workspace_id: Uuid,
+    id: Uuid,
+    task_id: Uuid,
+    user_id: Uuid,
+    progress_status: ProgressStatus,
+    via_channel_id: Option<Uuid>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    finished_at: Option<DateTime<Utc>>,
 }
 
-/// Counts of a task's assignments per progress status.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ProgressCounts {
-    pub new: i64,
-    pub open: i64,
-    pub finished: i64,
-}
-
-impl ProgressCounts {
-    pub fn total(&self) -> i64 {
-        self.new + self.open + self.finished
-    }
-
-    /// Counts from `(progress_status, count)` pairs.
-    pub fn from_pairs(pairs: impl IntoIterator<Item = (ProgressStatus, i64)>) -> Self {
-        let mut counts = Self::default();
-        for (status, count) in pairs {
-            match status {
-                ProgressStatus::New => counts.new += count,
-                ProgressStatus::Open => counts.open += count,
-                ProgressStatus::Finished => counts.finished += count,
-            }
+impl From<AssignmentRow> for Assignment {
+    fn from(row: AssignmentRow) -> Self {
+        Assignment {
+            workspace_id: row.workspace_id,
+            id: row.id,
+            task_id: row.task_id,
+            user_id: row.user_id,
+            progress_status: row.progress_status,
+            via_channel_id: row.via_channel_id,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            finished_at: row.finished_at,
         }
-        counts
     }
 }
+
+read_as!(Assignment, AssignmentRow);
 
 /// One recipient to assign.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,7 +70,7 @@ pub async fn insert_many(
     task_id: Uuid,
     recipients: &[Recipient],
     progress_status: ProgressStatus,
-) -> QueryResult<Vec<AssignmentRow>> {
+) -> QueryResult<Vec<Assignment>> {
     if recipients.is_empty() {
         return Ok(Vec::new());
     }
@@ -100,7 +95,7 @@ pub async fn insert_many(
             assignments::user_id,
         ))
         .do_nothing()
-        .returning(AssignmentRow::as_returning())
+        .returning(Assignment::as_returning())
         .get_results(conn)
         .await
 }
@@ -165,12 +160,12 @@ pub async fn for_user(
     workspace_id: Uuid,
     task_id: Uuid,
     user_id: Uuid,
-) -> QueryResult<Option<AssignmentRow>> {
+) -> QueryResult<Option<Assignment>> {
     assignments::table
         .filter(assignments::workspace_id.eq(workspace_id))
         .filter(assignments::task_id.eq(task_id))
         .filter(assignments::user_id.eq(user_id))
-        .select(AssignmentRow::as_select())
+        .select(Assignment::as_select())
         .first(conn)
         .await
         .optional()
@@ -218,7 +213,7 @@ pub async fn mark_seen(
         .get_result(conn)
         .await?;
     if seen > 0 {
-        crate::db::events::signal::mark_written(workspace_id);
+        crate::call::mark_written(workspace_id);
     }
     Ok(seen > 0)
 }
@@ -254,10 +249,10 @@ pub async fn find(
     conn: &mut AsyncPgConnection,
     workspace_id: Uuid,
     id: Uuid,
-) -> QueryResult<Option<AssignmentRow>> {
+) -> QueryResult<Option<Assignment>> {
     assignments::table
         .find((workspace_id, id))
-        .select(AssignmentRow::as_select())
+        .select(Assignment::as_select())
         .first(conn)
         .await
         .optional()
@@ -269,13 +264,13 @@ pub async fn of_users(
     workspace_id: Uuid,
     task_id: Uuid,
     user_ids: &[Uuid],
-) -> QueryResult<Vec<AssignmentRow>> {
+) -> QueryResult<Vec<Assignment>> {
     assignments::table
         .filter(assignments::workspace_id.eq(workspace_id))
         .filter(assignments::task_id.eq(task_id))
         .filter(assignments::user_id.eq_any(user_ids))
         .order(assignments::id)
-        .select(AssignmentRow::as_select())
+        .select(Assignment::as_select())
         .load(conn)
         .await
 }
@@ -302,14 +297,14 @@ pub async fn delete_ids(
     workspace_id: Uuid,
     task_id: Uuid,
     ids: &[Uuid],
-) -> QueryResult<Vec<AssignmentRow>> {
+) -> QueryResult<Vec<Assignment>> {
     diesel::delete(
         assignments::table
             .filter(assignments::workspace_id.eq(workspace_id))
             .filter(assignments::task_id.eq(task_id))
             .filter(assignments::id.eq_any(ids)),
     )
-    .returning(AssignmentRow::as_returning())
+    .returning(Assignment::as_returning())
     .get_results(conn)
     .await
 }
@@ -321,7 +316,7 @@ pub async fn set_progress(
     workspace_id: Uuid,
     id: Uuid,
     progress_status: ProgressStatus,
-) -> QueryResult<AssignmentRow> {
+) -> QueryResult<Assignment> {
     let target = diesel::update(assignments::table.find((workspace_id, id)));
     let changed = (
         assignments::progress_status.eq(progress_status),
@@ -331,14 +326,14 @@ pub async fn set_progress(
         ProgressStatus::Finished => {
             target
                 .set((changed, assignments::finished_at.eq(now)))
-                .returning(AssignmentRow::as_returning())
+                .returning(Assignment::as_returning())
                 .get_result(conn)
                 .await
         }
         ProgressStatus::New | ProgressStatus::Open => {
             target
                 .set((changed, assignments::finished_at.eq(None::<DateTime<Utc>>)))
-                .returning(AssignmentRow::as_returning())
+                .returning(Assignment::as_returning())
                 .get_result(conn)
                 .await
         }

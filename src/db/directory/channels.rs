@@ -1,5 +1,7 @@
 //! Queries on `channels` and `channel_members`.
 
+use crate::db::rows::read_as;
+use crate::domain::records::{Channel, ChannelSummary, Membership, User};
 use chrono::{DateTime, Utc};
 use diesel::{
     dsl::{count_star, now},
@@ -9,36 +11,51 @@ use diesel::{
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::db::{
-    directory::users::User,
-    schema::{channel_members, channels, users},
-};
+use crate::db::schema::{channel_members, channels, users};
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = channels, check_for_backend(diesel::pg::Pg))]
-pub struct Channel {
-    pub workspace_id: Uuid,
-    pub id: Uuid,
-    pub name: String,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
+pub struct ChannelRow {
+    workspace_id: Uuid,
+    id: Uuid,
+    name: String,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
 }
 
-/// A channel with how many members and admins it has.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChannelSummary {
-    pub channel: Channel,
-    pub member_count: i64,
-    pub admin_count: i64,
+impl From<ChannelRow> for Channel {
+    fn from(row: ChannelRow) -> Self {
+        Channel {
+            workspace_id: row.workspace_id,
+            id: row.id,
+            name: row.name,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+read_as!(Channel, ChannelRow);
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = channel_members, check_for_backend(diesel::pg::Pg))]
-pub struct Membership {
-    pub user_id: Uuid,
-    pub admin: bool,
-    pub created_at: DateTime<Utc>,
+pub struct MembershipRow {
+    user_id: Uuid,
+    admin: bool,
+    created_at: DateTime<Utc>,
 }
+
+impl From<MembershipRow> for Membership {
+    fn from(row: MembershipRow) -> Self {
+        Membership {
+            user_id: row.user_id,
+            admin: row.admin,
+            created_at: row.created_at,
+        }
+    }
+}
+
+read_as!(Membership, MembershipRow);
 
 #[derive(QueryableByName)]
 struct Upserted {

@@ -1,5 +1,7 @@
 //! Queries on `users`.
 
+use crate::db::rows::read_as;
+use crate::domain::records::User;
 use chrono::{DateTime, Utc};
 use diesel::{
     dsl::now,
@@ -13,16 +15,33 @@ use crate::db::schema::users;
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = users, check_for_backend(diesel::pg::Pg))]
-pub struct User {
-    pub workspace_id: Uuid,
-    pub id: Uuid,
-    pub first_name: String,
-    pub last_name: String,
-    pub email: String,
-    pub active: bool,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
+pub struct UserRow {
+    workspace_id: Uuid,
+    id: Uuid,
+    first_name: String,
+    last_name: String,
+    email: String,
+    active: bool,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
 }
+
+impl From<UserRow> for User {
+    fn from(row: UserRow) -> Self {
+        User {
+            workspace_id: row.workspace_id,
+            id: row.id,
+            first_name: row.first_name,
+            last_name: row.last_name,
+            email: row.email,
+            active: row.active,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+read_as!(User, UserRow);
 
 #[derive(QueryableByName)]
 struct Upserted {

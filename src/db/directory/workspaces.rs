@@ -1,5 +1,7 @@
 //! Queries on `workspaces`.
 
+use crate::db::rows::read_as;
+use crate::domain::{records::Workspace, workspaces::SettingsChange};
 use chrono::{DateTime, Utc};
 use diesel::{dsl::now, prelude::*};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -7,21 +9,35 @@ use uuid::Uuid;
 
 use crate::db::schema::workspaces;
 
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = workspaces, check_for_backend(diesel::pg::Pg))]
-pub struct Workspace {
-    pub id: Uuid,
-    pub name: String,
-    pub assignments_enabled: bool,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
+pub struct WorkspaceRow {
+    id: Uuid,
+    name: String,
+    assignments_enabled: bool,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
 }
 
+impl From<WorkspaceRow> for Workspace {
+    fn from(row: WorkspaceRow) -> Self {
+        Workspace {
+            id: row.id,
+            name: row.name,
+            assignments_enabled: row.assignments_enabled,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+read_as!(Workspace, WorkspaceRow);
+
 /// Settings to change; `None` leaves a setting as it is.
-#[derive(Debug, Default, AsChangeset)]
+#[derive(AsChangeset)]
 #[diesel(table_name = workspaces)]
-pub struct SettingsChange {
-    pub assignments_enabled: Option<bool>,
+struct SettingsColumns {
+    assignments_enabled: Option<bool>,
 }
 
 pub async fn insert(conn: &mut AsyncPgConnection, id: Uuid, name: &str) -> QueryResult<Workspace> {
@@ -46,8 +62,14 @@ pub async fn update_settings(
     id: Uuid,
     change: SettingsChange,
 ) -> QueryResult<Option<Workspace>> {
+    let SettingsChange {
+        assignments_enabled,
+    } = change;
+    let columns = SettingsColumns {
+        assignments_enabled,
+    };
     diesel::update(workspaces::table.find(id))
-        .set((change, workspaces::updated_at.eq(now)))
+        .set((columns, workspaces::updated_at.eq(now)))
         .returning(Workspace::as_returning())
         .get_result(conn)
         .await

@@ -34,69 +34,10 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::db::query::sql::Sql;
-use crate::domain::vocabulary::{ActorType, EventKind};
-
-/// Where a reader stands in one workspace's log: every event at or before it has been read.
-/// Positions are the events' numbers in their workspace, from 1, in commit order.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Default,
-    serde::Serialize,
-    serde::Deserialize,
-)]
-#[serde(transparent)]
-pub struct Position(i64);
-
-impl Position {
-    /// Before the first event of every workspace.
-    pub const START: Self = Self(0);
-
-    /// What a position from before the log was numbered by workspace stands for: earlier than
-    /// anything kept, so a watch from it is answered as expired.
-    pub const FROM_OLD_LOG: Self = Self(-1);
-
-    pub fn new(number: i64) -> Self {
-        Self(number)
-    }
-
-    /// The event's number in its workspace's log.
-    pub fn number(self) -> i64 {
-        self.0
-    }
-}
-
-/// A position as clients see it: 32 hex digits, the position's number in the last 16. The first
-/// 16 held the transaction id before positions were numbered per workspace: a position with any
-/// of them set is from that log ([`Position::FROM_OLD_LOG`]).
-impl std::fmt::Display for Position {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:032x}", self.0.max(0))
-    }
-}
-
-impl std::str::FromStr for Position {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, String> {
-        let invalid = || format!("{text:?} is not a position (32 hex digits)");
-        if text.len() != 32 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(invalid());
-        }
-        let (old_log, number) = text.split_at(16);
-        if old_log.bytes().any(|b| b != b'0') {
-            return Ok(Self::FROM_OLD_LOG);
-        }
-        i64::from_str_radix(number, 16)
-            .map(Self)
-            .map_err(|_| invalid())
-    }
-}
+use crate::domain::{
+    events::{Event, Position},
+    vocabulary::{ActorType, EventKind},
+};
 
 /// Who caused a change: the actor of the call and the call's request id.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -179,37 +120,53 @@ pub fn actor_key(actor_type: ActorType, actor_id: &str) -> String {
     format!("{actor_type}:{actor_id}")
 }
 
-/// A recorded event.
-#[derive(Debug, Clone, PartialEq, QueryableByName)]
-pub struct EventRow {
+/// A recorded event as the log's columns hold it; read as the domain's [`Event`].
+#[derive(QueryableByName)]
+struct EventRow {
     #[diesel(sql_type = BigInt)]
     position: i64,
     #[diesel(sql_type = SqlUuid)]
-    pub workspace_id: Uuid,
+    workspace_id: Uuid,
     #[diesel(sql_type = SqlUuid)]
-    pub task_id: Uuid,
+    task_id: Uuid,
     #[diesel(sql_type = Nullable<SqlUuid>)]
-    pub assignment_id: Option<Uuid>,
+    assignment_id: Option<Uuid>,
     #[diesel(sql_type = Text)]
-    pub kind: EventKind,
+    kind: EventKind,
     #[diesel(sql_type = Text)]
-    pub actor_type: ActorType,
+    actor_type: ActorType,
     #[diesel(sql_type = Text)]
-    pub actor_id: String,
+    actor_id: String,
     #[diesel(sql_type = Nullable<Text>)]
-    pub request_id: Option<String>,
+    request_id: Option<String>,
     #[diesel(sql_type = Timestamptz)]
-    pub at: DateTime<Utc>,
+    at: DateTime<Utc>,
     #[diesel(sql_type = Jsonb)]
-    pub details: serde_json::Value,
+    details: serde_json::Value,
     #[diesel(sql_type = Array<Text>)]
-    pub audience: Vec<String>,
+    audience: Vec<String>,
 }
 
-impl EventRow {
-    pub fn position(&self) -> Position {
-        Position(self.position)
+impl From<EventRow> for Event {
+    fn from(row: EventRow) -> Self {
+        Event {
+            position: Position::new(row.position),
+            workspace_id: row.workspace_id,
+            task_id: row.task_id,
+            assignment_id: row.assignment_id,
+            kind: row.kind,
+            actor_type: row.actor_type,
+            actor_id: row.actor_id,
+            request_id: row.request_id,
+            at: row.at,
+            details: row.details,
+            audience: row.audience,
+        }
     }
+}
+
+fn events(rows: Vec<EventRow>) -> Vec<Event> {
+    rows.into_iter().map(Event::from).collect()
 }
 
 /// The columns an event is read as.
@@ -267,7 +224,7 @@ pub async fn append(
     .bind::<Array<diesel::sql_types::Bool>, _>(whole_task)
     .execute(conn)
     .await?;
-    crate::db::events::signal::mark_written(workspace_id);
+    crate::call::mark_written(workspace_id);
     Ok(())
 }
 
@@ -284,11 +241,11 @@ pub struct Bounds {
 
 impl Bounds {
     pub fn head(&self) -> Position {
-        Position(self.head)
+        Position::new(self.head)
     }
 
     pub fn horizon(&self) -> Position {
-        Position(self.horizon)
+        Position::new(self.horizon)
     }
 }
 
@@ -316,17 +273,18 @@ pub async fn read_after(
     after: Position,
     upto: Position,
     limit: i64,
-) -> QueryResult<Vec<EventRow>> {
-    sql_query(format!(
+) -> QueryResult<Vec<Event>> {
+    let rows: Vec<EventRow> = sql_query(format!(
         "SELECT {EVENT_COLUMNS} FROM task_events WHERE workspace_id = $1 \
          AND position > $2 AND position <= $3 ORDER BY position LIMIT $4"
     ))
     .bind::<SqlUuid, _>(workspace_id)
-    .bind::<BigInt, _>(after.0)
-    .bind::<BigInt, _>(upto.0)
+    .bind::<BigInt, _>(after.number())
+    .bind::<BigInt, _>(upto.number())
     .bind::<BigInt, _>(limit)
     .load(conn)
-    .await
+    .await?;
+    Ok(events(rows))
 }
 
 /// For each workspace, up to `limit` of its events after its position, in order: what a watch
@@ -335,18 +293,19 @@ pub async fn read_after_each(
     conn: &mut AsyncPgConnection,
     from: &[(Uuid, Position)],
     limit: i64,
-) -> QueryResult<Vec<EventRow>> {
-    sql_query(format!(
+) -> QueryResult<Vec<Event>> {
+    let rows: Vec<EventRow> = sql_query(format!(
         "SELECT e.* FROM unnest($1::uuid[], $2::bigint[]) AS f (workspace_id, after) \
          CROSS JOIN LATERAL (SELECT {EVENT_COLUMNS} FROM task_events \
          WHERE task_events.workspace_id = f.workspace_id AND position > f.after \
          ORDER BY position LIMIT $3) e"
     ))
     .bind::<Array<SqlUuid>, _>(from.iter().map(|(w, _)| *w).collect::<Vec<_>>())
-    .bind::<Array<BigInt>, _>(from.iter().map(|(_, p)| p.0).collect::<Vec<_>>())
+    .bind::<Array<BigInt>, _>(from.iter().map(|(_, p)| p.number()).collect::<Vec<_>>())
     .bind::<BigInt, _>(limit)
     .load(conn)
-    .await
+    .await?;
+    Ok(events(rows))
 }
 
 /// Up to `limit` events of one task after `after`, in order; with `only_own`, of its
@@ -358,20 +317,18 @@ pub async fn of_task(
     after: Option<Position>,
     limit: i64,
     only_own: Option<&str>,
-) -> QueryResult<Vec<EventRow>> {
-    sql_query(format!(
+) -> QueryResult<Vec<Event>> {
+    let rows: Vec<EventRow> = sql_query(format!(
         "SELECT {EVENT_COLUMNS} FROM task_events WHERE workspace_id = $1 AND task_id = $2 \
          AND position > $3 AND ($5::text IS NULL OR assignment_id IS NULL \
          OR $5 = ANY (audience)) ORDER BY position LIMIT $4"
     ))
     .bind::<SqlUuid, _>(workspace_id)
     .bind::<SqlUuid, _>(task_id)
-    .bind::<BigInt, _>(after.unwrap_or_default().0)
+    .bind::<BigInt, _>(after.unwrap_or_default().number())
     .bind::<BigInt, _>(limit)
     .bind::<Nullable<Text>, _>(only_own)
     .load(conn)
-    .await
+    .await?;
+    Ok(events(rows))
 }
-
-#[cfg(test)]
-mod tests;

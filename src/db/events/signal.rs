@@ -1,5 +1,5 @@
 //! Telling every server that events were written, without a round trip per write: a call that
-//! writes events marks the workspace it wrote them in ([`mark_written`]); when such a call ends
+//! writes events marks the workspace it wrote them in (`call::mark_written`); when such a call ends
 //! (its transaction committed), its server's [`Notifier`] sends the NOTIFYs for all the calls that
 //! ended meanwhile, at most one batch in flight, which wake the watch hub of every server on the
 //! database (`domain::watch`). Each NOTIFY names the workspaces that have new events, so that a
@@ -7,7 +7,6 @@
 //! PostgreSQL serialises the commits of notifying transactions on one lock.
 
 use std::{
-    cell::RefCell,
     collections::HashSet,
     future::Future,
     sync::{Arc, Mutex},
@@ -25,31 +24,6 @@ use diesel::{
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::db::{PgPool, checkout};
-
-tokio::task_local! {
-    static WROTE: RefCell<Vec<Uuid>>;
-}
-
-/// Notes that the current call wrote events in the workspace (nothing outside a call's
-/// [`scope`]).
-pub fn mark_written(workspace_id: Uuid) {
-    let _ = WROTE.try_with(|wrote| {
-        let mut wrote = wrote.borrow_mut();
-        if !wrote.contains(&workspace_id) {
-            wrote.push(workspace_id);
-        }
-    });
-}
-
-/// Runs a call, telling in which workspaces it wrote events.
-pub async fn scope<F: Future>(call: F) -> (F::Output, Vec<Uuid>) {
-    WROTE
-        .scope(RefCell::new(Vec::new()), async {
-            let output = call.await;
-            (output, WROTE.with(|wrote| wrote.take()))
-        })
-        .await
-}
 
 /// Sends the coalesced NOTIFYs of one server.
 #[derive(Clone, Debug, Default)]

@@ -31,10 +31,8 @@ use tokio::{
 
 use tracing::Instrument;
 
-use crate::db::{
-    DbError, PgPool,
-    pool::deadline::{self, Conn, TimedOut},
-};
+use crate::call;
+use crate::db::{DbError, PgPool, pool::deadline::Conn};
 use crate::telemetry;
 
 /// The outputs of a statement for many items, one per item, in order.
@@ -114,7 +112,7 @@ impl<B: Batched> Batcher<B> {
                 .send(Job {
                     item,
                     reply,
-                    deadline: deadline::current(),
+                    deadline: call::deadline(),
                 })
                 .await
                 .map_err(|_| DbError::Stopped)?;
@@ -207,10 +205,10 @@ async fn run_batch<B: Batched>(shared: Arc<Runners<B>>, batch: Vec<Job<B>>) {
         }
     };
     let answers = match deadline {
-        Some(deadline) => deadline::within(deadline, work).await,
+        Some(deadline) => call::within(deadline, work).await,
         None => Ok(work.await),
     };
-    let answers = answers.unwrap_or_else(|timed_out: TimedOut| {
+    let answers = answers.unwrap_or_else(|timed_out: call::TimedOut| {
         items
             .iter()
             .map(|_| Err(DbError::TimedOut(timed_out)))

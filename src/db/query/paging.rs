@@ -24,10 +24,8 @@ use diesel_async::AsyncPgConnection;
 use futures_util::{Stream, future::BoxFuture, stream};
 use tokio::task::JoinHandle;
 
-use crate::db::{
-    DbError, PgPool, pool::deadline, query::sql::Sql, query::stream_budget::Reservation,
-    query::streams::OpenStream,
-};
+use crate::call::{self, budget::Reservation, streams::OpenStream};
+use crate::db::{DbError, PgPool, pool::deadline, query::sql::Sql};
 
 /// Rows fetched per query at most. Memory is bounded by the byte budget, not by this: it only
 /// spreads each query's fixed cost (a round trip, a plan, a handoff) over more rows. One stream of
@@ -211,7 +209,7 @@ async fn fetch_page<T, K>(
     };
     let fetched_until = page_time.map(|time| tokio::time::Instant::now() + time);
     let page = match fetched_until {
-        Some(until) => deadline::within(until, page).await??,
+        Some(until) => call::within(until, page).await??,
         None => page.await?,
     };
     if let Some(reservation) = &mut reservation {
@@ -238,7 +236,7 @@ where
     let state = State {
         pool,
         open: Arc::new(OpenStream::paged()?),
-        page_time: deadline::remaining(),
+        page_time: call::remaining(),
         fetch,
         key,
         after,

@@ -261,7 +261,7 @@ pub async fn create_many(
     let loaded = sql.load::<TaskRow>(conn).await?;
     // In a batch runner's task this marks no call: `domain::tasks::create` marks its own.
     for write in writes {
-        crate::db::events::signal::mark_written(write.task.workspace_id);
+        crate::call::mark_written(write.task.workspace_id);
     }
     let mut rows: HashMap<Uuid, TaskRow> = loaded.into_iter().map(|row| (row.id, row)).collect();
     writes

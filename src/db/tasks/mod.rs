@@ -314,7 +314,7 @@ pub async fn delete(
         .get_result(conn)
         .await?;
     if deleted > 0 {
-        crate::db::events::signal::mark_written(workspace_id);
+        crate::call::mark_written(workspace_id);
     }
     Ok(deleted > 0)
 }

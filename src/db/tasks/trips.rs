@@ -13,12 +13,12 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::db::{
-    assignments::ProgressCounts,
     events::{Cause, audience_sql, kind_and_cause, one_position},
     query::batch::{Batched, Outputs},
     query::sql::Sql,
     tasks::{StatusChange, TaskRow, status_update},
 };
+use crate::domain::records::ProgressCounts;
 use crate::domain::vocabulary::{ActorType, EventKind, ProgressStatus, Status};
 
 /// A task with what a caller's view of it needs.
@@ -226,7 +226,7 @@ pub async fn transition(
     ));
     let moved = diesel::OptionalExtension::optional(sql.prepared().get_result(conn).await)?;
     if moved.is_some() {
-        crate::db::events::signal::mark_written(workspace_id);
+        crate::call::mark_written(workspace_id);
     }
     Ok(moved)
 }

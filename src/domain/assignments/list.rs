@@ -7,21 +7,20 @@ use std::{collections::HashMap, sync::Arc};
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
 use futures_util::{Stream, TryStreamExt};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
 use super::ensure_enabled;
+use crate::domain::records::{Assignment, ProgressCounts, User};
 use crate::domain::vocabulary::ProgressStatus;
 use crate::{
     auth::Caller,
     db::{
         PgPool,
-        assignments::list::{
-            self, MyAssignmentFilter, MyAssignmentSort, TaskAssignmentPosition, TaskAssignmentSort,
-        },
-        assignments::{AssignmentRow, ProgressCounts},
+        assignments::list::{self, MyAssignmentFilter},
         checkout,
-        directory::users::{self, User},
+        directory::users,
         query::paging::{Fetched, keyset_stream},
         tasks,
     },
@@ -32,6 +31,37 @@ use crate::{
         tasks::{DistributionKind, Received, TaskView, is_author, views},
     },
 };
+
+/// The order of a recipient's own assignments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum MyAssignmentSort {
+    CreatedAt { descending: bool },
+    UpdatedAt { descending: bool },
+}
+
+impl MyAssignmentSort {
+    pub fn position(&self, row: &Assignment) -> (DateTime<Utc>, Uuid) {
+        match self {
+            MyAssignmentSort::CreatedAt { .. } => (row.created_at, row.id),
+            MyAssignmentSort::UpdatedAt { .. } => (row.updated_at, row.id),
+        }
+    }
+}
+
+/// The order of one task's assignments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum TaskAssignmentSort {
+    LastName { descending: bool },
+    FirstName { descending: bool },
+    CreatedAt { descending: bool },
+}
+
+/// An assignment's place in a task's listing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TaskAssignmentPosition {
+    Name(String, Uuid),
+    At(DateTime<Utc>, Uuid),
+}
 
 /// A recipient's filter from the kinds asked for, which must be RECEIVED and/or PERSONAL (`None`:
 /// a kind left unspecified, which is neither).
@@ -86,7 +116,7 @@ pub async fn list_mine(
     sort: MyAssignmentSort,
     page: Page,
 ) -> Result<
-    impl Stream<Item = Result<(AssignmentRow, TaskView, String), DomainError>> + Send + 'static,
+    impl Stream<Item = Result<(Assignment, TaskView, String), DomainError>> + Send + 'static,
     DomainError,
 > {
     {
@@ -103,7 +133,7 @@ pub async fn list_mine(
         pool,
         after,
         page.limit,
-        move |(row, _): &(AssignmentRow, TaskView)| sort.position(row),
+        move |(row, _): &(Assignment, TaskView)| sort.position(row),
         Arc::new(move |conn, after, limit, budget| {
             let (filter, caller) = (filter.clone(), caller.clone());
             Box::pin(async move {
@@ -151,7 +181,7 @@ pub async fn list_for_task(
     sort: TaskAssignmentSort,
     page: Page,
 ) -> Result<
-    impl Stream<Item = Result<(AssignmentRow, User, String), DomainError>> + Send + 'static,
+    impl Stream<Item = Result<(Assignment, User, String), DomainError>> + Send + 'static,
     DomainError,
 > {
     let workspace_id = caller.workspace_id;
@@ -168,7 +198,7 @@ pub async fn list_for_task(
         "list": "task_assignments", "task_id": task_id, "progress": &*progress, "sort": sort,
     }));
     let after = start_after::<TaskAssignmentPosition>(&page, &cursors)?;
-    let position = move |(row, user): &(AssignmentRow, User)| match sort {
+    let position = move |(row, user): &(Assignment, User)| match sort {
         TaskAssignmentSort::LastName { .. } => {
             TaskAssignmentPosition::Name(user.last_name.clone(), row.id)
         }

@@ -10,11 +10,12 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{Relation, relation};
+use crate::domain::events::Event;
 use crate::{
     auth::Caller,
     db::{
         PgPool, checkout,
-        events::{self, EventRow, actor_key},
+        events::{self, actor_key},
         query::paging::{Fetched, keyset_stream},
         tasks,
     },
@@ -32,7 +33,7 @@ pub async fn history(
     caller: &Caller,
     task_id: Uuid,
     page: Page,
-) -> Result<impl Stream<Item = Result<(EventRow, String), DomainError>> + Send + 'static, DomainError>
+) -> Result<impl Stream<Item = Result<(Event, String), DomainError>> + Send + 'static, DomainError>
 {
     let workspace_id = caller.workspace_id;
     let only_own = {
@@ -47,12 +48,12 @@ pub async fn history(
         }
     };
     let cursors = Cursors::of(&json!({ "list": "task_events", "task_id": task_id }));
-    let after = start_after::<events::Position>(&page, &cursors)?;
+    let after = start_after::<crate::domain::events::Position>(&page, &cursors)?;
     let rows = keyset_stream(
         pool,
         after,
         page.limit,
-        EventRow::position,
+        |event: &Event| event.position,
         Arc::new(move |conn, after, limit, _budget| {
             let only_own = only_own.clone();
             Box::pin(async move {
@@ -72,7 +73,7 @@ pub async fn history(
         }),
     )?;
     Ok(rows.map_err(DomainError::from).map_ok(move |event| {
-        let cursor = cursors.encode(&event.position());
+        let cursor = cursors.encode(&event.position);
         (event, cursor)
     }))
 }

@@ -41,12 +41,13 @@ use super::{
     events::{self},
     input::Text,
 };
+use crate::domain::records::ProgressCounts;
 use crate::domain::vocabulary::ProgressStatus;
 use crate::{
     auth::{Actor, Caller},
     db::{
         Db, DbError, Failure,
-        assignments::{self, ProgressCounts, Recipient},
+        assignments::{self, Recipient},
         checkout,
         tasks::create::{self, TaskWrite},
         tasks::trips::{self, Asker, MoveEvent, TaskInContext, TaskRead},
@@ -90,7 +91,7 @@ pub async fn create(
         let context = context_of(&write);
         let row = db.task_creates.run(write).await?;
         // Written in a batch runner's statement, outside this call's task.
-        crate::db::events::signal::mark_written(caller.workspace_id);
+        crate::call::mark_written(caller.workspace_id);
         return Ok(view::assemble(caller, row, context));
     }
     let mut conn = checkout(&db.pool).await?;

@@ -3,7 +3,8 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::db::{assignments::ProgressCounts, tasks::TaskRow};
+use crate::db::tasks::TaskRow;
+use crate::domain::records::ProgressCounts;
 pub use crate::domain::vocabulary::{CompletionPolicy, Disposition, Priority, Status};
 
 /// How a task relates to the caller: their own (PERSONAL, or DISTRIBUTED to others) or RECEIVED

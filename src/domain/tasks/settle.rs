@@ -13,10 +13,11 @@ use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
 use super::{CompletionPolicy, Status, lifecycle};
+use crate::domain::records::ProgressCounts;
 use crate::domain::vocabulary::ActorType;
 use crate::{
     db::{
-        assignments::{self, ProgressCounts},
+        assignments,
         tasks::{self, StatusChange, TaskChangeset, TaskRow},
     },
     domain::{DomainError, events::Recorder},

@@ -9,10 +9,11 @@ use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
 use super::{DistributionKind, TaskView};
+use crate::domain::records::ProgressCounts;
 use crate::{
     auth::Caller,
     db::{
-        assignments::{self, ProgressCounts},
+        assignments,
         tasks::{self, TaskRow},
     },
 };

@@ -29,10 +29,10 @@ use uuid::Uuid;
 
 use super::{WatchConfig, WatchFilter};
 use crate::db::{
-    ConnectOptions, DbError, PgPool, checkout,
+    ConnectOptions, DbError, PgPool, checkout, events,
     events::signal::{self, named_workspaces},
-    events::{self, EventRow, Position},
 };
+use crate::domain::events::{Event, Position};
 
 /// Events of one workspace one hub read takes at most; it reads that workspace again until it
 /// has all.
@@ -78,7 +78,7 @@ struct Feed {
 struct Watcher {
     id: u64,
     filter: Arc<WatchFilter>,
-    queue: mpsc::Sender<Arc<EventRow>>,
+    queue: mpsc::Sender<Arc<Event>>,
     lagging: Arc<AtomicBool>,
 }
 
@@ -87,7 +87,7 @@ struct Watcher {
 pub(super) struct Registration {
     id: u64,
     workspace_id: Uuid,
-    pub(super) queue: mpsc::Receiver<Arc<EventRow>>,
+    pub(super) queue: mpsc::Receiver<Arc<Event>>,
     lagging: Arc<AtomicBool>,
     read_to: Arc<AtomicI64>,
     pub(super) joined_at: Position,
@@ -341,8 +341,8 @@ async fn read_new(shared: &Shared, wanted: &Wanted) -> Result<(), String> {
 /// Hands the events read for `targets` to the watchers they match, and moves each feed's
 /// position past them. A watcher whose queue is full leaves the feed, lagging. Returns the
 /// targets whose read was full, to read again.
-fn dispatch(shared: &Shared, targets: &[Target], rows: Vec<EventRow>) -> Vec<Target> {
-    let mut by_workspace: HashMap<Uuid, Vec<Arc<EventRow>>> = HashMap::new();
+fn dispatch(shared: &Shared, targets: &[Target], rows: Vec<Event>) -> Vec<Target> {
+    let mut by_workspace: HashMap<Uuid, Vec<Arc<Event>>> = HashMap::new();
     for row in rows {
         by_workspace
             .entry(row.workspace_id)
@@ -367,7 +367,7 @@ fn dispatch(shared: &Shared, targets: &[Target], rows: Vec<EventRow>) -> Vec<Tar
         let mut last = read_to;
         for event in events {
             hand_out(&mut feed.watchers, &event);
-            last = event.position();
+            last = event.position;
         }
         feed.read_to.store(last.number(), Ordering::SeqCst);
         if full {
@@ -379,7 +379,7 @@ fn dispatch(shared: &Shared, targets: &[Target], rows: Vec<EventRow>) -> Vec<Tar
 
 /// Queues the event for each watcher it matches; drops the watchers gone, and those whose queue
 /// is full (marked lagging, so they read the log themselves).
-fn hand_out(watchers: &mut Vec<Watcher>, event: &Arc<EventRow>) {
+fn hand_out(watchers: &mut Vec<Watcher>, event: &Arc<Event>) {
     watchers.retain(|watcher| {
         if !watcher.filter.matches(event) {
             return !watcher.queue.is_closed();

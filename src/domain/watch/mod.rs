@@ -16,12 +16,12 @@ use uuid::Uuid;
 pub use hub::Hub;
 pub use stream::{WatchItem, WatchRequest, WatchScope, watch};
 
+use crate::domain::events::{Event, Position};
 use crate::domain::vocabulary::EventKind;
 use crate::{
     db::{
         DbError, PgPool, checkout,
-        events::{self, Bounds, EventRow, Position},
-        pool::deadline,
+        events::{self, Bounds},
     },
     domain::DomainError,
 };
@@ -52,7 +52,7 @@ pub struct WatchFilter {
 }
 
 impl WatchFilter {
-    pub fn matches(&self, event: &EventRow) -> bool {
+    pub fn matches(&self, event: &Event) -> bool {
         event.workspace_id == self.workspace_id
             && self
                 .audience
@@ -81,7 +81,9 @@ async fn bounds(pool: &PgPool, workspace_id: Uuid) -> Result<Bounds, DomainError
         let mut conn = checkout(pool).await?;
         Ok::<_, DbError>(events::bounds(&mut conn, workspace_id).await?)
     };
-    Ok(deadline::within(Instant::now() + hub::READ_TIMEOUT, read)
-        .await
-        .map_err(DbError::from)??)
+    Ok(
+        crate::call::within(Instant::now() + hub::READ_TIMEOUT, read)
+            .await
+            .map_err(DbError::from)??,
+    )
 }

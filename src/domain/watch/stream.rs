@@ -29,14 +29,14 @@ use tokio::time::{Instant, Interval};
 use uuid::Uuid;
 
 use super::{Hub, WatchFilter, bounds, hub::READ_TIMEOUT};
+use crate::call::streams::OpenStream;
+use crate::domain::events::{Event, Position};
 use crate::domain::vocabulary::EventKind;
 use crate::{
     auth::Caller,
     db::{
         DbError, checkout,
-        events::{self, EventRow, Position, actor_key},
-        pool::deadline,
-        query::streams::OpenStream,
+        events::{self, actor_key},
     },
     domain::DomainError,
 };
@@ -67,7 +67,7 @@ pub struct WatchRequest {
 /// What a watch sends.
 #[derive(Debug, Clone, PartialEq)]
 pub enum WatchItem {
-    Event(Arc<EventRow>),
+    Event(Arc<Event>),
     /// Nothing to send up to this position.
     Progress(Position),
 }
@@ -94,7 +94,7 @@ pub async fn watch(
     };
     // A watch is a stream like the listings: it counts toward the server's limit of open
     // streams (DOCKET_MAX_OPEN_STREAMS), so watchers cannot grow without bound in number either.
-    let open = OpenStream::new()?;
+    let open = OpenStream::new().map_err(DbError::from)?;
     if hub.stopped() {
         return Err(DbError::Stopped.into());
     }
@@ -155,8 +155,8 @@ pub async fn watch(
                     _ = ticks.tick() => Woke::Tick,
                 };
                 match woke {
-                    Woke::Queue(Some(event)) if event.position() > position => {
-                        position = event.position();
+                    Woke::Queue(Some(event)) if event.position > position => {
+                        position = event.position;
                         open.count_item();
                         yield WatchItem::Event(event);
                         ticks.reset();
@@ -206,7 +206,7 @@ async fn waiting<F: Future + Unpin>(read: &mut F, ticks: &mut Interval) -> Step<
 
 /// What woke a live watcher.
 enum Woke {
-    Queue(Option<Arc<EventRow>>),
+    Queue(Option<Arc<Event>>),
     Tick,
 }
 
@@ -323,7 +323,7 @@ async fn catch_up(
     filter: &WatchFilter,
     after: Position,
     upto: Position,
-) -> Result<(Vec<EventRow>, Position), DomainError> {
+) -> Result<(Vec<Event>, Position), DomainError> {
     let _turn = open.fetch_turn().await;
     // Read after the handler has answered, outside the call's deadline: bounded on its own.
     let read = async {
@@ -332,14 +332,14 @@ async fn catch_up(
             events::read_after(&mut conn, filter.workspace_id, after, upto, CATCH_UP_PAGE).await?;
         Ok::<_, DbError>(page)
     };
-    let events = deadline::within(Instant::now() + READ_TIMEOUT, read)
+    let events = crate::call::within(Instant::now() + READ_TIMEOUT, read)
         .await
         .map_err(DbError::from)??;
     match events.first() {
-        Some(first) if first.position().number() == after.number() + 1 => {}
+        Some(first) if first.position.number() == after.number() + 1 => {}
         _ => return Err(DomainError::WatchPositionExpired),
     }
-    let next = events.last().map_or(after, EventRow::position);
+    let next = events.last().map_or(after, |event: &Event| event.position);
     let wanted = events.into_iter().filter(|e| filter.matches(e)).collect();
     Ok((wanted, next))
 }

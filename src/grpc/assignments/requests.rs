@@ -4,7 +4,7 @@ use uuid::Uuid;
 
 use crate::domain::vocabulary::ProgressStatus;
 use crate::{
-    db::assignments::list::{MyAssignmentSort, TaskAssignmentSort},
+    domain::assignments::list::{MyAssignmentSort, TaskAssignmentSort},
     domain::{
         assignments::{Batch, MAX_BATCH, NewRecipient},
         body::BodyFormat,

@@ -11,9 +11,8 @@ use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::{
     auth::AuthError,
-    db::{DbError, Failure},
     domain::{
-        DomainError,
+        DomainError, Failure,
         input::{FieldViolation, Invalid, cut},
     },
     grpc::{pb::ErrorReason, subject},
@@ -98,13 +97,14 @@ impl From<Invalid> for ApiError {
     }
 }
 
-impl From<DbError> for ApiError {
-    fn from(error: DbError) -> Self {
-        match error.failure() {
-            Failure::Unavailable => ApiError::Unavailable(Box::new(error)),
+impl ApiError {
+    /// A database failure the domain met, by what it means for the call.
+    fn database(failure: Failure, error: Box<dyn std::error::Error + Send + Sync>) -> Self {
+        match failure {
+            Failure::Unavailable => ApiError::Unavailable(error),
             Failure::Overloaded => ApiError::Overloaded(error.to_string()),
             // A lost race where no rule says what it means is unexpected: logged.
-            Failure::Conflict | Failure::Fault => ApiError::Internal(Box::new(error)),
+            Failure::Conflict | Failure::Fault => ApiError::Internal(error),
         }
     }
 }
@@ -141,7 +141,7 @@ impl From<DomainError> for ApiError {
         let (code, reason) = match error {
             DomainError::Invalid(invalid) => return ApiError::Validation(invalid),
             DomainError::Entropy(e) => return ApiError::internal(e),
-            DomainError::Db(e) => return e.into(),
+            DomainError::Db(e) => return ApiError::database(e.failure(), Box::new(e)),
             DomainError::WorkspaceNotFound => (Code::NotFound, ErrorReason::WorkspaceNotFound),
             DomainError::UnknownUser(_) => (Code::NotFound, ErrorReason::UnknownUserId),
             DomainError::UserNotFound(_) => (Code::NotFound, ErrorReason::UserNotFound),

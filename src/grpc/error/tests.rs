@@ -91,7 +91,7 @@ fn internal_errors_reveal_nothing() {
 #[test]
 fn lost_connections_are_unavailable_and_other_query_errors_internal() {
     use diesel::result::{DatabaseErrorKind, Error};
-    let closed = DbError::Query(Error::DatabaseError(
+    let closed = DomainError::from(Error::DatabaseError(
         DatabaseErrorKind::ClosedConnection,
         Box::new("connection closed".to_owned()),
     ));
@@ -99,6 +99,6 @@ fn lost_connections_are_unavailable_and_other_query_errors_internal() {
     assert_eq!(status.code(), Code::Unavailable);
     assert_eq!(info(&status).0, "DATABASE_UNAVAILABLE");
 
-    let status: Status = ApiError::from(DbError::Query(Error::NotFound)).into();
+    let status: Status = ApiError::from(DomainError::from(Error::NotFound)).into();
     assert_eq!(status.code(), Code::Internal);
 }

@@ -12,7 +12,7 @@
 //!   `tracing::Span::current().record("actor", ...)` once it knows who is calling.
 //! - An error tonic raised itself on a Docket path gets Docket's error model
 //!   (`bare_errors::give_error_model`), so every Docket RPC's error carries an ErrorInfo.
-//! - Every call has a deadline (`db::pool::deadline`): the client's `grpc-timeout` when it sent one
+//! - Every call runs in a `call::CallContext`, with the server's stream limits and a deadline: the client's `grpc-timeout` when it sent one
 //!   shorter than the server's maximum, else that maximum. A call still running then is dropped
 //!   (any transaction it had open rolls back, any connection it held is closed) and answers
 //!   DEADLINE_EXCEEDED for the client's deadline, or UNAVAILABLE `DATABASE_UNAVAILABLE` with
@@ -37,16 +37,10 @@ use super::{
     call_log::{CallLog, InFlight, LoggedBody, grpc_code},
     error::ApiError,
     pb::ErrorReason,
-    subject,
 };
 use crate::{
+    call::{CallContext, streams::StreamLimits},
     connections::track_call,
-    db::{
-        Prepared,
-        events::signal::{self, Notifier},
-        pool::deadline,
-        query::streams::{self, StreamLimits},
-    },
     metrics::CallMetrics,
     telemetry,
 };
@@ -91,6 +85,21 @@ impl std::fmt::Display for RequestId {
     }
 }
 
+/// What the server wires into every call: whether Docket's calls may be served yet (the database
+/// is prepared), and who hears which workspaces a call wrote events in, once it ended (its
+/// transaction committed).
+#[derive(Clone)]
+pub struct CallHooks {
+    pub ready: Arc<dyn Fn() -> bool + Send + Sync>,
+    pub wrote_events: Arc<dyn Fn(Vec<uuid::Uuid>) + Send + Sync>,
+}
+
+impl std::fmt::Debug for CallHooks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallHooks").finish_non_exhaustive()
+    }
+}
+
 /// What every call is held to.
 #[derive(Debug, Clone, Copy)]
 pub struct CallLimits {
@@ -104,27 +113,24 @@ pub struct CallLimits {
 pub struct RequestContextLayer {
     limits: CallLimits,
     streams: Arc<StreamLimits>,
-    prepared: Prepared,
-    notifier: Notifier,
+    hooks: CallHooks,
     calls: CallMetrics,
 }
 
 impl RequestContextLayer {
-    /// Until `prepared`, Docket calls are refused UNAVAILABLE (health and reflection answer).
-    /// Streams the calls open share `streams`; calls that wrote events poke `notifier`; every
-    /// call is counted in `calls`.
+    /// Until `hooks.ready`, Docket calls are refused UNAVAILABLE (health and reflection
+    /// answer). Streams the calls open share `streams`; calls that wrote events are told to
+    /// `hooks.wrote_events`; every call is counted in `calls`.
     pub fn new(
         limits: CallLimits,
         streams: Arc<StreamLimits>,
-        prepared: Prepared,
-        notifier: Notifier,
+        hooks: CallHooks,
         calls: CallMetrics,
     ) -> Self {
         Self {
             limits,
             streams,
-            prepared,
-            notifier,
+            hooks,
             calls,
         }
     }
@@ -138,8 +144,7 @@ impl<S> Layer<S> for RequestContextLayer {
             inner,
             limits: self.limits,
             streams: self.streams.clone(),
-            prepared: self.prepared.clone(),
-            notifier: self.notifier.clone(),
+            hooks: self.hooks.clone(),
             calls: self.calls.clone(),
         }
     }
@@ -150,8 +155,7 @@ pub struct RequestContextService<S> {
     inner: S,
     limits: CallLimits,
     streams: Arc<StreamLimits>,
-    prepared: Prepared,
-    notifier: Notifier,
+    hooks: CallHooks,
     calls: CallMetrics,
 }
 
@@ -209,7 +213,7 @@ where
                     self.limits.max_header_bytes
                 ),
             ))
-        } else if docket && !self.prepared.is_done() {
+        } else if docket && !(self.hooks.ready)() {
             Some(ApiError::Unavailable(
                 "the database is not ready yet".into(),
             ))
@@ -219,7 +223,7 @@ where
         let on_connection = track_call(request.extensions());
         let in_flight = InFlight::start(&self.calls, request.uri().path());
         let streams = self.streams.clone();
-        let notifier = self.notifier.clone();
+        let wrote_events = self.hooks.wrote_events.clone();
 
         // The clone that was polled ready is the one that must be called.
         let clone = self.inner.clone();
@@ -234,12 +238,11 @@ where
                 let _handling = streams.handling_call();
                 inner.call(request).instrument(span.clone()).await
             };
-            let called = signal::scope(streams::scope(streams.clone(), subject::scope(called)));
-            let mut response = match deadline::within(deadline, called).await {
-                Ok((response, wrote_events)) => {
-                    if !wrote_events.is_empty() {
+            let mut response = match CallContext::serve(deadline, streams.clone(), called).await {
+                Ok((response, ended)) => {
+                    if !ended.wrote_events.is_empty() {
                         // Committed by now: wake the watchers.
-                        notifier.poke(wrote_events);
+                        wrote_events(ended.wrote_events);
                     }
                     response?
                 }

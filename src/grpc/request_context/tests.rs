@@ -49,7 +49,7 @@ async fn call_with(timeout: Option<&str>, max_call: Duration) -> (Option<Code>, 
         max_call,
         max_header_bytes: 65536,
     };
-    let streams = StreamLimits::new(streams::StreamSizes {
+    let streams = StreamLimits::new(crate::call::streams::StreamSizes {
         fetch_connections: 1,
         max_open: 1,
         stream_bytes: 65536,
@@ -59,8 +59,10 @@ async fn call_with(timeout: Option<&str>, max_call: Duration) -> (Option<Code>, 
     let mut service = RequestContextLayer::new(
         limits,
         streams,
-        Prepared::done(),
-        Notifier::default(),
+        CallHooks {
+            ready: Arc::new(|| true),
+            wrote_events: Arc::new(|_| {}),
+        },
         CallMetrics::new().expect("metrics"),
     )
     .layer(slow(Duration::from_secs(60)));

@@ -2,9 +2,9 @@
 
 use chrono::Datelike;
 
+use crate::domain::records::ProgressCounts;
 use crate::domain::vocabulary::ActorType;
 use crate::{
-    db::assignments::ProgressCounts,
     domain::{
         body::BodyFormat,
         tasks::{Due, TaskView},

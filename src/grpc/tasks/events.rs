@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::convert::actor_to_proto;
 use crate::domain::vocabulary::EventKind;
 use crate::{
-    db::events::{EventRow, Position},
+    domain::events::{Event, Position},
     domain::{
         input::Violations,
         watch::{WatchItem, WatchRequest, WatchScope},
@@ -21,9 +21,9 @@ use crate::{
 };
 
 /// An event as a message; the row may be shared by many watchers, so it is read, not taken.
-pub(crate) fn event_to_proto(event: &EventRow) -> pb::TaskEvent {
+pub(crate) fn event_to_proto(event: &Event) -> pb::TaskEvent {
     pb::TaskEvent {
-        position: event.position().to_string(),
+        position: event.position.to_string(),
         task_id: event.task_id.to_string(),
         assignment_id: event
             .assignment_id
@@ -97,7 +97,7 @@ impl Parse for pb::WatchTasksRequest {
 pub(crate) fn watch_item_to_proto(item: WatchItem) -> pb::WatchTasksResponse {
     match item {
         WatchItem::Event(event) => pb::WatchTasksResponse {
-            position: event.position().to_string(),
+            position: event.position.to_string(),
             event: Some(event_to_proto(&event)),
         },
         WatchItem::Progress(position) => pb::WatchTasksResponse {

@@ -13,24 +13,23 @@ use convert::task_to_proto;
 use list_requests::ListTasks;
 use requests::{CreateTask, LifecycleMove, OneTask, ReassignTask, TaskHistory, UpdateTask};
 
-use super::{caller, connection, parse::parse, pb, reauthorize::AlsoNeeds};
+use super::{caller, parse::parse, pb, reauthorize::AlsoNeeds};
 use crate::{
+    app::App,
     auth::{Caller, Scope},
-    db::Db,
     domain::{
         tasks::{self, Move},
-        watch::{self, Hub, WatchScope},
+        watch::{self, WatchScope},
     },
 };
 
 pub struct TaskApi {
-    db: Db,
-    hub: Hub,
+    app: App,
 }
 
 impl TaskApi {
-    pub fn new(db: Db, hub: Hub) -> Self {
-        Self { db, hub }
+    pub fn new(app: App) -> Self {
+        Self { app }
     }
 
     /// One lifecycle move: the transition, then the task as the caller sees it.
@@ -40,7 +39,7 @@ impl TaskApi {
         LifecycleMove { task, details }: LifecycleMove,
         action: Move,
     ) -> Result<Option<pb::Task>, Status> {
-        let mut conn = connection(&self.db.pool).await?;
+        let mut conn = self.app.connection().await?;
         let view = tasks::transition(&mut conn, caller, task.task_id, action, details).await?;
         Ok(Some(task_to_proto(view, &task.formats)))
     }
@@ -57,7 +56,7 @@ impl pb::task_service_server::TaskService for TaskApi {
             request: idempotency,
             formats,
         } = parse(request.get_ref())?;
-        let view = tasks::create(&self.db, caller(&request)?, task, idempotency).await?;
+        let view = tasks::create(&self.app.db, caller(&request)?, task, idempotency).await?;
         Ok(Response::new(pb::CreateTaskResponse {
             task: Some(task_to_proto(view, &formats)),
         }))
@@ -68,7 +67,7 @@ impl pb::task_service_server::TaskService for TaskApi {
         request: Request<pb::GetTaskRequest>,
     ) -> Result<Response<pb::GetTaskResponse>, Status> {
         let OneTask { task_id, formats } = parse(request.get_ref())?;
-        let view = tasks::get(&self.db, caller(&request)?, task_id).await?;
+        let view = tasks::get(&self.app.db, caller(&request)?, task_id).await?;
         Ok(Response::new(pb::GetTaskResponse {
             task: Some(task_to_proto(view, &formats)),
         }))
@@ -87,7 +86,7 @@ impl pb::task_service_server::TaskService for TaskApi {
             page,
             formats,
         } = parse(request.get_ref())?;
-        let pool = self.db.pool.clone();
+        let pool = self.app.pool();
         let watch_position = watch::now(&pool, caller(&request)?.workspace_id)
             .await?
             .to_string();
@@ -108,7 +107,7 @@ impl pb::task_service_server::TaskService for TaskApi {
         request: Request<pb::CountTasksRequest>,
     ) -> Result<Response<pb::CountTasksResponse>, Status> {
         let query = parse(request.get_ref())?;
-        let mut conn = connection(&self.db.pool).await?;
+        let mut conn = self.app.connection().await?;
         let count = tasks::list::count(&mut conn, caller(&request)?, &query).await?;
         Ok(Response::new(pb::CountTasksResponse { count }))
     }
@@ -122,7 +121,7 @@ impl pb::task_service_server::TaskService for TaskApi {
             changes,
             etag,
         } = parse(request.get_ref())?;
-        let mut conn = connection(&self.db.pool).await?;
+        let mut conn = self.app.connection().await?;
         let caller = caller(&request)?;
         let view = tasks::update(&mut conn, caller, task.task_id, changes, etag.as_deref()).await?;
         Ok(Response::new(pb::UpdateTaskResponse {
@@ -139,7 +138,7 @@ impl pb::task_service_server::TaskService for TaskApi {
             assignee,
             scope,
         } = parse(request.get_ref())?;
-        let mut conn = connection(&self.db.pool).await?;
+        let mut conn = self.app.connection().await?;
         let caller = caller(&request)?;
         let changed = tasks::reassign(&mut conn, caller, task.task_id, assignee, scope).await?;
         let tasks = changed
@@ -154,7 +153,7 @@ impl pb::task_service_server::TaskService for TaskApi {
         request: Request<pb::DeleteTaskRequest>,
     ) -> Result<Response<pb::DeleteTaskResponse>, Status> {
         let task_id = parse(request.get_ref())?;
-        let mut conn = connection(&self.db.pool).await?;
+        let mut conn = self.app.connection().await?;
         tasks::delete(&mut conn, caller(&request)?, task_id).await?;
         Ok(Response::new(pb::DeleteTaskResponse {}))
     }
@@ -167,7 +166,7 @@ impl pb::task_service_server::TaskService for TaskApi {
         request: Request<pb::ListTaskEventsRequest>,
     ) -> Result<Response<Self::ListTaskEventsStream>, Status> {
         let TaskHistory { task_id, page } = parse(request.get_ref())?;
-        let pool = self.db.pool.clone();
+        let pool = self.app.pool();
         let events = tasks::history::history(pool, caller(&request)?, task_id, page).await?;
         let messages = events.map(|item| {
             let (event, cursor) = item?;
@@ -188,7 +187,7 @@ impl pb::task_service_server::TaskService for TaskApi {
     ) -> Result<Response<Self::WatchTasksStream>, Status> {
         let watch = parse(request.get_ref())?;
         let whole_workspace = watch.scope == WatchScope::Workspace;
-        let items = watch::watch(self.hub.clone(), caller(&request)?, watch).await?;
+        let items = watch::watch(self.app.hub.clone(), caller(&request)?, watch).await?;
         let messages = items.map(|item| Ok(events::watch_item_to_proto(item?)));
         let mut response = Response::new(Box::pin(messages) as Self::WatchTasksStream);
         if whole_workspace {

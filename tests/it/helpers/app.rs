@@ -7,8 +7,8 @@ use clap::{CommandFactory, FromArgMatches};
 
 use docket::{
     Application, ServerError,
+    call::streams::StreamLimits,
     config::{AuthConfig, ServeConfig},
-    db::query::streams::StreamLimits,
 };
 use tokio::{sync::oneshot, task::JoinHandle};
 use tonic::transport::{Channel, Endpoint};

@@ -4,8 +4,8 @@
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use docket::{
     auth::Scope,
-    db::directory::workspaces::Workspace,
     domain::{
+        records::Workspace,
         tokens::{self, TokenOwner},
         workspaces,
     },

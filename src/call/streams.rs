@@ -2,20 +2,17 @@
 //! other, nor hold memory without bound: page fetches take turns (first come, first served) for
 //! at most a share of the pool, leaving the rest to unary calls, and go one at a time while
 //! unary calls are being handled (so a burst of streams yields the cores); each page reserves
-//! its byte budget before it is fetched (`stream_budget`: from its caller's share and from the
+//! its byte budget before it is fetched (`budget`: from its caller's share and from the
 //! total for all streams); and past a set number of open streams a new one is refused
 //! (RESOURCE_EXHAUSTED with RetryInfo) rather than queued without end.
 //!
-//! Like the call deadline (`deadline`), the limits reach `paging` through the call: the request
-//! context layer runs each call within [`scope`], the auth layer within [`owned_by`] its caller,
-//! and a stream opened in them keeps what it needs.
+//! Like the call deadline, the limits reach `db::query::paging` through the call's context
+//! (`call`): the request layer gives every call the server's limits, the auth layer names its
+//! caller (`call::set_owner`), and a stream opened in the call keeps what it needs.
 
-use std::{
-    future::Future,
-    sync::{
-        Arc,
-        atomic::{AtomicU64, AtomicUsize, Ordering},
-    },
+use std::sync::{
+    Arc,
+    atomic::{AtomicU64, AtomicUsize, Ordering},
 };
 
 use tokio::{
@@ -23,14 +20,20 @@ use tokio::{
     time::Instant,
 };
 
-use crate::db::{
-    DbError,
-    query::stream_budget::{Budget, BudgetSizes, Pager, Reservation},
-};
+use crate::call::budget::{Budget, BudgetSizes, Pager, Reservation};
 
-tokio::task_local! {
-    static STREAMS: Arc<StreamLimits>;
-    static OWNER: Arc<str>;
+/// A stream the server's limits turned away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum StreamRefused {
+    /// The server has as many streams open as it allows; holds how many.
+    #[error("{0} streams are open, as many as the server allows")]
+    TooMany(usize),
+    /// A stream's next page found no room in the buffers streams share before its deadline;
+    /// holds what the caller's streams held then.
+    #[error(
+        "no room for another page in the buffers streams share (this caller's streams hold {0} bytes their clients have not taken)"
+    )]
+    NoRoomForPage(usize),
 }
 
 /// The limits every stream of one server shares.
@@ -98,7 +101,7 @@ impl StreamLimits {
         self.budget.buffered_bytes()
     }
 
-    /// Bytes the rows fetched for one caller's streams hold now (the caller as [`owned_by`]
+    /// Bytes the rows fetched for one caller's streams hold now (the caller as `call::set_owner`
     /// names it: `<workspace id>/<actor>`).
     pub fn caller_buffered_bytes(&self, caller: &str) -> usize {
         self.budget.caller_buffered_bytes(caller)
@@ -128,17 +131,6 @@ impl Drop for HandlingCall {
 /// The page budget of streams opened outside any call.
 const UNLIMITED_PAGE_BYTES: usize = 1 << 20;
 
-/// Runs `work` (a call) with `limits` as the limits of the streams it opens.
-pub async fn scope<F: Future>(limits: Arc<StreamLimits>, work: F) -> F::Output {
-    STREAMS.scope(limits, work).await
-}
-
-/// Runs `work` (a call) as `owner`'s: the pages of the streams it opens count against that
-/// caller's share.
-pub async fn owned_by<F: Future>(owner: String, work: F) -> F::Output {
-    OWNER.scope(Arc::from(owner), work).await
-}
-
 /// A stream counted as open until dropped, with its turn at page fetches. Streams opened outside
 /// any call (tools, tests of the database layer) are not limited.
 #[derive(Debug)]
@@ -150,8 +142,8 @@ pub struct OpenStream {
 
 impl OpenStream {
     /// Counts a new stream, or refuses it past the limit.
-    pub fn new() -> Result<Self, DbError> {
-        let Ok(limits) = STREAMS.try_with(Arc::clone) else {
+    pub fn new() -> Result<Self, StreamRefused> {
+        let Some(limits) = crate::call::streams() else {
             return Ok(Self {
                 limits: None,
                 pager: None,
@@ -164,15 +156,15 @@ impl OpenStream {
             pager: None,
         };
         if open > max_open {
-            return Err(DbError::TooManyStreams(open - 1));
+            return Err(StreamRefused::TooMany(open - 1));
         }
         Ok(stream)
     }
 
     /// Counts a new stream that fetches pages: a listing.
-    pub fn paged() -> Result<Self, DbError> {
+    pub fn paged() -> Result<Self, StreamRefused> {
         let mut stream = Self::new()?;
-        let owner = OWNER.try_with(Arc::clone).ok();
+        let owner = crate::call::owner();
         stream.pager = stream.limits.as_ref().map(|l| l.budget.pager(owner));
         Ok(stream)
     }
@@ -193,13 +185,13 @@ impl OpenStream {
     pub async fn reserve_page(
         &self,
         deadline: Option<Instant>,
-    ) -> Result<Option<Reservation>, DbError> {
+    ) -> Result<Option<Reservation>, StreamRefused> {
         let Some(pager) = &self.pager else {
             return Ok(None);
         };
         match pager.reserve(deadline).await {
             Ok(reservation) => Ok(Some(reservation)),
-            Err(no_room) => Err(DbError::NoRoomForPage(no_room.caller_holds)),
+            Err(no_room) => Err(StreamRefused::NoRoomForPage(no_room.caller_holds)),
         }
     }
 
@@ -241,10 +233,18 @@ impl Drop for OpenStream {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
+    use std::{future::Future, time::Duration};
 
     use super::*;
-    use crate::db::query::stream_budget::KIB;
+    use crate::call::budget::KIB;
+
+    /// Runs `work` as a call with `limits`.
+    async fn in_call(limits: Arc<StreamLimits>, work: impl Future<Output = ()>) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        crate::call::CallContext::serve(deadline, limits, work)
+            .await
+            .expect("within its deadline");
+    }
 
     /// Limits with stream and total budgets in KiB.
     fn sized(
@@ -265,10 +265,10 @@ mod tests {
     #[tokio::test]
     async fn streams_past_the_limit_are_refused_until_one_closes() {
         let limits = sized(1, 2, 8, 16);
-        scope(limits.clone(), async {
+        in_call(limits.clone(), async {
             let first = OpenStream::new().expect("first");
             let _second = OpenStream::new().expect("second");
-            assert!(matches!(OpenStream::new(), Err(DbError::TooManyStreams(2))));
+            assert!(matches!(OpenStream::new(), Err(StreamRefused::TooMany(2))));
             assert_eq!(limits.open(), 2);
             drop(first);
             let _third = OpenStream::new().expect("room again");
@@ -286,7 +286,7 @@ mod tests {
     #[tokio::test]
     async fn pages_are_fetched_one_at_a_time_while_a_unary_call_is_handled() {
         let limits = sized(2, 10, 8, 64);
-        scope(limits.clone(), async {
+        in_call(limits.clone(), async {
             let waits = |turn| tokio::time::timeout(Duration::from_millis(50), turn);
             let first = OpenStream::new().expect("a");
             let second = OpenStream::new().expect("b");

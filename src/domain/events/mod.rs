@@ -7,15 +7,19 @@
 //! reassigned, deleted; assignment created, deleted, finished, opened (seen, or reopened after
 //! finishing); and a task completed or moved back by its completion policy.
 
+mod entry;
+
+pub use entry::{Event, Position};
+
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use crate::domain::records::Assignment;
 use crate::domain::vocabulary::{EventKind, ProgressStatus, Status};
 use crate::{
     auth::Caller,
     db::{
         DbError,
-        assignments::AssignmentRow,
         events::{self, Cause, NewEvent, actor_key},
         tasks::TaskRow,
     },
@@ -67,7 +71,7 @@ impl Recorder {
     }
 
     /// A change to one assignment.
-    pub fn assignment(&mut self, assignment: &AssignmentRow, kind: EventKind, details: Value) {
+    pub fn assignment(&mut self, assignment: &Assignment, kind: EventKind, details: Value) {
         let mut details = details;
         if let Value::Object(fields) = &mut details {
             fields.insert("user_id".into(), json!(assignment.user_id));
@@ -95,7 +99,7 @@ impl Recorder {
     }
 
     /// An assignment's progress moved.
-    pub fn progress(&mut self, assignment: &AssignmentRow, from: ProgressStatus) {
+    pub fn progress(&mut self, assignment: &Assignment, from: ProgressStatus) {
         let kind = match assignment.progress_status {
             ProgressStatus::Finished => EventKind::AssignmentFinished,
             ProgressStatus::New | ProgressStatus::Open => EventKind::AssignmentOpened,
