@@ -79,19 +79,8 @@ pub async fn watch(
     caller: &Caller,
     request: WatchRequest,
 ) -> Result<impl Stream<Item = Result<WatchItem, DomainError>> + Send + 'static, DomainError> {
-    let audience = match request.scope {
-        WatchScope::Workspace if !caller.is_workspace_admin() => {
-            return Err(DomainError::WatchScopeDenied);
-        }
-        WatchScope::Workspace => None,
-        WatchScope::Participating => Some(actor_key(caller.actor.kind(), &caller.actor.id())),
-    };
-    let filter = WatchFilter {
-        workspace_id: caller.workspace_id,
-        audience,
-        task_ids: (!request.task_ids.is_empty()).then(|| request.task_ids.into_iter().collect()),
-        kinds: (!request.kinds.is_empty()).then(|| request.kinds.into_iter().collect()),
-    };
+    let start = request.start;
+    let filter = filter_for(caller, request)?;
     // A watch is a stream like the listings: it counts toward the server's limit of open
     // streams (DOCKET_MAX_OPEN_STREAMS), so watchers cannot grow without bound in number either.
     let open = OpenStream::new().map_err(DbError::from)?;
@@ -99,14 +88,7 @@ pub async fn watch(
         return Err(DbError::Stopped.into());
     }
     let log = bounds(&hub.shared.pool, filter.workspace_id).await?;
-    let started = match request.start {
-        Some(start) if start < log.horizon() => return Err(DomainError::WatchPositionExpired),
-        Some(start) if start > log.head() => {
-            return Err(DomainError::WatchPositionAhead(log.head().to_string()));
-        }
-        Some(start) => start,
-        None => log.head(),
-    };
+    let started = starting_position(start, &log)?;
     let config = hub.config;
     // Whether the watcher is behind: reading from the log, or dropped by the hub (its queue is
     // full). The hub sets `lagging`; the stream, `catching_up`; the pace reads both.
@@ -119,7 +101,7 @@ pub async fn watch(
         let open = open;
         let mut position = started;
         let mut ticks = progress_ticks(config.progress_every);
-        if request.start.is_none() {
+        if start.is_none() {
             yield WatchItem::Progress(position);
         }
         let mut head = log.head();
@@ -189,6 +171,38 @@ pub async fn watch(
         }
     };
     Ok(Paced::new(Box::pin(stream), behind, config.stall_timeout))
+}
+
+/// What the caller may watch, as the hub matches events: a whole workspace only for its admins.
+fn filter_for(caller: &Caller, request: WatchRequest) -> Result<WatchFilter, DomainError> {
+    let audience = match request.scope {
+        WatchScope::Workspace if !caller.is_workspace_admin() => {
+            return Err(DomainError::WatchScopeDenied);
+        }
+        WatchScope::Workspace => None,
+        WatchScope::Participating => Some(actor_key(caller.actor.kind(), &caller.actor.id())),
+    };
+    Ok(WatchFilter {
+        workspace_id: caller.workspace_id,
+        audience,
+        task_ids: (!request.task_ids.is_empty()).then(|| request.task_ids.into_iter().collect()),
+        kinds: (!request.kinds.is_empty()).then(|| request.kinds.into_iter().collect()),
+    })
+}
+
+/// Where a watch from `start` (`None`: from now) begins in a log with these bounds.
+fn starting_position(
+    start: Option<Position>,
+    log: &super::Bounds,
+) -> Result<Position, DomainError> {
+    match start {
+        Some(start) if start < log.horizon() => Err(DomainError::WatchPositionExpired),
+        Some(start) if start > log.head() => {
+            Err(DomainError::WatchPositionAhead(log.head().to_string()))
+        }
+        Some(start) => Ok(start),
+        None => Ok(log.head()),
+    }
 }
 
 /// How a wait for the database ended: with its answer, or a progress interval went by first.

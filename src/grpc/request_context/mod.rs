@@ -39,7 +39,7 @@ use super::{
     pb::ErrorReason,
 };
 use crate::{
-    call::{CallContext, streams::StreamLimits},
+    call::{CallContext, TimedOut, streams::StreamLimits},
     connections::track_call,
     metrics::CallMetrics,
     telemetry,
@@ -179,47 +179,12 @@ where
         let docket = request.uri().path().starts_with("/docket.v1.");
         let request_id =
             RequestId::from_headers(request.headers()).unwrap_or_else(RequestId::generate);
-        let path = request.uri().path();
-        let span = tracing::info_span!(
-            "rpc",
-            method = %path,
-            request_id = %request_id,
-            actor = Empty,
-            trace_id = Empty,
-            otel.name = Empty,
-            otel.kind = Empty,
-            rpc.system = Empty,
-        );
-        if telemetry::exporting() {
-            // For the exported span only: left empty, they stay out of every log line.
-            span.record("otel.name", path.trim_start_matches('/'));
-            span.record("otel.kind", "server");
-            span.record("rpc.system", "grpc");
-        }
-        if let Some(trace_id) = telemetry::continue_trace(&span, request.headers()) {
-            span.record("trace_id", trace_id);
-        }
+        let span = call_span(&request, &request_id);
         request.extensions_mut().insert(request_id.clone());
         let max_call = self.limits.max_call;
         let client_timeout = grpc_timeout(request.headers()).filter(|t| *t < max_call);
         let allowed = client_timeout.unwrap_or(max_call);
-        let header_bytes = header_bytes(request.headers());
-        let refusal = if header_bytes > self.limits.max_header_bytes {
-            Some(ApiError::rejected(
-                Code::ResourceExhausted,
-                ErrorReason::HeadersTooLarge,
-                format!(
-                    "the call's metadata is {header_bytes} bytes; the server accepts at most {}",
-                    self.limits.max_header_bytes
-                ),
-            ))
-        } else if docket && !(self.hooks.ready)() {
-            Some(ApiError::Unavailable(
-                "the database is not ready yet".into(),
-            ))
-        } else {
-            None
-        };
+        let refusal = self.refusal(request.headers(), docket);
         let on_connection = track_call(request.extensions());
         let in_flight = InFlight::start(&self.calls, request.uri().path());
         let streams = self.streams.clone();
@@ -247,16 +212,8 @@ where
                     response?
                 }
                 Err(timed_out) => {
-                    let error = match client_timeout {
-                        Some(_) => ApiError::rejected(
-                            Code::DeadlineExceeded,
-                            ErrorReason::DeadlineExceeded,
-                            format!("the call did not end within its grpc-timeout ({allowed:?})"),
-                        ),
-                        None => ApiError::Unavailable(Box::new(timed_out)),
-                    };
                     let _entered = span.enter();
-                    Status::from(error).into_http()
+                    Status::from(past_deadline(client_timeout, timed_out)).into_http()
                 }
             };
             if docket {
@@ -280,6 +237,68 @@ where
                 )
             }))
         })
+    }
+}
+
+impl<S> RequestContextService<S> {
+    /// Why the call is answered without being served, if it is: headers over the limit, or a
+    /// Docket call before the database is ready.
+    fn refusal(&self, headers: &HeaderMap, docket: bool) -> Option<ApiError> {
+        let header_bytes = header_bytes(headers);
+        if header_bytes > self.limits.max_header_bytes {
+            Some(ApiError::rejected(
+                Code::ResourceExhausted,
+                ErrorReason::HeadersTooLarge,
+                format!(
+                    "the call's metadata is {header_bytes} bytes; the server accepts at most {}",
+                    self.limits.max_header_bytes
+                ),
+            ))
+        } else if docket && !(self.hooks.ready)() {
+            Some(ApiError::Unavailable(
+                "the database is not ready yet".into(),
+            ))
+        } else {
+            None
+        }
+    }
+}
+
+/// The call's span: its method and request id, continuing the caller's trace.
+fn call_span<B>(request: &http::Request<B>, request_id: &RequestId) -> tracing::Span {
+    let path = request.uri().path();
+    let span = tracing::info_span!(
+        "rpc",
+        method = %path,
+        request_id = %request_id,
+        actor = Empty,
+        trace_id = Empty,
+        otel.name = Empty,
+        otel.kind = Empty,
+        rpc.system = Empty,
+    );
+    if telemetry::exporting() {
+        // For the exported span only: left empty, they stay out of every log line.
+        span.record("otel.name", path.trim_start_matches('/'));
+        span.record("otel.kind", "server");
+        span.record("rpc.system", "grpc");
+    }
+    if let Some(trace_id) = telemetry::continue_trace(&span, request.headers()) {
+        span.record("trace_id", trace_id);
+    }
+    span
+}
+
+/// A call still running at its deadline: the client's, or the server's (then what it waited for
+/// is the database).
+fn past_deadline(client_timeout: Option<Duration>, timed_out: TimedOut) -> ApiError {
+    match client_timeout {
+        Some(allowed) => ApiError::rejected(
+            Code::DeadlineExceeded,
+            ErrorReason::DeadlineExceeded,
+            format!("the call did not end within its grpc-timeout ({allowed:?})"),
+        ),
+        None => ApiError::Unavailable(Box::new(timed_out)),
     }
 }
 
