@@ -5,3 +5,4 @@
 pub mod batch;
 pub mod paging;
 pub(crate) mod sql;
+pub(crate) mod statement;

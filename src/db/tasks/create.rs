@@ -3,7 +3,7 @@
 //! for as many calls as `db::query::batch` gathered. A single statement is atomic on its own, so
 //! no BEGIN or COMMIT; it returns the rows a view of each task needs, so no second query follows.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::LazyLock};
 
 use diesel::{
     QueryResult,
@@ -16,7 +16,7 @@ use crate::db::{
     assignments::Recipient,
     events::actor_key,
     query::batch::{Batched, Outputs},
-    query::sql::Sql,
+    query::statement::{Binds, Statement},
     tasks::{NewTaskRow, TaskRow},
 };
 use crate::domain::vocabulary::{ActorType, EventKind, ProgressStatus};
@@ -85,20 +85,101 @@ impl Heads {
     }
 }
 
-/// Inserts the tasks, their assignments and their linked records in one statement; each number
-/// is drawn from its workspace's sequence. Returns the rows written, in the order given.
+/// `create.sql`, parsed once.
+static CREATE: LazyLock<Statement> =
+    LazyLock::new(|| Statement::parse("create.sql", include_str!("create.sql")));
+
+/// Inserts the tasks, their assignments and their linked records in one statement (`create.sql`);
+/// each number is drawn from its workspace's sequence. Returns the rows written, in the order
+/// given.
 pub async fn create_many(
     conn: &mut AsyncPgConnection,
     writes: &[TaskWrite],
 ) -> QueryResult<Vec<TaskRow>> {
-    let tasks = writes.iter().map(|w| &w.task);
-    fn column<'a, T: 'a>(
-        tasks: impl Iterator<Item = &'a NewTaskRow>,
-        field: impl Fn(&'a NewTaskRow) -> T,
-    ) -> Vec<T> {
-        tasks.map(field).collect()
-    }
     let heads = Heads::of(writes);
+    let mut on = Vec::new();
+    if writes.iter().any(|w| !w.assigned.is_empty()) {
+        on.push("assigned");
+    }
+    if writes.iter().any(|w| !w.links.is_empty()) {
+        on.push("linked");
+    }
+    if heads.workspaces.len() > 1 {
+        on.push("several");
+    }
+    let binds = recipients_and_links(writes, task_columns(writes))
+        .bind::<Array<BigInt>, _>("nths", heads.nth)
+        .bind::<Array<SqlUuid>, _>("head_workspace_ids", heads.workspaces)
+        .bind::<Array<BigInt>, _>("head_counts", heads.counts)
+        .bind::<Text, _>("tag_separator", TAG_SEPARATOR)
+        .bind::<Text, _>("task_created", EventKind::TaskCreated);
+    let loaded = CREATE.fill(&on, binds)?.load::<TaskRow>(conn).await?;
+    // In a batch runner's task this marks no call: `domain::tasks::create` marks its own.
+    for write in writes {
+        crate::call::mark_written(write.task.workspace_id);
+    }
+    let mut rows: HashMap<Uuid, TaskRow> = loaded.into_iter().map(|row| (row.id, row)).collect();
+    writes
+        .iter()
+        .map(|w| {
+            rows.remove(&w.task.id)
+                .ok_or(diesel::result::Error::NotFound)
+        })
+        .collect()
+}
+
+/// The tasks' columns, one array each, and what their events record.
+fn task_columns(writes: &[TaskWrite]) -> Binds {
+    fn column<T>(writes: &[TaskWrite], field: impl Fn(&TaskWrite) -> T) -> Vec<T> {
+        writes.iter().map(field).collect()
+    }
+    Binds::default()
+        .bind::<Array<SqlUuid>, _>("workspace_ids", column(writes, |w| w.task.workspace_id))
+        .bind::<Array<SqlUuid>, _>("ids", column(writes, |w| w.task.id))
+        .bind::<Array<Text>, _>("titles", column(writes, |w| w.task.title.clone()))
+        .bind::<Array<Text>, _>("body_formats", column(writes, |w| w.task.body_format))
+        .bind::<Array<Text>, _>(
+            "bodies_plain",
+            column(writes, |w| w.task.body_plain.clone()),
+        )
+        .bind::<Array<Text>, _>("bodies_html", column(writes, |w| w.task.body_html.clone()))
+        .bind::<Array<Text>, _>(
+            "bodies_delta",
+            column(writes, |w| w.task.body_delta.clone()),
+        )
+        .bind::<Array<Text>, _>("kinds", column(writes, |w| w.task.kind.clone()))
+        .bind::<Array<Text>, _>("priorities", column(writes, |w| w.task.priority))
+        .bind::<Array<Nullable<Date>>, _>("due_dates", column(writes, |w| w.task.due_date))
+        .bind::<Array<Nullable<Timestamptz>>, _>("due_ats", column(writes, |w| w.task.due_at))
+        .bind::<Array<Text>, _>("tags", column(writes, |w| w.task.tags.join(TAG_SEPARATOR)))
+        .bind::<Array<Nullable<Text>>, _>(
+            "external_ids",
+            column(writes, |w| w.task.external_id.clone()),
+        )
+        .bind::<Array<Nullable<Text>>, _>(
+            "correlation_ids",
+            column(writes, |w| w.task.correlation_id.clone()),
+        )
+        .bind::<Array<Nullable<SqlUuid>>, _>("sequence_ids", column(writes, |w| w.task.sequence_id))
+        .bind::<Array<Text>, _>(
+            "completion_policies",
+            column(writes, |w| w.task.completion_policy),
+        )
+        .bind::<Array<Bool>, _>("distributed", column(writes, |w| w.task.distributed))
+        .bind::<Array<Text>, _>(
+            "created_by_types",
+            column(writes, |w| w.task.created_by_type),
+        )
+        .bind::<Array<Text>, _>(
+            "created_by_ids",
+            column(writes, |w| w.task.created_by_id.clone()),
+        )
+        .bind::<Array<Nullable<Text>>, _>("request_ids", column(writes, |w| w.request_id.clone()))
+        .bind::<Array<Text>, _>("audiences", column(writes, audience))
+}
+
+/// The tasks' assignments and linked records, one array per column.
+fn recipients_and_links(writes: &[TaskWrite], binds: Binds) -> Binds {
     let mut assigned = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut linked = (Vec::new(), Vec::new(), Vec::new());
     for write in writes {
@@ -115,162 +196,15 @@ pub async fn create_many(
             linked.2.push(record_id.clone());
         }
     }
-    let mut sql = Sql::new("WITH input AS (SELECT * FROM unnest(")
-        .with_opaque::<Array<SqlUuid>, _>(column(tasks.clone(), |t| t.workspace_id))
-        .text(", ")
-        .with_opaque::<Array<SqlUuid>, _>(column(tasks.clone(), |t| t.id))
-        .text(", ")
-        .with_opaque::<Array<Text>, _>(column(tasks.clone(), |t| t.title.clone()))
-        .text(", ")
-        .with_opaque::<Array<Text>, _>(column(tasks.clone(), |t| t.body_format))
-        .text(", ")
-        .with_opaque::<Array<Text>, _>(column(tasks.clone(), |t| t.body_plain.clone()))
-        .text(", ")
-        .with_opaque::<Array<Text>, _>(column(tasks.clone(), |t| t.body_html.clone()))
-        .text(", ")
-        .with_opaque::<Array<Text>, _>(column(tasks.clone(), |t| t.body_delta.clone()))
-        .text(", ")
-        .with_opaque::<Array<Text>, _>(column(tasks.clone(), |t| t.kind.clone()))
-        .text(", ")
-        .with_opaque::<Array<Text>, _>(column(tasks.clone(), |t| t.priority))
-        .text(", ")
-        .with_opaque::<Array<Nullable<Date>>, _>(column(tasks.clone(), |t| t.due_date))
-        .text(", ")
-        .with_opaque::<Array<Nullable<Timestamptz>>, _>(column(tasks.clone(), |t| t.due_at))
-        .text(", ")
-        .with_opaque::<Array<Text>, _>(column(tasks.clone(), |t| t.tags.join(TAG_SEPARATOR)))
-        .text(", ")
-        .with_opaque::<Array<Nullable<Text>>, _>(column(tasks.clone(), |t| t.external_id.clone()))
-        .text(", ")
-        .with_opaque::<Array<Nullable<Text>>, _>(column(tasks.clone(), |t| {
-            t.correlation_id.clone()
-        }))
-        .text(", ")
-        .with_opaque::<Array<Nullable<SqlUuid>>, _>(column(tasks.clone(), |t| t.sequence_id))
-        .text(", ")
-        .with_opaque::<Array<Text>, _>(column(tasks.clone(), |t| t.completion_policy))
-        .text(", ")
-        .with_opaque::<Array<Bool>, _>(column(tasks.clone(), |t| t.distributed))
-        .text(", ")
-        .with_opaque::<Array<Text>, _>(column(tasks.clone(), |t| t.created_by_type))
-        .text(", ")
-        .with_opaque::<Array<Text>, _>(column(tasks, |t| t.created_by_id.clone()))
-        .text(", ")
-        .with_opaque::<Array<Nullable<Text>>, _>(
-            writes
-                .iter()
-                .map(|w| w.request_id.clone())
-                .collect::<Vec<_>>(),
-        )
-        .text(", ")
-        .with_opaque::<Array<Text>, _>(writes.iter().map(audience).collect::<Vec<_>>())
-        .text(", ")
-        .with_opaque::<Array<BigInt>, _>(heads.nth)
-        .text(
-            ") WITH ORDINALITY AS i (workspace_id, id, title, body_format, body_plain, body_html, \
-             body_delta, kind, priority, due_date, due_at, tags, external_id, correlation_id, \
-             sequence_id, completion_policy, distributed, created_by_type, created_by_id, \
-             request_id, audience, nth, ord)), \
-             task AS (INSERT INTO tasks (workspace_id, id, number, title, body_format, body_plain, \
-             body_html, body_delta, kind, priority, due_date, due_at, tags, external_id, \
-             correlation_id, sequence_id, completion_policy, distributed, created_by_type, \
-             created_by_id) SELECT workspace_id, id, next_task_number(workspace_id), title, \
-             body_format, body_plain, body_html, body_delta, kind, priority, due_date, due_at, \
-             string_to_array(tags, ",
-        )
-        .with::<Text, _>(TAG_SEPARATOR)
-        .text(
-            "), external_id, correlation_id, sequence_id, completion_policy, distributed, \
-             created_by_type, created_by_id FROM input ORDER BY ord RETURNING *), ",
-        );
-    // A batch with no assignments or no linked records leaves their insert out: each table a
-    // statement names costs it the opening and locking of the table and its indexes.
-    if !assigned.0.is_empty() {
-        sql = sql
-            .text(
-                "assigned AS (INSERT INTO assignments (workspace_id, id, task_id, user_id, \
-                 via_channel_id, progress_status) SELECT task.workspace_id, r.id, task.id, \
-                 r.user_id, r.via_channel_id, r.progress FROM unnest(",
-            )
-            .with_opaque::<Array<SqlUuid>, _>(assigned.0)
-            .text(", ")
-            .with_opaque::<Array<SqlUuid>, _>(assigned.1)
-            .text(", ")
-            .with_opaque::<Array<SqlUuid>, _>(assigned.2)
-            .text(", ")
-            .with_opaque::<Array<Nullable<SqlUuid>>, _>(assigned.3)
-            .text(", ")
-            .with_opaque::<Array<Text>, _>(assigned.4)
-            .text(
-                ") AS r (task_id, id, user_id, via_channel_id, progress) \
-                 JOIN task ON task.id = r.task_id), ",
-            );
-    }
-    if !linked.0.is_empty() {
-        sql = sql
-            .text(
-                "linked AS (INSERT INTO task_linked_records (workspace_id, task_id, object, \
-                 record_id) SELECT task.workspace_id, task.id, l.object, l.record_id FROM unnest(",
-            )
-            .with_opaque::<Array<SqlUuid>, _>(linked.0)
-            .text(", ")
-            .with_opaque::<Array<Text>, _>(linked.1)
-            .text(", ")
-            .with_opaque::<Array<Text>, _>(linked.2)
-            .text(") AS l (task_id, object, record_id) JOIN task ON task.id = l.task_id), ");
-    }
-    // The events' positions come last (`events`), once the tasks are in. A batch of several
-    // workspaces takes their heads in one order, so that two batches cannot wait for each other:
-    // first a transaction advisory lock per workspace, in the order of their keys (cheaper than
-    // locking the rows with FOR UPDATE, which writes each lock to the WAL: measured at a tenth of
-    // CreateTask's pace); single writers hold at most one head and need no such order.
-    let several = heads.workspaces.len() > 1;
-    let mut sql = sql.text("counted AS (SELECT * FROM unnest(");
-    sql = sql
-        .with_opaque::<Array<SqlUuid>, _>(heads.workspaces)
-        .text(", ")
-        .with_opaque::<Array<BigInt>, _>(heads.counts)
-        .text(") AS c (workspace_id, n) WHERE (SELECT count(*) FROM task) > 0), ");
-    if several {
-        sql = sql.text(
-            "ordered AS (SELECT count(pg_advisory_xact_lock(hashtextextended(w.key, 0))) AS n \
-             FROM (SELECT 'docket head ' || workspace_id AS key FROM counted ORDER BY 1) w), ",
-        );
-    }
-    let sql = sql
-        .text(&format!(
-            "head AS (UPDATE task_event_heads h SET position = h.position + c.n \
-             FROM counted c WHERE h.workspace_id = c.workspace_id{} \
-             RETURNING h.workspace_id, h.position - c.n AS base), \
-             created AS (INSERT INTO task_events (workspace_id, position, task_id, kind, \
-             actor_type, actor_id, request_id, audience) SELECT task.workspace_id, \
-             head.base + input.nth, task.id, ",
-            if several {
-                " AND (SELECT n FROM ordered) >= 0"
-            } else {
-                ""
-            }
-        ))
-        .with::<Text, _>(EventKind::TaskCreated)
-        .text(
-            ", task.created_by_type, task.created_by_id, input.request_id, \
-             string_to_array(input.audience, ' ') FROM task JOIN input ON input.id = task.id \
-             LEFT JOIN head ON head.workspace_id = task.workspace_id) SELECT * FROM task",
-        )
-        .prepared();
-    let loaded = sql.load::<TaskRow>(conn).await?;
-    // In a batch runner's task this marks no call: `domain::tasks::create` marks its own.
-    for write in writes {
-        crate::call::mark_written(write.task.workspace_id);
-    }
-    let mut rows: HashMap<Uuid, TaskRow> = loaded.into_iter().map(|row| (row.id, row)).collect();
-    writes
-        .iter()
-        .map(|w| {
-            rows.remove(&w.task.id)
-                .ok_or(diesel::result::Error::NotFound)
-        })
-        .collect()
+    binds
+        .bind::<Array<SqlUuid>, _>("assigned_task_ids", assigned.0)
+        .bind::<Array<SqlUuid>, _>("assignment_ids", assigned.1)
+        .bind::<Array<SqlUuid>, _>("user_ids", assigned.2)
+        .bind::<Array<Nullable<SqlUuid>>, _>("via_channel_ids", assigned.3)
+        .bind::<Array<Text>, _>("progress", assigned.4)
+        .bind::<Array<SqlUuid>, _>("linked_task_ids", linked.0)
+        .bind::<Array<Text>, _>("objects", linked.1)
+        .bind::<Array<Text>, _>("record_ids", linked.2)
 }
 
 /// Writes tasks for concurrent CreateTask calls, many to a statement (`db::query::batch`).
