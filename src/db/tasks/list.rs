@@ -178,7 +178,7 @@ pub async fn page(
     budget: i64,
     bodies: &[BodyFormat],
 ) -> QueryResult<Fetched<TaskRow>> {
-    let rows = page_query("", filter, sort, after, limit, budget, bodies)
+    let rows = page_query("", filter, sort, after, limit, budget, bodies)?
         .load(conn)
         .await?;
     Ok(Fetched::budgeted(rows))
@@ -191,11 +191,11 @@ pub async fn count(conn: &mut AsyncPgConnection, filter: &TaskFilter) -> QueryRe
         #[diesel(sql_type = BigInt)]
         count: i64,
     }
-    let counted: Count = count_query("", filter).get_result(conn).await?;
+    let counted: Count = count_query("", filter)?.get_result(conn).await?;
     Ok(counted.count)
 }
 
-fn count_query(prefix: &str, filter: &TaskFilter) -> Sql {
+fn count_query(prefix: &str, filter: &TaskFilter) -> QueryResult<Sql> {
     let mut sql = Sql::default();
     sql.push(prefix);
     match &filter.visibility {
@@ -213,20 +213,20 @@ fn count_query(prefix: &str, filter: &TaskFilter) -> Sql {
         }
         Visibility::Workspace => {
             sql.push("SELECT count(*) AS count FROM tasks t WHERE ");
-            sql.filters(filter);
+            sql.filters(filter)?;
         }
         Visibility::Related { .. } => {
             // The two halves are disjoint (received excludes authored), so their sum is exact.
             sql.push("SELECT (SELECT count(*) FROM tasks t WHERE ");
-            sql.filters(filter);
+            sql.filters(filter)?;
             sql.push(" AND ");
             sql.authored(filter);
             sql.push(") + (");
-            sql.received_count(filter);
+            sql.received_count(filter)?;
             sql.push(") AS count");
         }
     }
-    sql
+    Ok(sql)
 }
 
 #[derive(QueryableByName)]
@@ -240,7 +240,7 @@ pub async fn explain_count(
     conn: &mut AsyncPgConnection,
     filter: &TaskFilter,
 ) -> QueryResult<Vec<String>> {
-    let lines: Vec<PlanLine> = count_query("EXPLAIN ", filter).load(conn).await?;
+    let lines: Vec<PlanLine> = count_query("EXPLAIN ", filter)?.load(conn).await?;
     Ok(lines.into_iter().map(|l| l.line).collect())
 }
 
@@ -261,7 +261,7 @@ pub async fn explain_page(
         limit,
         1 << 20,
         BodyFormat::ALL,
-    )
+    )?
     .load(conn)
     .await?;
     Ok(lines.into_iter().map(|l| l.line).collect())
@@ -277,7 +277,7 @@ fn page_query(
     limit: i64,
     budget: i64,
     bodies: &[BodyFormat],
-) -> Sql {
+) -> QueryResult<Sql> {
     let key = sort.expression();
     let direction = if sort.descending { "DESC" } else { "ASC" };
     let order = if sort.key == SortKey::Number {
@@ -294,6 +294,21 @@ fn page_query(
     };
     sql.open_budgeted_page(&task_columns(bodies), page_key, &task_bytes(bodies));
     sql.push("tasks t");
+    visible_to_caller(&mut sql, filter)?;
+    after_position(&mut sql, key, sort.descending, after);
+    sql.close_budgeted_page(
+        &order,
+        direction,
+        sort.key == SortKey::Number,
+        limit,
+        budget,
+    );
+    Ok(sql)
+}
+
+/// `FROM tasks t` onwards: the caller's own assignment joined, the filters, and what the caller
+/// may see of them.
+fn visible_to_caller(sql: &mut Sql, filter: &TaskFilter) -> QueryResult<()> {
     // The caller's own assignment, if any, joined (at most one: assignments are unique per task
     // and user) rather than looked up in a subplan, so the planner may also start from a
     // selective filter's index and probe the rest by key.
@@ -313,7 +328,7 @@ fn page_query(
         sql.bind::<SqlUuid, _>(user_id);
     }
     sql.push(" WHERE ");
-    sql.filters(filter);
+    sql.filters(filter)?;
     if let Visibility::Related {
         actor_type,
         actor_id,
@@ -330,7 +345,12 @@ fn page_query(
         }
         sql.push(")");
     }
-    let beyond = if sort.descending { "<" } else { ">" };
+    Ok(())
+}
+
+/// Past the page's start: after `after` in the sort order (`key`, then the id).
+fn after_position(sql: &mut Sql, key: &str, descending: bool, after: Option<Position>) {
+    let beyond = if descending { "<" } else { ">" };
     match after {
         None => {}
         Some(Position::Number(number)) => {
@@ -352,12 +372,4 @@ fn page_query(
             sql.push(")");
         }
     }
-    sql.close_budgeted_page(
-        &order,
-        direction,
-        sort.key == SortKey::Number,
-        limit,
-        budget,
-    );
-    sql
 }

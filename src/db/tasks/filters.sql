@@ -1,0 +1,72 @@
+-- The WHERE clause of the task listings (list.rs): the workspace and every filter of a ListTasks
+-- or CountTasks request, ANDed; a block is in only when its filter is. Not prepared: the right
+-- plan for a tag rare in the workspace is not the one for a tag on half its tasks.
+t.workspace_id = :workspace_id
+-- if priorities
+  -- By rank, so the PRIORITY sort's index serves the filter too.
+  AND task_priority_rank(t.priority) = ANY(:priority_ranks)
+-- end
+-- if statuses
+  AND t.status = ANY(:statuses)
+-- end
+-- if kinds
+  AND t.kind = ANY(:kinds)
+-- end
+-- if assignees_or_unassigned
+  AND (false
+-- if assignees
+    OR EXISTS (SELECT 1 FROM assignments a WHERE a.workspace_id = t.workspace_id
+      AND a.task_id = t.id AND a.user_id = ANY(:assignee_user_ids))
+-- end
+-- if unassigned
+    OR NOT EXISTS (SELECT 1 FROM assignments a WHERE a.workspace_id = t.workspace_id
+      AND a.task_id = t.id)
+-- end
+  )
+-- end
+-- if tags
+  -- As keys of the workspace, whose statistics know each tag's frequency in each workspace
+  -- (migrations/*_workspace_tag_keys), the workspace bound as a value so that the keys are
+  -- known when the statement is planned; and only tagged tasks, which are all the tag index
+  -- holds (migrations/*_tagged_tasks_index).
+  AND cardinality(t.tags) > 0
+  AND task_tag_keys(t.workspace_id, t.tags) && task_tag_keys(:tags_workspace_id, :tags)
+-- end
+-- if linked_record
+  AND EXISTS (SELECT 1 FROM task_linked_records l WHERE l.workspace_id = t.workspace_id
+    AND l.task_id = t.id AND l.object = :linked_object AND l.record_id = :linked_record_id)
+-- end
+-- if sequence_id
+  AND t.sequence_id = :sequence_id
+-- end
+-- if external_id
+  AND t.external_id = :external_id
+-- end
+-- if correlation_id
+  AND t.correlation_id = :correlation_id
+-- end
+-- if due_before
+  AND task_due_key(t.due_at, t.due_date) < :due_before
+-- end
+-- if due_after
+  -- No due date is +infinity to the sort, but it is not "due after" anything; bounding the range
+  -- there also keeps the index scan off the undated tasks.
+  AND task_due_key(t.due_at, t.due_date) >= :due_after
+  AND task_due_key(t.due_at, t.due_date) < 'infinity'
+-- end
+-- if created_before
+  AND t.created_at < :created_before
+-- end
+-- if created_after
+  AND t.created_at >= :created_after
+-- end
+-- if title_or_number
+  AND (false
+-- if title_words
+    OR to_tsvector('simple', t.title) @@ task_title_query(:title_words)
+-- end
+-- if number
+    OR t.number = :number
+-- end
+  )
+-- end
