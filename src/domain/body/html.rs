@@ -140,103 +140,35 @@ impl Builder {
 
 fn walk(node: NodeRef<'_, Node>, context: &Context, out: &mut Builder) {
     match node.value() {
-        Node::Text(text) => {
-            if context.preformatted {
-                let mut lines = text.split('\n').peekable();
-                while let Some(line) = lines.next() {
-                    out.text(line, &context.inline);
-                    if lines.peek().is_some() {
-                        out.newline(&context.block);
-                    }
+        Node::Text(text) if context.preformatted => {
+            let mut lines = text.split('\n').peekable();
+            while let Some(line) = lines.next() {
+                out.text(line, &context.inline);
+                if lines.peek().is_some() {
+                    out.newline(&context.block);
                 }
+            }
+        }
+        Node::Text(text) => {
+            let spaced = collapse_whitespace(text);
+            // Whitespace at the start of a line is layout, not content.
+            let text = if out.line_has_content {
+                spaced.as_str()
             } else {
-                let collapsed = text.split_whitespace().collect::<Vec<_>>().join(" ");
-                let spaced = match (
-                    text.starts_with(char::is_whitespace),
-                    text.ends_with(char::is_whitespace),
-                ) {
-                    _ if collapsed.is_empty() => " ".to_owned(),
-                    (true, true) => format!(" {collapsed} "),
-                    (true, false) => format!(" {collapsed}"),
-                    (false, true) => format!("{collapsed} "),
-                    (false, false) => collapsed,
-                };
-                // Whitespace at the start of a line is layout, not content.
-                let text = if out.line_has_content {
-                    spaced.as_str()
-                } else {
-                    spaced.trim_start()
-                };
-                out.text(text, &context.inline);
+                spaced.trim_start()
+            };
+            out.text(text, &context.inline);
+        }
+        Node::Element(element) if element.name() == "br" => {
+            if context.preformatted {
+                out.newline(&context.block);
+            } else {
+                out.break_line(&context.block);
             }
         }
         Node::Element(element) => {
             let mut inner = context.clone();
-            let name = element.name();
-            let block = match name {
-                "br" => {
-                    if context.preformatted {
-                        out.newline(&context.block);
-                    } else {
-                        out.break_line(&context.block);
-                    }
-                    return;
-                }
-                "strong" | "b" => {
-                    inner.inline.bold = true;
-                    false
-                }
-                "em" | "i" => {
-                    inner.inline.italic = true;
-                    false
-                }
-                "u" => {
-                    inner.inline.underline = true;
-                    false
-                }
-                "s" | "strike" | "del" => {
-                    inner.inline.strike = true;
-                    false
-                }
-                "code" if !context.preformatted => {
-                    inner.inline.code = true;
-                    false
-                }
-                "a" => {
-                    inner.inline.link = element
-                        .attr("href")
-                        .filter(|href| safe_link(href))
-                        .map(str::to_owned);
-                    false
-                }
-                "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => {
-                    inner.block.header = name[1..].parse().ok();
-                    true
-                }
-                "blockquote" => {
-                    inner.block.blockquote = true;
-                    true
-                }
-                "pre" => {
-                    inner.block.code_block = true;
-                    inner.preformatted = true;
-                    true
-                }
-                "ol" | "ul" => {
-                    inner.list = Some(if name == "ol" {
-                        ListKind::Ordered
-                    } else {
-                        ListKind::Bullet
-                    });
-                    true
-                }
-                "li" => {
-                    inner.block.list = Some(context.list.unwrap_or(ListKind::Bullet));
-                    true
-                }
-                "p" | "div" => true,
-                _ => false,
-            };
+            let block = formats(element, context, &mut inner);
             if block {
                 // A block starts on a line of its own.
                 out.end_block(context);
@@ -255,3 +187,65 @@ fn walk(node: NodeRef<'_, Node>, context: &Context, out: &mut Builder) {
         }
     }
 }
+
+/// Runs of whitespace as one space, as a browser shows them (a text of only whitespace is one).
+fn collapse_whitespace(text: &str) -> String {
+    let collapsed = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match (
+        text.starts_with(char::is_whitespace),
+        text.ends_with(char::is_whitespace),
+    ) {
+        _ if collapsed.is_empty() => " ".to_owned(),
+        (true, true) => format!(" {collapsed} "),
+        (true, false) => format!(" {collapsed}"),
+        (false, true) => format!("{collapsed} "),
+        (false, false) => collapsed,
+    }
+}
+
+/// What an element sets for what it holds (`inner`, a copy of `context`), and whether it is a
+/// block; elements Docket does not know hold their text unformatted.
+fn formats(element: &scraper::node::Element, context: &Context, inner: &mut Context) -> bool {
+    let name = element.name();
+    match name {
+        "strong" | "b" => inner.inline.bold = true,
+        "em" | "i" => inner.inline.italic = true,
+        "u" => inner.inline.underline = true,
+        "s" | "strike" | "del" => inner.inline.strike = true,
+        "code" if !context.preformatted => inner.inline.code = true,
+        "a" => {
+            inner.inline.link = element
+                .attr("href")
+                .filter(|href| safe_link(href))
+                .map(str::to_owned);
+        }
+        "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => inner.block.header = name[1..].parse().ok(),
+        "blockquote" => inner.block.blockquote = true,
+        "pre" => {
+            inner.block.code_block = true;
+            inner.preformatted = true;
+        }
+        "ol" => inner.list = Some(ListKind::Ordered),
+        "ul" => inner.list = Some(ListKind::Bullet),
+        "li" => inner.block.list = Some(context.list.unwrap_or(ListKind::Bullet)),
+        _ => {}
+    }
+    BLOCKS.contains(&name)
+}
+
+/// The elements that start and end a line of their own.
+const BLOCKS: &[&str] = &[
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "blockquote",
+    "pre",
+    "ol",
+    "ul",
+    "li",
+    "p",
+    "div",
+];

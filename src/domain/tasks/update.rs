@@ -38,39 +38,11 @@ pub async fn update(
         } else {
             CompletionPolicy::Any
         };
-        let (due_date, due_at) = match changes.due {
-            None => (None, None),
-            Some(None) => (Some(None), Some(None)),
-            Some(Some(Due::Date(date))) => (Some(Some(date)), Some(None)),
-            Some(Some(Due::At(at))) => (Some(None), Some(Some(at))),
-        };
-        let body = changes.body.as_ref();
         let tags: Option<Vec<String>> = changes
             .tags
             .as_ref()
             .map(|tags| tags.iter().map(|t| t.as_str().to_owned()).collect());
-        fn optional(text: &Option<Option<Text<ExternalKey>>>) -> Option<Option<&str>> {
-            text.as_ref().map(|text| text.as_ref().map(Text::as_str))
-        }
-        let changeset = TaskChangeset {
-            title: changes.title.as_ref().map(Text::as_str),
-            body_format: body.map(|b| b.written_as),
-            body_plain: body.map(|b| b.plain.as_str()),
-            body_html: body.map(|b| b.html.as_str()),
-            body_delta: body.map(|b| b.delta.as_str()),
-            kind: changes.kind.as_ref().map(TaskKind::as_str),
-            priority: changes.priority,
-            due_date,
-            due_at,
-            tags: tags.as_deref(),
-            external_id: optional(&changes.external_id),
-            correlation_id: optional(&changes.correlation_id),
-            sequence_id: changes.sequence_id,
-            completion_policy: changes
-                .completion_policy
-                .map(|p| p.unwrap_or(default_policy)),
-            distributed: None,
-        };
+        let changeset = changeset(&changes, tags.as_deref(), default_policy);
         let old = row;
         let mut row = tasks::update(conn, caller.workspace_id, task_id, changeset).await?;
         let mut fields = changed_fields(&old, &row);
@@ -97,4 +69,42 @@ pub async fn update(
         Ok(view)
     })
     .await
+}
+
+/// The columns `changes` sets (`tags` as the column holds them); a policy set back to the default
+/// is the task's default policy.
+fn changeset<'a>(
+    changes: &'a TaskChanges,
+    tags: Option<&'a [String]>,
+    default_policy: CompletionPolicy,
+) -> TaskChangeset<'a> {
+    fn optional(text: &Option<Option<Text<ExternalKey>>>) -> Option<Option<&str>> {
+        text.as_ref().map(|text| text.as_ref().map(Text::as_str))
+    }
+    let (due_date, due_at) = match changes.due {
+        None => (None, None),
+        Some(None) => (Some(None), Some(None)),
+        Some(Some(Due::Date(date))) => (Some(Some(date)), Some(None)),
+        Some(Some(Due::At(at))) => (Some(None), Some(Some(at))),
+    };
+    let body = changes.body.as_ref();
+    TaskChangeset {
+        title: changes.title.as_ref().map(Text::as_str),
+        body_format: body.map(|b| b.written_as),
+        body_plain: body.map(|b| b.plain.as_str()),
+        body_html: body.map(|b| b.html.as_str()),
+        body_delta: body.map(|b| b.delta.as_str()),
+        kind: changes.kind.as_ref().map(TaskKind::as_str),
+        priority: changes.priority,
+        due_date,
+        due_at,
+        tags,
+        external_id: optional(&changes.external_id),
+        correlation_id: optional(&changes.correlation_id),
+        sequence_id: changes.sequence_id,
+        completion_policy: changes
+            .completion_policy
+            .map(|p| p.unwrap_or(default_policy)),
+        distributed: None,
+    }
 }
