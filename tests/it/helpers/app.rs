@@ -18,6 +18,52 @@ use tonic_health::pb::{
 
 use super::database::{TestDb, database_config};
 
+/// How a [`TestApp`] is made; [`TestAppBuilder::spawn`] starts it.
+#[derive(Default)]
+pub struct TestAppBuilder<'a> {
+    database: Option<(TestDb, String)>,
+    edits: Vec<ConfigEdit<'a>>,
+}
+
+/// One change to the test configuration.
+type ConfigEdit<'a> = Box<dyn FnOnce(&mut ServeConfig) + 'a>;
+
+impl<'a> TestAppBuilder<'a> {
+    /// On `db`, reaching PostgreSQL through `url` (which may be a proxy to it); without it, on a
+    /// fresh migrated database.
+    pub fn on(mut self, db: TestDb, url: String) -> Self {
+        self.database = Some((db, url));
+        self
+    }
+
+    /// With this authentication configuration.
+    pub fn auth(self, auth: AuthConfig) -> Self {
+        self.configure(move |config| config.auth = auth)
+    }
+
+    /// With the test configuration edited by `edit` (after the edits before it).
+    pub fn configure(mut self, edit: impl FnOnce(&mut ServeConfig) + 'a) -> Self {
+        self.edits.push(Box::new(edit));
+        self
+    }
+
+    pub async fn spawn(self) -> TestApp {
+        let (db, url) = match self.database {
+            Some(database) => database,
+            None => {
+                let db = TestDb::migrated().await;
+                let url = db.url();
+                (db, url)
+            }
+        };
+        let mut config = test_config(url);
+        for edit in self.edits {
+            edit(&mut config);
+        }
+        TestApp::start(db, config).await
+    }
+}
+
 pub struct TestApp {
     pub addr: SocketAddr,
     /// The metrics endpoint (`GET /metrics`).
@@ -30,46 +76,14 @@ pub struct TestApp {
 }
 
 impl TestApp {
-    /// A server on a fresh migrated database.
+    /// A server on a fresh migrated database, with the test configuration.
     pub async fn spawn() -> Self {
-        let db = TestDb::migrated().await;
-        let url = db.url();
-        Self::spawn_on(db, url).await
+        Self::builder().spawn().await
     }
 
-    /// A server for `db`, reaching PostgreSQL through `url` (which may be a proxy to it).
-    pub async fn spawn_on(db: TestDb, url: String) -> Self {
-        Self::spawn_with(db, url, auth_config()).await
-    }
-
-    /// A server on a fresh migrated database with this authentication configuration.
-    pub async fn spawn_with_auth(auth: AuthConfig) -> Self {
-        Self::spawn_configured(|config| config.auth = auth).await
-    }
-
-    /// A server on a fresh migrated database, with the test configuration edited by `edit`.
-    pub async fn spawn_configured(edit: impl FnOnce(&mut ServeConfig)) -> Self {
-        let db = TestDb::migrated().await;
-        let mut config = test_config(db.url());
-        edit(&mut config);
-        Self::start(db, config).await
-    }
-
-    /// A server for `db` through `url`, with the test configuration edited by `edit`.
-    pub async fn spawn_on_configured(
-        db: TestDb,
-        url: String,
-        edit: impl FnOnce(&mut ServeConfig),
-    ) -> Self {
-        let mut config = test_config(url);
-        edit(&mut config);
-        Self::start(db, config).await
-    }
-
-    async fn spawn_with(db: TestDb, url: String, auth: AuthConfig) -> Self {
-        let mut config = test_config(url);
-        config.auth = auth;
-        Self::start(db, config).await
+    /// A server built to order: on which database, through which URL, with what configuration.
+    pub fn builder<'a>() -> TestAppBuilder<'a> {
+        TestAppBuilder::default()
     }
 
     async fn start(db: TestDb, config: ServeConfig) -> Self {

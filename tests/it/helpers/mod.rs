@@ -2,9 +2,13 @@
 
 pub mod app;
 pub mod database;
+pub mod history;
 pub mod process;
 pub mod proxy;
 pub mod raw;
+pub mod rpc;
 pub mod seed;
 pub mod team;
 pub mod team_assignments;
+pub mod update;
+pub mod watch;

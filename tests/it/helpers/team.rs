@@ -9,8 +9,8 @@ use docket::{
 use tonic::transport::Channel;
 use uuid::Uuid;
 
+use super::rpc::{Directory, authorized};
 use super::{app::TestApp, database::connect, seed};
-use crate::{auth::authorized, directory::Directory};
 
 /// A workspace with an author, two recipients (Alice, and Bob who is only reached via the channel), an outsider, an inactive user and a channel the
 /// author administers (members: author, both recipients, the inactive user).
@@ -33,7 +33,7 @@ impl Team {
 
     /// The team on a server whose test configuration `edit` changes.
     pub async fn with_config(edit: impl FnOnce(&mut docket::config::ServeConfig)) -> Self {
-        let app = TestApp::spawn_configured(edit).await;
+        let app = TestApp::builder().configure(edit).spawn().await;
         let (workspace, admin) = seed::workspace(&app.db, "acme").await;
         let mut dir = Directory::new(&app, admin.clone()).await;
         let mut person = async |name: &str, active: bool| {

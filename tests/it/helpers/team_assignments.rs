@@ -4,12 +4,12 @@ use docket::grpc::pb::{self, assignment_service_client::AssignmentServiceClient}
 use tonic::transport::Channel;
 use uuid::Uuid;
 
+use super::rpc::{Directory, authorized};
 use super::{
     database::connect,
     seed,
     team::{Team, titled},
 };
-use crate::{auth::authorized, directory::Directory};
 
 impl Team {
     pub async fn assignments(&self) -> AssignmentServiceClient<Channel> {
@@ -37,7 +37,7 @@ impl Team {
             .list_task_assignments(authorized(request, &self.author.1))
             .await
             .expect("list");
-        crate::directory::drain(stream.into_inner())
+        crate::helpers::rpc::drain(stream.into_inner())
             .await
             .expect("stream")
             .into_iter()

@@ -1,0 +1,4 @@
+//! The typed client crate (`docket-client`) and what a client sees.
+
+mod experience;
+mod library;

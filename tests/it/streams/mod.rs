@@ -1,0 +1,4 @@
+//! Streamed listings: their limits and buffers, and fairness with unary calls.
+
+mod fairness;
+mod limits;

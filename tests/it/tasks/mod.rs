@@ -1,0 +1,9 @@
+//! Tasks: create, read, update, reassign, lifecycle moves, numbering, batching, and listings (`list/`).
+
+mod basics;
+mod batching;
+mod lifecycle;
+mod list;
+mod numbering;
+mod reassign;
+mod update;
