@@ -11,7 +11,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use docket::grpc::pb::{self, task_service_client::TaskServiceClient};
+use docket_client::pb::{self, task_service_client::TaskServiceClient};
 use tokio::task::JoinSet;
 use tonic::{Streaming, transport::Channel};
 

@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use docket::grpc::pb::{self, task_service_client::TaskServiceClient};
+use docket_client::pb::{self, task_service_client::TaskServiceClient};
 use futures_util::future::join_all;
 use tonic::transport::Channel;
 

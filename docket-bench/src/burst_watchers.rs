@@ -13,7 +13,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use docket::grpc::pb::{
+use docket_client::pb::{
     self, TaskEventKind, assignment_service_client::AssignmentServiceClient,
     task_service_client::TaskServiceClient,
 };

@@ -1,15 +1,9 @@
-//! What the benchmark runs against, made straight in the database (the same domain code the CLI
-//! uses, and SQL for bulk): workspaces each with a user and that user's token, and large
-//! workspaces seeded once and found again by name on later runs.
+//! What the benchmark runs against: workspaces and tokens made as an operator makes them (the
+//! `docket admin` command, which prints them as JSON), users and large workspaces' tasks written
+//! in bulk with SQL, the large workspaces seeded once and found again by name on later runs.
 
-use diesel_async::{AsyncConnection, AsyncPgConnection};
-use docket::{
-    auth::Scope,
-    domain::{
-        tokens::{self, TokenOwner},
-        workspaces,
-    },
-};
+use std::path::PathBuf;
+
 use tokio_postgres::NoTls;
 use uuid::Uuid;
 
@@ -32,43 +26,83 @@ pub fn user_of(n: u128) -> Uuid {
 
 pub struct Fixture {
     url: String,
+    /// The `docket` binary whose `admin` command makes workspaces and tokens.
+    docket: PathBuf,
     sql: tokio_postgres::Client,
 }
 
 impl Fixture {
-    pub async fn connect(url: &str) -> Result<Self, BoxError> {
+    pub async fn connect(url: &str, docket: PathBuf) -> Result<Self, BoxError> {
         let (sql, connection) = tokio_postgres::connect(url, NoTls).await?;
         tokio::spawn(connection);
         Ok(Self {
             url: url.to_owned(),
+            docket,
             sql,
         })
     }
 
+    /// Runs `docket admin --json <args>` against the database; its one JSON object.
+    async fn admin(&self, args: &[&str]) -> Result<serde_json::Value, BoxError> {
+        let output = tokio::process::Command::new(&self.docket)
+            .args(["admin", "--json"])
+            .args(args)
+            .env("DATABASE_URL", &self.url)
+            .output()
+            .await
+            .map_err(|e| format!("cannot run {}: {e}", self.docket.display()))?;
+        if !output.status.success() {
+            let said = String::from_utf8_lossy(&output.stderr);
+            return Err(format!("docket admin {}: {}", args.join(" "), said.trim()).into());
+        }
+        Ok(serde_json::from_slice(&output.stdout)?)
+    }
+
+    /// A token of `owner` (`--user <id>` or `--service <name>`) in the workspace.
+    async fn token(
+        &self,
+        workspace: Uuid,
+        owner: [&str; 2],
+        scopes: &str,
+    ) -> Result<String, BoxError> {
+        let workspace = workspace.to_string();
+        let mut args = vec![
+            "token",
+            "create",
+            "--workspace",
+            &workspace,
+            "--scopes",
+            scopes,
+        ];
+        args.extend(owner);
+        secret(&self.admin(&args).await?)
+    }
+
     /// A new workspace named `name` with its user and tokens.
     pub async fn workspace(&self, name: &str) -> Result<Workspace, BoxError> {
-        let mut conn = AsyncPgConnection::establish(&self.url).await?;
-        let (workspace, admin) = workspaces::create(&mut conn, name).await?;
+        let created = self.admin(&["workspace", "create", "--name", name]).await?;
+        let workspace_id: Uuid = created["workspace_id"]
+            .as_str()
+            .ok_or("docket admin printed no workspace_id")?
+            .parse()?;
+        let admin_token = secret(&created["token"])?;
         let user_id = Uuid::new_v4();
         self.sql
             .execute(
                 "INSERT INTO users (workspace_id, id, first_name, last_name, email)
                  VALUES ($1, $2, 'Bench', 'User', 'bench@example.com')",
-                &[&workspace.id, &user_id],
+                &[&workspace_id, &user_id],
             )
             .await?;
-        let user = tokens::create(
-            &mut conn,
-            workspace.id,
-            TokenOwner::User(user_id),
-            &[Scope::TasksWrite],
-        )
-        .await?;
+        let user = user_id.to_string();
+        let user_token = self
+            .token(workspace_id, ["--user", &user], "tasks:write")
+            .await?;
         Ok(Workspace {
-            id: workspace.id,
+            id: workspace_id,
             user_id,
-            admin_token: admin.secret,
-            user_token: user.secret,
+            admin_token,
+            user_token,
         })
     }
 
@@ -119,11 +153,8 @@ impl Fixture {
             .await?;
         if let Some(row) = existing {
             // A new token for this run: secrets are not stored.
-            let mut conn = AsyncPgConnection::establish(&self.url).await?;
-            let owner = TokenOwner::Service("bench".into());
-            return Ok(tokens::create(&mut conn, row.get(0), owner, Scope::ALL)
-                .await?
-                .secret);
+            let all = "tasks:read,tasks:write,directory:read,directory:write,workspace:admin";
+            return self.token(row.get(0), ["--service", "bench"], all).await;
         }
         // Named only once seeded, so a run cut short leaves nothing a later run would take for a
         // seeded workspace.
@@ -202,6 +233,14 @@ impl Fixture {
 }
 
 /// Users 1 to 50 of the workspace ($1).
+/// The secret of a token `docket admin --json` printed.
+fn secret(token: &serde_json::Value) -> Result<String, BoxError> {
+    Ok(token["secret"]
+        .as_str()
+        .ok_or("docket admin printed no secret")?
+        .to_owned())
+}
+
 const SEED_USERS: &str = "
 INSERT INTO users (workspace_id, id, first_name, last_name, email)
 SELECT $1, ('00000000-0000-0000-0000-' || lpad(to_hex(u), 12, '0'))::uuid, 'U' || u, 'L' || u,

@@ -1,8 +1,10 @@
 //! `docket-bench`: load against a running Docket, for each figure of the README's performance
 //! table: CreateTask across many workspaces and in one, GetTask, a lifecycle move (StartTask), one
 //! ListTasks stream over a large workspace, and CountTasks and first ListTasks pages with each
-//! filter on a larger one. It prepares what it needs straight in the database (`DATABASE_URL`):
-//! workspaces with a user each, and the large workspaces, seeded once and reused by later runs.
+//! filter on a larger one. It talks to the server as any client does (docket-client's types and
+//! clients), and prepares what it needs as an operator would (`docket admin`, and SQL for bulk
+//! seeding, in `DATABASE_URL`): workspaces with a user each, and the large workspaces, seeded
+//! once and reused by later runs.
 //! Each phase prints one line; `--json` adds one JSON object per phase for scripts
 //! (`.ci/bench` compares them with PostgreSQL's own ceiling).
 
@@ -15,7 +17,7 @@ mod watchers;
 use std::{future::Future, sync::Arc};
 
 use clap::Parser;
-use docket::grpc::pb::{self, task_service_client::TaskServiceClient};
+use docket_client::pb::{self, task_service_client::TaskServiceClient};
 use fixture::{BoxError, Fixture};
 use load::Load;
 use tonic::{Request, metadata::MetadataValue, transport::Channel};
@@ -34,6 +36,10 @@ struct Args {
     /// Docket's database, where the benchmark makes its workspaces and tokens.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     database_url: String,
+    /// The `docket` binary whose `admin` command makes the workspaces and tokens (by default the
+    /// one beside docket-bench).
+    #[arg(long)]
+    docket: Option<std::path::PathBuf>,
     /// Workspaces the spread-out creates go to.
     #[arg(long, default_value_t = 100)]
     workspaces: usize,
@@ -104,7 +110,11 @@ async fn main() -> Result<(), BoxError> {
     for _ in 0..args.connections.max(1) {
         channels.push(Channel::from_shared(args.addr.clone())?.connect().await?);
     }
-    let fixture = Fixture::connect(&args.database_url).await?;
+    let docket = match &args.docket {
+        Some(path) => path.clone(),
+        None => std::env::current_exe()?.with_file_name("docket"),
+    };
+    let fixture = Fixture::connect(&args.database_url, docket).await?;
     let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
     let mut spread = Vec::new();
     for i in 0..args.workspaces.max(1) {
