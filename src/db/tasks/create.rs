@@ -107,7 +107,7 @@ pub async fn create_many(
     if heads.workspaces.len() > 1 {
         on.push("several");
     }
-    let binds = recipients_and_links(writes, task_columns(writes))
+    let binds = recipients_and_links(writes, task_values(writes))
         .bind::<Array<BigInt>, _>("nths", heads.nth)
         .bind::<Array<SqlUuid>, _>("head_workspace_ids", heads.workspaces)
         .bind::<Array<BigInt>, _>("head_counts", heads.counts)
@@ -129,7 +129,7 @@ pub async fn create_many(
 }
 
 /// The tasks' columns, one array each, and what their events record.
-fn task_columns(writes: &[TaskWrite]) -> Binds {
+fn task_values(writes: &[TaskWrite]) -> Binds {
     fn column<T>(writes: &[TaskWrite], field: impl Fn(&TaskWrite) -> T) -> Vec<T> {
         writes.iter().map(field).collect()
     }
