@@ -29,12 +29,10 @@ fn filter_values(f: &TaskFilter) -> (Vec<&'static str>, Binds) {
     when("priorities", !f.priorities.is_empty());
     when("statuses", !f.statuses.is_empty());
     when("kinds", !f.kinds.is_empty());
-    when("assignees", !f.assignee_user_ids.is_empty());
-    when("unassigned", f.include_unassigned);
-    when(
-        "assignees_or_unassigned",
-        !f.assignee_user_ids.is_empty() || f.include_unassigned,
-    );
+    let (assignees, unassigned) = (!f.assignee_user_ids.is_empty(), f.include_unassigned);
+    when("assignees_only", assignees && !unassigned);
+    when("unassigned_only", unassigned && !assignees);
+    when("assignees_or_unassigned", assignees && unassigned);
     when("tags", !f.tags.is_empty());
     when("linked_record", f.linked_record.is_some());
     when("sequence_id", f.sequence_id.is_some());
@@ -44,12 +42,10 @@ fn filter_values(f: &TaskFilter) -> (Vec<&'static str>, Binds) {
     when("due_after", f.due_after.is_some());
     when("created_before", f.created_before.is_some());
     when("created_after", f.created_after.is_some());
-    when("title_words", f.title_words.is_some());
-    when("number", f.number.is_some());
-    when(
-        "title_or_number",
-        f.title_words.is_some() || f.number.is_some(),
-    );
+    let (title, number) = (f.title_words.is_some(), f.number.is_some());
+    when("title_only", title && !number);
+    when("number_only", number && !title);
+    when("title_or_number", title && number);
     let (object, record_id) = f.linked_record.clone().unzip();
     let binds = Binds::default()
         .bind::<SqlUuid, _>("workspace_id", f.workspace_id)

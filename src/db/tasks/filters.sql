@@ -12,17 +12,22 @@ t.workspace_id = :workspace_id
 -- if kinds
   AND t.kind = ANY(:kinds)
 -- end
+-- An EXISTS ANDed to the rest is planned as a join (the planner may start from the caller's
+-- assignments); under an OR it stays a subplan run for each task, so the OR is written only when
+-- both halves are asked for.
+-- if assignees_only
+  AND EXISTS (SELECT 1 FROM assignments a WHERE a.workspace_id = t.workspace_id
+    AND a.task_id = t.id AND a.user_id = ANY(:assignee_user_ids))
+-- end
+-- if unassigned_only
+  AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.workspace_id = t.workspace_id
+    AND a.task_id = t.id)
+-- end
 -- if assignees_or_unassigned
-  AND (false
--- if assignees
-    OR EXISTS (SELECT 1 FROM assignments a WHERE a.workspace_id = t.workspace_id
+  AND (EXISTS (SELECT 1 FROM assignments a WHERE a.workspace_id = t.workspace_id
       AND a.task_id = t.id AND a.user_id = ANY(:assignee_user_ids))
--- end
--- if unassigned
     OR NOT EXISTS (SELECT 1 FROM assignments a WHERE a.workspace_id = t.workspace_id
-      AND a.task_id = t.id)
--- end
-  )
+      AND a.task_id = t.id))
 -- end
 -- if tags
   -- As keys of the workspace, whose statistics know each tag's frequency in each workspace
@@ -60,13 +65,12 @@ t.workspace_id = :workspace_id
 -- if created_after
   AND t.created_at >= :created_after
 -- end
+-- if title_only
+  AND to_tsvector('simple', t.title) @@ task_title_query(:title_words)
+-- end
+-- if number_only
+  AND t.number = :number
+-- end
 -- if title_or_number
-  AND (false
--- if title_words
-    OR to_tsvector('simple', t.title) @@ task_title_query(:title_words)
--- end
--- if number
-    OR t.number = :number
--- end
-  )
+  AND (to_tsvector('simple', t.title) @@ task_title_query(:title_words) OR t.number = :number)
 -- end
