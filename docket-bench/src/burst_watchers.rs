@@ -36,6 +36,66 @@ struct Outcome {
     error: Option<String>,
 }
 
+/// Reads one watch until it has `burst` assignment events: how many it got, and how long after
+/// the assignment committed the last came.
+async fn read_burst(
+    stream: &mut tonic::Streaming<pb::WatchTasksResponse>,
+    burst: usize,
+    committed: &AtomicU64,
+    origin: Instant,
+) -> Outcome {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    let mut got = 0;
+    while got < burst {
+        match tokio::time::timeout_at(deadline, stream.message()).await {
+            Ok(Ok(Some(message))) => {
+                let kind = message.event.map(|e| e.kind());
+                got += usize::from(kind == Some(TaskEventKind::AssignmentCreated));
+            }
+            Ok(Err(status)) => {
+                let error = Some(format!("{:?} {}", status.code(), status.message()));
+                return Outcome {
+                    got,
+                    took: None,
+                    error,
+                };
+            }
+            _ => {
+                return Outcome {
+                    got,
+                    took: None,
+                    error: None,
+                };
+            }
+        }
+    }
+    let at = f64::from_bits(committed.load(Ordering::SeqCst));
+    Outcome {
+        got,
+        took: Some(origin.elapsed().as_secs_f64() - at),
+        error: None,
+    }
+}
+
+/// The server's peak RSS in MB, sampled every 100 ms until the sampler is aborted.
+fn sample_peak_rss(
+    server_pid: Option<u32>,
+) -> (Arc<AtomicU64>, Option<tokio::task::JoinHandle<()>>) {
+    let peak = Arc::new(AtomicU64::new(0));
+    let sampler = server_pid.map(|pid| {
+        let peak = peak.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Some(mb) = rss_mb(pid) {
+                    peak.fetch_max(mb as u64, Ordering::Relaxed);
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+    });
+    (peak, sampler)
+}
+
 /// Opens `watchers` watches for the user of `token`, then assigns a new task of that user's to
 /// `channel` (`burst` members), and reads until each watcher has every assignment event.
 pub async fn watch_burst(
@@ -54,53 +114,10 @@ pub async fn watch_burst(
     let (channels, streams) = open_watches(addr, &auth, watchers).await?;
     for mut stream in streams {
         let committed = committed.clone();
-        readers.spawn(async move {
-            let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
-            let mut got = 0;
-            while got < burst {
-                match tokio::time::timeout_at(deadline, stream.message()).await {
-                    Ok(Ok(Some(message))) => {
-                        let kind = message.event.map(|e| e.kind());
-                        got += usize::from(kind == Some(TaskEventKind::AssignmentCreated));
-                    }
-                    Ok(Err(status)) => {
-                        let error = Some(format!("{:?} {}", status.code(), status.message()));
-                        return Outcome {
-                            got,
-                            took: None,
-                            error,
-                        };
-                    }
-                    _ => {
-                        return Outcome {
-                            got,
-                            took: None,
-                            error: None,
-                        };
-                    }
-                }
-            }
-            let at = f64::from_bits(committed.load(Ordering::SeqCst));
-            Outcome {
-                got,
-                took: Some(origin.elapsed().as_secs_f64() - at),
-                error: None,
-            }
-        });
+        readers.spawn(async move { read_burst(&mut stream, burst, &committed, origin).await });
     }
     let watching = server_pid.and_then(rss_mb);
-    let peak = Arc::new(AtomicU64::new(0));
-    let sampler = server_pid.map(|pid| {
-        let peak = peak.clone();
-        tokio::spawn(async move {
-            loop {
-                if let Some(mb) = rss_mb(pid) {
-                    peak.fetch_max(mb as u64, Ordering::Relaxed);
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        })
-    });
+    let (peak, sampler) = sample_peak_rss(server_pid);
     let mut tasks = TaskServiceClient::new(channels[0].clone());
     let made = tasks
         .create_task(authorized(task(0), auth.clone()))

@@ -107,57 +107,7 @@ impl Load {
     pub(crate) async fn filters(&self, admin_token: &str, samples: usize) -> Result<(), BoxError> {
         let admin = bearer(admin_token)?;
         let assignee = fixture::user_of(7).to_string();
-        let filters: Vec<(&str, pb::CountTasksRequest)> = vec![
-            (
-                "status",
-                pb::CountTasksRequest {
-                    statuses: vec![pb::TaskStatus::InProgress as i32],
-                    ..Default::default()
-                },
-            ),
-            (
-                "assignee",
-                pb::CountTasksRequest {
-                    assignee_user_ids: vec![assignee],
-                    ..Default::default()
-                },
-            ),
-            (
-                "priority",
-                pb::CountTasksRequest {
-                    priorities: vec![pb::TaskPriority::Urgent as i32],
-                    ..Default::default()
-                },
-            ),
-            (
-                "kind",
-                pb::CountTasksRequest {
-                    kinds: vec!["EMAIL_REPLY".into()],
-                    ..Default::default()
-                },
-            ),
-            (
-                "tag rare here, common elsewhere",
-                pb::CountTasksRequest {
-                    tags: vec!["elsewhere".into()],
-                    ..Default::default()
-                },
-            ),
-            (
-                "query",
-                pb::CountTasksRequest {
-                    query: "globex".into(),
-                    ..Default::default()
-                },
-            ),
-            (
-                "correlation_id",
-                pb::CountTasksRequest {
-                    correlation_id: "corr-4242".into(),
-                    ..Default::default()
-                },
-            ),
-        ];
+        let filters = filter_requests(&assignee);
         for (filter, count) in &filters {
             if matches!(*filter, "status" | "assignee") {
                 let mut latencies = Vec::new();
@@ -248,4 +198,59 @@ fn first_page(filters: &pb::CountTasksRequest) -> pb::ListTasksRequest {
         body_formats: vec![pb::BodyFormat::Plain as i32],
         ..Default::default()
     }
+}
+
+/// One CountTasks request per filter the phase measures, by name (`assignee`: a user's id).
+fn filter_requests(assignee: &str) -> Vec<(&'static str, pb::CountTasksRequest)> {
+    vec![
+        (
+            "status",
+            pb::CountTasksRequest {
+                statuses: vec![pb::TaskStatus::InProgress as i32],
+                ..Default::default()
+            },
+        ),
+        (
+            "assignee",
+            pb::CountTasksRequest {
+                assignee_user_ids: vec![assignee.to_owned()],
+                ..Default::default()
+            },
+        ),
+        (
+            "priority",
+            pb::CountTasksRequest {
+                priorities: vec![pb::TaskPriority::Urgent as i32],
+                ..Default::default()
+            },
+        ),
+        (
+            "kind",
+            pb::CountTasksRequest {
+                kinds: vec!["EMAIL_REPLY".into()],
+                ..Default::default()
+            },
+        ),
+        (
+            "tag rare here, common elsewhere",
+            pb::CountTasksRequest {
+                tags: vec!["elsewhere".into()],
+                ..Default::default()
+            },
+        ),
+        (
+            "query",
+            pb::CountTasksRequest {
+                query: "globex".into(),
+                ..Default::default()
+            },
+        ),
+        (
+            "correlation_id",
+            pb::CountTasksRequest {
+                correlation_id: "corr-4242".into(),
+                ..Default::default()
+            },
+        ),
+    ]
 }

@@ -18,7 +18,7 @@ use std::{future::Future, sync::Arc};
 
 use clap::Parser;
 use docket_client::pb::{self, task_service_client::TaskServiceClient};
-use fixture::{BoxError, Fixture};
+use fixture::{BoxError, Fixture, Workspace};
 use load::Load;
 use tonic::{Request, metadata::MetadataValue, transport::Channel};
 
@@ -106,6 +106,18 @@ const GET_ROUNDS: usize = 3;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), BoxError> {
     let args = Args::parse();
+    let (load, fixture, run) = prepare(&args).await?;
+    let (spread, single) = workspaces(&args, &fixture, &run).await?;
+    unary_phases(&args, &load, &spread, &single).await?;
+    large_phases(&args, &load, &fixture).await?;
+    watch_phases(&args, &fixture, &spread, &single).await?;
+    // The next run should find the tables as this one did, not grown by its creates.
+    fixture.remove(&format!("bench-{run}-")).await?;
+    Ok(())
+}
+
+/// The phases' connections, the fixture, and this run's name.
+async fn prepare(args: &Args) -> Result<(Load, Fixture, String), BoxError> {
     let mut channels = Vec::new();
     for _ in 0..args.connections.max(1) {
         channels.push(Channel::from_shared(args.addr.clone())?.connect().await?);
@@ -116,24 +128,43 @@ async fn main() -> Result<(), BoxError> {
     };
     let fixture = Fixture::connect(&args.database_url, docket).await?;
     let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
-    let mut spread = Vec::new();
-    for i in 0..args.workspaces.max(1) {
-        spread.push(fixture.workspace(&format!("bench-{run}-{i}")).await?);
-    }
-    let single = fixture.workspace(&format!("bench-{run}-one")).await?;
     println!(
         "docket-bench: {} tasks per create phase, {} calls in flight over {} connections, {} workspaces",
         args.tasks,
         args.concurrency,
         channels.len(),
-        spread.len()
+        args.workspaces.max(1)
     );
     let load = Load {
         channels,
         concurrency: args.concurrency,
         json: args.json,
     };
+    Ok((load, fixture, run))
+}
 
+/// The workspaces the spread creates go to, and the one the single-workspace phases use.
+async fn workspaces(
+    args: &Args,
+    fixture: &Fixture,
+    run: &str,
+) -> Result<(Vec<Workspace>, Workspace), BoxError> {
+    let mut spread = Vec::new();
+    for i in 0..args.workspaces.max(1) {
+        spread.push(fixture.workspace(&format!("bench-{run}-{i}")).await?);
+    }
+    let single = fixture.workspace(&format!("bench-{run}-one")).await?;
+    Ok((spread, single))
+}
+
+/// CreateTask across the workspaces and in one, GetTask, and a lifecycle move.
+async fn unary_phases(
+    args: &Args,
+    load: &Load,
+    spread: &[Workspace],
+    single: &Workspace,
+) -> Result<(), BoxError> {
+    let wants = |phase: &str| args.phases.iter().any(|p| p == phase);
     let tokens: Vec<Auth> = spread
         .iter()
         .map(|w| bearer(&w.user_token))
@@ -143,7 +174,6 @@ async fn main() -> Result<(), BoxError> {
         let tokens = tokens.clone();
         move |i: usize| tokens[i % tokens.len()].clone()
     };
-    let wants = |phase: &str| args.phases.iter().any(|p| p == phase);
     let creates = if wants("create_spread") || wants("get") || wants("start") {
         args.tasks
     } else {
@@ -211,6 +241,13 @@ async fn main() -> Result<(), BoxError> {
     })
     .await?;
 
+    Ok(())
+}
+
+/// The stream over a large workspace, the filters over a larger one, and the faults of streams
+/// (a stalled reader, a burst).
+async fn large_phases(args: &Args, load: &Load, fixture: &Fixture) -> Result<(), BoxError> {
+    let wants = |phase: &str| args.phases.iter().any(|p| p == phase);
     if args.stream_tasks > 0 && wants("stream") {
         let name = format!("bench-stream-v7-{}", args.stream_tasks);
         let big = fixture.seeded(&name, args.stream_tasks).await?;
@@ -239,6 +276,17 @@ async fn main() -> Result<(), BoxError> {
             faults::burst(&args.addr, &token, args.fault_streams, args.json).await?;
         }
     }
+    Ok(())
+}
+
+/// Watchers: many on one workspace, and a burst to a channel's members.
+async fn watch_phases(
+    args: &Args,
+    fixture: &Fixture,
+    spread: &[Workspace],
+    single: &Workspace,
+) -> Result<(), BoxError> {
+    let wants = |phase: &str| args.phases.iter().any(|p| p == phase);
     if wants("watch") {
         let held = match args.hold_open {
             true => Some(watchers::hold_open(&args.database_url, spread[0].id).await?),
@@ -267,8 +315,6 @@ async fn main() -> Result<(), BoxError> {
         )
         .await?;
     }
-    // The next run should find the tables as this one did, not grown by its creates.
-    fixture.remove(&format!("bench-{run}-")).await?;
     Ok(())
 }
 

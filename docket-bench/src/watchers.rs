@@ -111,50 +111,12 @@ pub async fn watch(
     let (channels, streams) = open_watches(addr, &auth, watchers).await?;
     for mut stream in streams {
         let started = started.clone();
-        readers.spawn(async move {
-            let mut latencies = Vec::with_capacity(events);
-            let mut seen = std::collections::HashSet::new();
-            let mut duplicates = 0;
-            let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-            while seen.len() < events {
-                let message = match tokio::time::timeout_at(deadline, stream.message()).await {
-                    Ok(Ok(Some(message))) => message,
-                    _ => break,
-                };
-                let Some(event) = message.event else { continue };
-                let now = Instant::now();
-                if !seen.insert(event.task_id.clone()) {
-                    duplicates += 1;
-                }
-                if let Some(at) = started
-                    .lock()
-                    .ok()
-                    .and_then(|s| s.get(&event.task_id).copied())
-                {
-                    latencies.push(now.duration_since(at));
-                }
-            }
-            (latencies, seen.len(), duplicates)
-        });
+        readers.spawn(async move { read_watch(&mut stream, &started, events).await });
     }
     let open = server_pid.and_then(rss_mb);
 
-    let mut client = TaskServiceClient::new(channels[0].clone());
-    let mut pace = tokio::time::interval(Duration::from_millis(1000 / PACE));
-    for i in 0..events {
-        pace.tick().await;
-        let at = Instant::now();
-        let id = client
-            .create_task(authorized(task(i), auth.clone()))
-            .await?
-            .into_inner()
-            .task
-            .map(|t| t.id)
-            .unwrap_or_default();
-        if let Ok(mut started) = started.lock() {
-            started.insert(id, at);
-        }
-    }
+    let client = TaskServiceClient::new(channels[0].clone());
+    create_paced(client, &auth, events, &started).await?;
     let mut latencies = Vec::new();
     let (mut short, mut duplicates) = (0, 0);
     while let Some(result) = readers.join_next().await {
@@ -191,6 +153,63 @@ pub async fn watch(
                 "rss_idle_mb": idle, "rss_watching_mb": open, "rss_after_mb": after,
             })
         );
+    }
+    Ok(())
+}
+
+/// Reads one watch until it has `events` distinct tasks' events (or a minute passes): the
+/// delivery latencies it saw, how many tasks, and how many events came twice.
+async fn read_watch(
+    stream: &mut tonic::Streaming<pb::WatchTasksResponse>,
+    started: &Started,
+    events: usize,
+) -> (Vec<Duration>, usize, usize) {
+    let mut latencies = Vec::with_capacity(events);
+    let mut seen = std::collections::HashSet::new();
+    let mut duplicates = 0;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while seen.len() < events {
+        let message = match tokio::time::timeout_at(deadline, stream.message()).await {
+            Ok(Ok(Some(message))) => message,
+            _ => break,
+        };
+        let Some(event) = message.event else { continue };
+        let now = Instant::now();
+        if !seen.insert(event.task_id.clone()) {
+            duplicates += 1;
+        }
+        if let Some(at) = started
+            .lock()
+            .ok()
+            .and_then(|s| s.get(&event.task_id).copied())
+        {
+            latencies.push(now.duration_since(at));
+        }
+    }
+    (latencies, seen.len(), duplicates)
+}
+
+/// Creates `events` tasks at the phase's pace, noting when each was sent.
+async fn create_paced(
+    mut client: TaskServiceClient<Channel>,
+    auth: &Auth,
+    events: usize,
+    started: &Started,
+) -> Result<(), BoxError> {
+    let mut pace = tokio::time::interval(Duration::from_millis(1000 / PACE));
+    for i in 0..events {
+        pace.tick().await;
+        let at = Instant::now();
+        let id = client
+            .create_task(authorized(task(i), auth.clone()))
+            .await?
+            .into_inner()
+            .task
+            .map(|t| t.id)
+            .unwrap_or_default();
+        if let Ok(mut started) = started.lock() {
+            started.insert(id, at);
+        }
     }
     Ok(())
 }
