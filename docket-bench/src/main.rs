@@ -304,7 +304,7 @@ async fn watch_phases(
         drop(held);
     }
     if wants("watch_burst") {
-        let channel = fixture.channel(&single, args.burst_events as i64).await?;
+        let channel = fixture.channel(single, args.burst_events as i64).await?;
         burst_watchers::watch_burst(
             &args.addr,
             &single.user_token,
