@@ -2,6 +2,7 @@
 
 mod basics;
 mod batching;
+mod identity;
 mod lifecycle;
 mod list;
 mod numbering;
