@@ -4,7 +4,8 @@
 
 use crate::{
     db::{Db, PgPool, pool::deadline::Conn},
-    domain::{DomainError, watch::Hub},
+    domain::DomainError,
+    events::watch::Hub,
 };
 
 #[derive(Clone)]

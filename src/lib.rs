@@ -10,6 +10,7 @@ pub mod config;
 pub mod connections;
 pub mod db;
 pub mod domain;
+pub mod events;
 pub mod grpc;
 pub mod health;
 pub mod housekeeping;

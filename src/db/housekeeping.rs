@@ -53,7 +53,7 @@ pub async fn expire_request_ids(
 /// Deletes the events recorded more than `retention` ago, like [`expire_request_ids`], and
 /// moves each workspace's horizon (`task_event_horizons`) up to the last of its events deleted:
 /// a watcher whose position is below it may have missed events, and is told so
-/// (`domain::watch`).
+/// (`events::watch`).
 pub async fn expire_events(
     conn: &mut AsyncPgConnection,
     retention: Duration,

@@ -7,7 +7,6 @@ pub mod assignments;
 pub mod directory;
 pub mod enums;
 pub mod error;
-pub mod events;
 pub mod housekeeping;
 pub mod migrations;
 pub mod pool;

@@ -12,6 +12,7 @@
 //!   trigger, checked at commit, so deleting one by one fails exactly where a batch would);
 //! - a task its policy completed is completed exactly while the policy holds.
 
+use crate::events::Recorder;
 use std::collections::HashSet;
 
 use diesel_async::{AsyncConnection, AsyncPgConnection};
@@ -21,7 +22,6 @@ use serde_json::json;
 
 use super::{
     DomainError,
-    events::Recorder,
     tasks::{is_author, lock_for_change, recipients, settle},
 };
 use crate::domain::records::{Assignment, ProgressCounts};

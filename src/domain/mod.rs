@@ -5,13 +5,11 @@ pub mod assignments;
 pub mod body;
 pub mod cursor;
 pub mod directory;
-pub mod events;
 pub mod input;
 pub mod records;
 pub mod tasks;
 pub mod tokens;
 pub mod vocabulary;
-pub mod watch;
 pub mod workspaces;
 
 use crate::db::{DbError, assignments::LOWER_LIMIT, tasks::EXTERNAL_ID_KEY};

@@ -4,14 +4,12 @@
 //! (an error).
 
 use crate::domain::vocabulary::{ActorType, BodyFormat, EventKind, ProgressStatus};
+use crate::events::watch::WatchScope;
 use crate::{
     domain::assignments::list::{MyAssignmentSort, TaskAssignmentSort},
-    domain::{
-        tasks::{
-            CompletionPolicy, Disposition, DistributionKind, Priority, ReassignScope, Status,
-            list::{TaskSort, TaskSortKey},
-        },
-        watch::WatchScope,
+    domain::tasks::{
+        CompletionPolicy, Disposition, DistributionKind, Priority, ReassignScope, Status,
+        list::{TaskSort, TaskSortKey},
     },
     grpc::pb,
 };

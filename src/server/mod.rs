@@ -22,8 +22,11 @@ use crate::{
     background::Background,
     call::streams::{StreamLimits, StreamSizes},
     config::{DatabaseConfig, ServeConfig},
-    db::{self, ConnectOptions, PgPool, Prepared, events::signal::Notifier},
-    domain::watch::{Hub, WatchConfig},
+    db::{self, ConnectOptions, PgPool, Prepared},
+    events::{
+        signal::Notifier,
+        watch::{Hub, WatchConfig},
+    },
     health::Readiness,
     housekeeping::{self, Retention},
     metrics::Metrics,

@@ -17,8 +17,8 @@ use crate::{
     call::streams::StreamLimits,
     config::{ConnectionConfig, ServeConfig, TlsConfig},
     connections::{self, Incoming},
-    db::{Db, PgPool, Prepared, events::signal::Notifier},
-    domain::watch::Hub,
+    db::{Db, PgPool, Prepared},
+    events::{signal::Notifier, watch::Hub},
     grpc::{
         assignments::AssignmentApi,
         auth::AuthLayer,

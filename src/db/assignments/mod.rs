@@ -2,6 +2,7 @@
 
 pub mod list;
 
+use crate::events::log::{Cause, author_sql, kind_and_cause, one_position};
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
@@ -10,11 +11,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::db::rows::read_as;
-use crate::db::{
-    events::{Cause, author_sql, kind_and_cause, one_position},
-    query::sql::Sql,
-    schema::assignments,
-};
+use crate::db::{query::sql::Sql, schema::assignments};
 use crate::domain::{
     records::{Assignment, ProgressCounts},
     vocabulary::{EventKind, ProgressStatus},

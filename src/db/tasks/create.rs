@@ -3,6 +3,7 @@
 //! for as many calls as `db::query::batch` gathered. A single statement is atomic on its own, so
 //! no BEGIN or COMMIT; it returns the rows a view of each task needs, so no second query follows.
 
+use crate::events::log::actor_key;
 use std::{collections::HashMap, sync::LazyLock};
 
 use diesel::{
@@ -14,7 +15,6 @@ use uuid::Uuid;
 
 use crate::db::{
     assignments::Recipient,
-    events::actor_key,
     query::batch::{Batched, Outputs},
     query::statement::{Binds, Statement},
     tasks::{NewTaskRow, TaskRow},

@@ -10,16 +10,13 @@ pub mod linked_records;
 pub mod list;
 pub mod trips;
 
+use crate::events::log::{Cause, audience_sql, kind_and_cause, one_position};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::{dsl::now, prelude::*, sql_types};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::db::{
-    events::{Cause, audience_sql, kind_and_cause, one_position},
-    query::sql::Sql,
-    schema::tasks,
-};
+use crate::db::{query::sql::Sql, schema::tasks};
 use crate::domain::vocabulary::{
     ActorType, BodyFormat, CompletionPolicy, Disposition, EventKind, Priority, Status,
 };

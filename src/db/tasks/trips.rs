@@ -2,9 +2,10 @@
 //! move checked and applied at once (creating them is `super::create`). Each returns, with the rows, what a view of them needs (the caller's own assignment, the
 //! links, the assignments' progress), so no second query follows. Creates and reads take many
 //! rows at once, for the calls `db::query::batch` gathers; a single statement is atomic on its own, so
-//! no BEGIN or COMMIT either. Each change writes its event (`db::events`) in the same statement,
+//! no BEGIN or COMMIT either. Each change writes its event (`events::log`) in the same statement,
 //! as one more CTE.
 
+use crate::events::log::{Cause, audience_sql, kind_and_cause, one_position};
 use diesel::{
     QueryResult, QueryableByName,
     sql_types::{Array, BigInt, Jsonb, Nullable, Text, Uuid as SqlUuid},
@@ -13,7 +14,6 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::db::{
-    events::{Cause, audience_sql, kind_and_cause, one_position},
     query::batch::{Batched, Outputs},
     query::sql::Sql,
     tasks::{StatusChange, TaskRow, status_update},

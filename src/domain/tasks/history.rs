@@ -3,6 +3,7 @@
 //! the task. A recipient reads the task's own events and their own assignment's: the other
 //! recipients' assignments are the author's to see (ListTaskAssignments' rule).
 
+use crate::events::log::{self as events, actor_key};
 use std::sync::Arc;
 
 use futures_util::{Stream, TryStreamExt};
@@ -10,12 +11,11 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{Relation, relation};
-use crate::domain::events::Event;
+use crate::events::Event;
 use crate::{
     auth::Caller,
     db::{
         PgPool, checkout,
-        events::{self, actor_key},
         query::paging::{Fetched, keyset_stream},
         tasks,
     },
@@ -48,7 +48,7 @@ pub async fn history(
         }
     };
     let cursors = Cursors::of(&json!({ "list": "task_events", "task_id": task_id }));
-    let after = start_after::<crate::domain::events::Position>(&page, &cursors)?;
+    let after = start_after::<crate::events::Position>(&page, &cursors)?;
     let rows = keyset_stream(
         pool,
         after,

@@ -16,6 +16,7 @@ mod settle;
 mod update;
 mod view;
 
+use crate::events::record as events;
 use std::time::Duration;
 
 use diesel_async::{AsyncConnection, AsyncPgConnection};
@@ -36,11 +37,7 @@ pub use update::update;
 use view::Context;
 pub(crate) use view::{Received, is_author, views};
 
-use super::{
-    DomainError,
-    events::{self},
-    input::Text,
-};
+use super::{DomainError, input::Text};
 use crate::domain::records::ProgressCounts;
 use crate::domain::vocabulary::ProgressStatus;
 use crate::{

@@ -1,6 +1,7 @@
 //! Reassigning: making one user the only recipient of a task, or of every open task of its
 //! sequence (Topo's reassign), in one transaction that locks the tasks in id order.
 
+use crate::events::{Recorder, record as events};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use uuid::Uuid;
 
@@ -12,11 +13,7 @@ use crate::{
         directory::users,
         tasks::{self, TaskChangeset},
     },
-    domain::{
-        DomainError,
-        events::{self, Recorder},
-        vocabulary::EventKind,
-    },
+    domain::{DomainError, vocabulary::EventKind},
 };
 
 /// Which tasks a reassignment changes.

@@ -20,7 +20,8 @@ use crate::{
         assignments,
         tasks::{self, StatusChange, TaskChangeset, TaskRow},
     },
-    domain::{DomainError, events::Recorder},
+    domain::DomainError,
+    events::Recorder,
 };
 
 /// Brings the task in line with its assignments, recording a status its policy gives it;

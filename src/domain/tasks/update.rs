@@ -12,7 +12,8 @@ use super::{
 use crate::{
     auth::Caller,
     db::tasks::{self, TaskChangeset},
-    domain::{DomainError, events::Recorder, input::Text, vocabulary::EventKind},
+    domain::{DomainError, input::Text, vocabulary::EventKind},
+    events::Recorder,
 };
 
 /// Applies an author's changes, if the task still has `expected_etag` (when given).

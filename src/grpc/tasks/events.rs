@@ -2,17 +2,15 @@
 //! log's rows as `TaskEvent`s (their JSON details as a `google.protobuf.Struct`), and watch
 //! messages.
 
+use crate::events::watch::{WatchItem, WatchRequest, WatchScope};
 use prost_types::{ListValue, Struct, Value as ProtoValue, value::Kind};
 use serde_json::Value;
 
 use super::convert::actor_to_proto;
 use crate::domain::vocabulary::EventKind;
 use crate::{
-    domain::events::{Event, Position},
-    domain::{
-        input::Violations,
-        watch::{WatchItem, WatchRequest, WatchScope},
-    },
+    domain::input::Violations,
+    events::{Event, Position},
     grpc::{
         enums::optional,
         parse::{Parse, enums, uuids},

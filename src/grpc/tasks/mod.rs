@@ -17,10 +17,8 @@ use super::{caller, parse::parse, pb, reauthorize::AlsoNeeds};
 use crate::{
     app::App,
     auth::{Caller, Scope},
-    domain::{
-        tasks::{self, Move},
-        watch::{self, WatchScope},
-    },
+    domain::tasks::{self, Move},
+    events::watch::{self, WatchScope},
 };
 
 pub struct TaskApi {

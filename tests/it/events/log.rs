@@ -6,9 +6,9 @@
 use std::time::Duration;
 
 use diesel_async::{AsyncPgConnection, SimpleAsyncConnection};
-use docket::db::events::{Cause, NewEvent, append, read_after};
-use docket::domain::events::{Event, Position};
 use docket::domain::vocabulary::{ActorType, EventKind};
+use docket::events::log::{Cause, NewEvent, append, read_after};
+use docket::events::{Event, Position};
 use uuid::Uuid;
 
 use crate::helpers::{

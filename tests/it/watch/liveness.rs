@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use docket::domain::vocabulary::{ActorType, EventKind};
 use docket::{
-    db::events::{Cause, NewEvent, append},
+    events::log::{Cause, NewEvent, append},
     grpc::pb::{self, task_service_client::TaskServiceClient},
 };
 use tokio::time::Instant;

@@ -14,6 +14,7 @@
 //! HTTP/2 flow control stops the server from polling it. Such a watcher holds no more than its
 //! queue (shared events) and is told when its client reads again.
 
+use crate::events::log::{self as events, actor_key};
 use std::{
     pin::Pin,
     sync::{
@@ -30,14 +31,11 @@ use uuid::Uuid;
 
 use super::{Hub, WatchFilter, bounds, hub::READ_TIMEOUT};
 use crate::call::streams::OpenStream;
-use crate::domain::events::{Event, Position};
 use crate::domain::vocabulary::EventKind;
+use crate::events::{Event, Position};
 use crate::{
     auth::Caller,
-    db::{
-        DbError, checkout,
-        events::{self, actor_key},
-    },
+    db::{DbError, checkout},
     domain::DomainError,
 };
 

@@ -8,6 +8,7 @@
 mod hub;
 mod stream;
 
+use crate::events::log::{self as events, Bounds};
 use std::{collections::HashSet, time::Duration};
 
 use tokio::time::Instant;
@@ -16,13 +17,10 @@ use uuid::Uuid;
 pub use hub::Hub;
 pub use stream::{WatchItem, WatchRequest, WatchScope, watch};
 
-use crate::domain::events::{Event, Position};
 use crate::domain::vocabulary::EventKind;
+use crate::events::{Event, Position};
 use crate::{
-    db::{
-        DbError, PgPool, checkout,
-        events::{self, Bounds},
-    },
+    db::{DbError, PgPool, checkout},
     domain::DomainError,
 };
 

@@ -2,7 +2,7 @@
 //!
 //! The hub follows each workspace that has a watcher on this server (a [`Feed`]): it listens on
 //! a connection of its own for the NOTIFYs servers send when they have written events
-//! (`db::events::signal`, naming the workspaces), reads the new events of those workspaces in one
+//! (`events::signal`, naming the workspaces), reads the new events of those workspaces in one
 //! statement, and hands each to the watchers it matches, in memory, shared (`Arc`). It also
 //! reads every workspace it follows once a second, so a lost NOTIFY or a listener reconnecting
 //! delays events but never loses them.
@@ -12,6 +12,10 @@
 //! joins again (`stream`), as etcd's unsynced watchers do. A reader that keeps up costs one read
 //! for all; one that falls behind costs its own reads, and holds no more than its queue.
 
+use crate::events::{
+    log as events,
+    signal::{self, named_workspaces},
+};
 use std::{
     collections::{HashMap, HashSet},
     sync::{
@@ -28,11 +32,8 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::{WatchConfig, WatchFilter};
-use crate::db::{
-    ConnectOptions, DbError, PgPool, checkout, events,
-    events::signal::{self, named_workspaces},
-};
-use crate::domain::events::{Event, Position};
+use crate::db::{ConnectOptions, DbError, PgPool, checkout};
+use crate::events::{Event, Position};
 
 /// Events of one workspace one hub read takes at most; it reads that workspace again until it
 /// has all.

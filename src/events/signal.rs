@@ -2,7 +2,7 @@
 //! writes events marks the workspace it wrote them in (`call::mark_written`); when such a call ends
 //! (its transaction committed), its server's [`Notifier`] sends the NOTIFYs for all the calls that
 //! ended meanwhile, at most one batch in flight, which wake the watch hub of every server on the
-//! database (`domain::watch`). Each NOTIFY names the workspaces that have new events, so that a
+//! database (`events::watch`). Each NOTIFY names the workspaces that have new events, so that a
 //! hub reads those only. A NOTIFY from a trigger would do it in the writer's own statement, but
 //! PostgreSQL serialises the commits of notifying transactions on one lock.
 
@@ -118,7 +118,7 @@ async fn run(pool: PgPool, notifier: Notifier, stop: CancellationToken) {
     }
 }
 
-/// Wakes every server's watchers (`domain::watch`) with one NOTIFY per payload: each names the
+/// Wakes every server's watchers (`events::watch`) with one NOTIFY per payload: each names the
 /// workspaces that have new events (32 hex digits each, separated by spaces), so that their
 /// hubs read those only; an empty one means "any".
 pub async fn notify(conn: &mut AsyncPgConnection, payloads: Vec<String>) -> QueryResult<()> {

@@ -1,4 +1,4 @@
-//! What each change records in the event log (`db::events`): a call's changes are gathered in a
+//! What each change records in the event log (`events::log`): a call's changes are gathered in a
 //! [`Recorder`] while its transaction runs and appended in one statement before it commits, so
 //! the events are there exactly when the changes are. The hot paths that are one statement
 //! (creating, reading, moving a task) write their event in that statement instead.
@@ -7,10 +7,7 @@
 //! reassigned, deleted; assignment created, deleted, finished, opened (seen, or reopened after
 //! finishing); and a task completed or moved back by its completion policy.
 
-mod entry;
-
-pub use entry::{Event, Position};
-
+use crate::events::log::{self as events, Cause, NewEvent, actor_key};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -18,11 +15,7 @@ use crate::domain::records::Assignment;
 use crate::domain::vocabulary::{EventKind, ProgressStatus, Status};
 use crate::{
     auth::Caller,
-    db::{
-        DbError,
-        events::{self, Cause, NewEvent, actor_key},
-        tasks::TaskRow,
-    },
+    db::{DbError, tasks::TaskRow},
 };
 use diesel_async::AsyncPgConnection;
 
@@ -109,7 +102,7 @@ impl Recorder {
 
     /// Appends what was recorded, in the connection's current transaction. Call it last, once
     /// every row the transaction changes is locked: it takes the workspace's event log until
-    /// the transaction commits (`db::events`).
+    /// the transaction commits (`events::log`).
     pub async fn write(self, conn: &mut AsyncPgConnection) -> Result<(), DbError> {
         Ok(events::append(conn, &self.cause, &self.events).await?)
     }

@@ -23,8 +23,6 @@
 //! after the rows it changes), and a statement that writes events of several workspaces locks
 //! their heads in workspace order.
 
-pub mod signal;
-
 use chrono::{DateTime, Utc};
 use diesel::{
     OptionalExtension, QueryResult, QueryableByName, sql_query,
@@ -34,10 +32,8 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::db::query::sql::Sql;
-use crate::domain::{
-    events::{Event, Position},
-    vocabulary::{ActorType, EventKind},
-};
+use crate::domain::vocabulary::{ActorType, EventKind};
+use crate::events::{Event, Position};
 
 /// Who caused a change: the actor of the call and the call's request id.
 #[derive(Debug, Clone, PartialEq, Eq)]

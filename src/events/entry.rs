@@ -1,5 +1,5 @@
 //! An event of the log as readers take it ([`Event`]), and where a reader stands ([`Position`]):
-//! the domain's words for what `db::events` reads, so the edges convert events without knowing
+//! the domain's words for what `events::log` reads, so the edges convert events without knowing
 //! the columns.
 
 use chrono::{DateTime, Utc};
