@@ -7,6 +7,7 @@ pub mod process;
 pub mod proxy;
 pub mod raw;
 pub mod rpc;
+pub mod rules;
 pub mod seed;
 pub mod team;
 pub mod team_assignments;
