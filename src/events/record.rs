@@ -7,7 +7,7 @@
 //! reassigned, deleted; assignment created, deleted, finished, opened (seen, or reopened after
 //! finishing); and a task completed or moved back by its completion policy.
 
-use crate::events::log::{self as events, Cause, NewEvent, actor_key};
+use crate::events::log::{self, Cause, NewEvent, actor_key};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -104,6 +104,6 @@ impl Recorder {
     /// every row the transaction changes is locked: it takes the workspace's event log until
     /// the transaction commits (`events::log`).
     pub async fn write(self, conn: &mut AsyncPgConnection) -> Result<(), DbError> {
-        Ok(events::append(conn, &self.cause, &self.events).await?)
+        Ok(log::append(conn, &self.cause, &self.events).await?)
     }
 }

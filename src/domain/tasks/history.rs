@@ -3,7 +3,7 @@
 //! the task. A recipient reads the task's own events and their own assignment's: the other
 //! recipients' assignments are the author's to see (ListTaskAssignments' rule).
 
-use crate::events::log::{self as events, actor_key};
+use crate::events::log::{self, actor_key};
 use std::sync::Arc;
 
 use futures_util::{Stream, TryStreamExt};
@@ -57,7 +57,7 @@ pub async fn history(
         Arc::new(move |conn, after, limit, _budget| {
             let only_own = only_own.clone();
             Box::pin(async move {
-                let rows = events::of_task(
+                let rows = log::of_task(
                     conn,
                     workspace_id,
                     task_id,

@@ -16,7 +16,7 @@ mod settle;
 mod update;
 mod view;
 
-use crate::events::record as events;
+use crate::events::record;
 use std::time::Duration;
 
 use diesel_async::{AsyncConnection, AsyncPgConnection};
@@ -260,7 +260,7 @@ pub async fn get(db: &Db, caller: &Caller, task_id: Uuid) -> Result<TaskView, Do
         (author, found.own_progress, caller.actor.user_id())
     {
         let mut conn = checkout(&db.pool).await?;
-        let cause = events::cause(caller);
+        let cause = record::cause(caller);
         assignments::mark_seen(&mut conn, caller.workspace_id, task_id, user, &cause).await?;
     }
     Ok(in_context(caller, found))
@@ -298,7 +298,7 @@ pub async fn transition(
     let actor_id = caller.actor.id();
     let asker = asker(caller, &actor_id);
     let workspace_id = caller.workspace_id;
-    let cause = events::cause(caller);
+    let cause = record::cause(caller);
     let event = MoveEvent {
         kind: action.event_kind(),
         cause: &cause,
@@ -332,7 +332,7 @@ pub async fn delete(
         .await?
         .ok_or(DomainError::TaskNotFound)?;
     if !is_author(caller, &row)
-        || !tasks::delete(conn, caller.workspace_id, task_id, &events::cause(caller)).await?
+        || !tasks::delete(conn, caller.workspace_id, task_id, &record::cause(caller)).await?
     {
         return Err(DomainError::TaskNotFound);
     }

@@ -1,7 +1,7 @@
 //! Reassigning: making one user the only recipient of a task, or of every open task of its
 //! sequence (Topo's reassign), in one transaction that locks the tasks in id order.
 
-use crate::events::{Recorder, record as events};
+use crate::events::{Recorder, record};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use uuid::Uuid;
 
@@ -66,7 +66,7 @@ pub async fn reassign(
             // New recipients make a new version of the task (and etag), whatever else follows.
             let task = tasks::update(conn, workspace_id, task.id, TaskChangeset::default()).await?;
             let details = serde_json::json!({ "assignee": assignee, "removed": removed });
-            let left = removed.iter().map(|user| events::user_key(*user)).collect();
+            let left = removed.iter().map(|user| record::user_key(*user)).collect();
             recorder.task(&task, EventKind::TaskReassigned, details, left);
             // Assigned to its author alone, a task is personal again; to anyone else, distributed.
             changed.push(settle(conn, task, &mut recorder).await?.0);

@@ -13,7 +13,7 @@
 //! for all; one that falls behind costs its own reads, and holds no more than its queue.
 
 use crate::events::{
-    log as events,
+    log,
     signal::{self, named_workspaces},
 };
 use std::{
@@ -328,7 +328,7 @@ async fn read_new(shared: &Shared, wanted: &Wanted) -> Result<(), String> {
         let mut conn = checkout(&shared.pool).await?;
         while !targets.is_empty() {
             let from: Vec<(Uuid, Position)> = targets.iter().map(|(w, _, p)| (*w, *p)).collect();
-            let rows = events::read_after_each(&mut conn, &from, READ_BATCH).await?;
+            let rows = log::read_after_each(&mut conn, &from, READ_BATCH).await?;
             targets = dispatch(shared, &targets, rows);
         }
         Ok::<_, DbError>(())

@@ -8,7 +8,7 @@
 mod hub;
 mod stream;
 
-use crate::events::log::{self as events, Bounds};
+use crate::events::log::{self, Bounds};
 use std::{collections::HashSet, time::Duration};
 
 use tokio::time::Instant;
@@ -77,7 +77,7 @@ pub async fn now(pool: &PgPool, workspace_id: Uuid) -> Result<Position, DomainEr
 async fn bounds(pool: &PgPool, workspace_id: Uuid) -> Result<Bounds, DomainError> {
     let read = async {
         let mut conn = checkout(pool).await?;
-        Ok::<_, DbError>(events::bounds(&mut conn, workspace_id).await?)
+        Ok::<_, DbError>(log::bounds(&mut conn, workspace_id).await?)
     };
     Ok(
         crate::call::within(Instant::now() + hub::READ_TIMEOUT, read)

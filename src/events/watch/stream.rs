@@ -14,7 +14,7 @@
 //! HTTP/2 flow control stops the server from polling it. Such a watcher holds no more than its
 //! queue (shared events) and is told when its client reads again.
 
-use crate::events::log::{self as events, actor_key};
+use crate::events::log::{self, actor_key};
 use std::{
     pin::Pin,
     sync::{
@@ -341,7 +341,7 @@ async fn catch_up(
     let read = async {
         let mut conn = checkout(&hub.shared.pool).await?;
         let page =
-            events::read_after(&mut conn, filter.workspace_id, after, upto, CATCH_UP_PAGE).await?;
+            log::read_after(&mut conn, filter.workspace_id, after, upto, CATCH_UP_PAGE).await?;
         Ok::<_, DbError>(page)
     };
     let events = crate::call::within(Instant::now() + READ_TIMEOUT, read)
