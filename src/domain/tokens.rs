@@ -1,7 +1,6 @@
 //! API tokens: issuing (the secret is returned once), listing and revoking. Used by the operator
 //! CLI; callers present the secrets, which `crate::auth` verifies.
 
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
@@ -9,7 +8,8 @@ use super::DomainError;
 use crate::{
     auth::{Scope, api_token::NewSecret},
     db::{
-        directory::api_tokens::{self, ApiToken, NewApiToken},
+        DbError,
+        directory::api_tokens::{self, ApiToken, NewApiToken, TOKEN_USER_KEY},
         directory::workspaces,
     },
 };
@@ -69,10 +69,13 @@ pub async fn create(
             token,
             secret: secret.secret,
         }),
-        Err(DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _)) => {
-            Err(DomainError::UnknownUser(user_id.unwrap_or_default()))
-        }
-        Err(e) => Err(e.into()),
+        Err(e) => match DbError::from(e) {
+            // The user named is not one of the workspace's (nor, then, in its directory).
+            e if e.violated() == Some(TOKEN_USER_KEY) => {
+                Err(DomainError::UnknownUser(user_id.unwrap_or_default()))
+            }
+            e => Err(e.into()),
+        },
     }
 }
 

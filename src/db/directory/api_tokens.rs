@@ -38,6 +38,10 @@ pub struct NewApiToken<'a> {
     pub scopes: Vec<Scope>,
 }
 
+/// The foreign key from a user's token to the workspace's user (migration 000005): a token for
+/// someone not in the workspace's directory violates it.
+pub const TOKEN_USER_KEY: &str = "api_tokens_workspace_id_user_id_fkey";
+
 pub async fn insert(conn: &mut AsyncPgConnection, token: NewApiToken<'_>) -> QueryResult<ApiToken> {
     diesel::insert_into(api_tokens::table)
         .values(token)
