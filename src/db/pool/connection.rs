@@ -5,8 +5,10 @@
 use std::{str::FromStr, time::Duration};
 
 use diesel_async::AsyncPgConnection;
-use tokio_postgres::{NoTls, error::SqlState};
+use tokio_postgres::error::SqlState;
+use tokio_postgres_rustls::MakeRustlsConnect;
 
+use super::tls::TlsParams;
 use crate::config::DatabaseConfig;
 
 /// Where and how to connect, parsed and checked once from [`DatabaseConfig`].
@@ -16,6 +18,8 @@ pub struct ConnectOptions {
     /// The URL with any password replaced, for messages.
     display: String,
     connect_timeout: Duration,
+    /// The TLS handshake the URL's sslmode and certificates ask for (`tls`).
+    tls: MakeRustlsConnect,
 }
 
 impl std::fmt::Debug for ConnectOptions {
@@ -79,8 +83,11 @@ impl ConnectOptions {
                 url.scheme()
             )));
         }
-        let mut pg = tokio_postgres::Config::from_str(&config.database_url)
+        let (without_tls, tls) = split_tls_params(&url)?;
+        let mut pg = tokio_postgres::Config::from_str(without_tls.as_str())
             .map_err(|e| ConnectError::InvalidUrl(e.to_string()))?;
+        pg.ssl_mode(tls.ssl_mode());
+        let tls = tls.connector().map_err(ConnectError::InvalidUrl)?;
         if pg.get_dbname().is_none_or(str::is_empty) {
             return Err(ConnectError::InvalidUrl(
                 "it names no database (postgres://user@host:port/DATABASE)".into(),
@@ -115,6 +122,7 @@ impl ConnectOptions {
             pg,
             display: display.to_string(),
             connect_timeout: config.connect_timeout,
+            tls,
         })
     }
 
@@ -166,13 +174,18 @@ impl ConnectOptions {
     ) -> Result<
         (
             tokio_postgres::Client,
-            tokio_postgres::Connection<tokio_postgres::Socket, tokio_postgres::tls::NoTlsStream>,
+            tokio_postgres::Connection<
+                tokio_postgres::Socket,
+                <MakeRustlsConnect as tokio_postgres::tls::MakeTlsConnect<
+                    tokio_postgres::Socket,
+                >>::Stream,
+            >,
         ),
         ConnectError,
     > {
         // tokio-postgres' own connect_timeout covers each TCP attempt; this bounds the whole
         // handshake, including a server that accepts and then never answers.
-        match tokio::time::timeout(self.connect_timeout, self.pg.connect(NoTls)).await {
+        match tokio::time::timeout(self.connect_timeout, self.pg.connect(self.tls.clone())).await {
             Ok(Ok(pair)) => Ok(pair),
             Ok(Err(e)) => Err(ConnectError::Refused {
                 target: self.display.clone(),
@@ -185,6 +198,26 @@ impl ConnectOptions {
             }),
         }
     }
+}
+
+/// The URL without its TLS settings (which tokio-postgres does not all know), and those settings.
+fn split_tls_params(url: &url::Url) -> Result<(url::Url, TlsParams), ConnectError> {
+    let mut tls = TlsParams::default();
+    let mut rest = Vec::new();
+    for (key, value) in url.query_pairs() {
+        let ours = tls
+            .take(&key, &value)
+            .map_err(|e| ConnectError::InvalidUrl(e.to_string()))?;
+        if !ours {
+            rest.push((key.into_owned(), value.into_owned()));
+        }
+    }
+    let mut without = url.clone();
+    without.set_query(None);
+    if !rest.is_empty() {
+        without.query_pairs_mut().extend_pairs(rest);
+    }
+    Ok((without, tls))
 }
 
 /// tokio-postgres' Display of an I/O failure is just "error connecting to server"; the useful part

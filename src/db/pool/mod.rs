@@ -4,6 +4,7 @@
 pub mod connection;
 pub mod deadline;
 pub mod query_timer;
+pub mod tls;
 
 use std::sync::{
     Arc,

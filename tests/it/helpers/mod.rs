@@ -1,6 +1,7 @@
 //! Shared test scaffolding: databases, in-process servers, the real binary, a cuttable proxy.
 
 pub mod app;
+pub mod cluster;
 pub mod database;
 pub mod history;
 pub mod process;

@@ -1,6 +1,7 @@
 //! Running Docket: the admin CLI, health, metrics, traces, startup, shutdown, schema, housekeeping, a hung database.
 
 mod admin_cli;
+mod database_tls;
 mod health;
 mod housekeeping;
 mod hung_database;
