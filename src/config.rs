@@ -16,6 +16,13 @@ pub struct ServeConfig {
     #[arg(long, env = "DOCKET_LISTEN", default_value = "0.0.0.0:50051")]
     pub listen: SocketAddr,
 
+    /// Whether the server migrates the database at start (creating it if missing), waiting for
+    /// another instance that is migrating. `false` for clusters that migrate in a deploy step
+    /// (`docket migrate` as a Job): the server then changes nothing and waits, NOT_SERVING, until
+    /// the database has every migration it needs.
+    #[arg(long, env = "DOCKET_MIGRATE", default_value_t = true, action = clap::ArgAction::Set)]
+    pub migrate: bool,
+
     /// Address of the Prometheus metrics endpoint (`GET /metrics`), a port of its own. Unset: no
     /// metrics endpoint.
     #[arg(long, env = "DOCKET_METRICS_LISTEN")]
@@ -64,6 +71,12 @@ pub struct ServeConfig {
     /// How long in-flight calls and streams may run after SIGTERM/SIGINT before they are cut.
     #[arg(long, env = "DOCKET_SHUTDOWN_GRACE", default_value = "30s", value_parser = humantime::parse_duration)]
     pub shutdown_grace: Duration,
+
+    /// How long the server keeps taking new calls after SIGTERM/SIGINT, health already
+    /// NOT_SERVING, before it stops accepting them and drains: time for load balancers and
+    /// Kubernetes endpoints to stop routing to it (a few seconds there; none by default).
+    #[arg(long, env = "DOCKET_DRAIN_DELAY", default_value = "0s", value_parser = humantime::parse_duration)]
+    pub drain_delay: Duration,
 
     #[command(flatten)]
     pub connections: ConnectionConfig,

@@ -43,6 +43,9 @@ pub struct Readiness {
     services: Arc<[String]>,
     /// Cancelled by [`Readiness::drain`], once NOT_SERVING has been set: health watches end.
     draining: CancellationToken,
+    /// Held while the status is set, so that a probe's SERVING cannot land after the drain's
+    /// NOT_SERVING (the probe keeps running during the drain delay).
+    setting: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Readiness {
@@ -54,6 +57,7 @@ impl Readiness {
             reporter: HealthReporter::new(),
             services: all.into(),
             draining: CancellationToken::new(),
+            setting: Arc::default(),
         };
         readiness.set(false).await;
         readiness
@@ -74,11 +78,20 @@ impl Readiness {
 
     /// NOT_SERVING for good, then the end of every health watch: the server is draining.
     pub async fn drain(&self) {
-        self.set(false).await;
+        let _setting = self.setting.lock().await;
+        self.report(false).await;
         self.draining.cancel();
     }
 
+    /// SERVING or NOT_SERVING, unless the server is draining (then NOT_SERVING stays).
     pub async fn set(&self, serving: bool) {
+        let _setting = self.setting.lock().await;
+        if !self.draining.is_cancelled() {
+            self.report(serving).await;
+        }
+    }
+
+    async fn report(&self, serving: bool) {
         let status = if serving {
             ServingStatus::Serving
         } else {

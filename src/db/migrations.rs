@@ -22,8 +22,38 @@ const LOCK_RETRY: Duration = Duration::from_millis(500);
 const LOCK_WAIT_LOG: Duration = Duration::from_secs(15);
 
 #[derive(Debug, thiserror::Error)]
-#[error("cannot apply migrations: {0}")]
-pub struct MigrationError(String);
+pub enum MigrationError {
+    #[error("cannot apply migrations: {0}")]
+    Failed(String),
+    /// Another session holds the migration lock and the caller asked not to wait for it.
+    #[error("another session is migrating the database (it holds the migration lock)")]
+    LockHeld,
+}
+
+/// Whether to wait for another session's migration lock or give up at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockWait {
+    Block,
+    Try,
+}
+
+/// Every embedded migration's name, in order (all pending, for a database not created yet).
+pub fn all() -> Vec<String> {
+    use diesel::migration::MigrationSource;
+    MigrationSource::<diesel::pg::Pg>::migrations(&MIGRATIONS)
+        .map(|all| all.iter().map(|m| m.name().to_string()).collect())
+        .unwrap_or_default()
+}
+
+/// The embedded migrations the database has not applied yet (none if it is ahead of this
+/// binary, as an older server finds it during a rollout).
+pub async fn pending(conn: AsyncPgConnection) -> Result<Vec<String>, MigrationError> {
+    let mut harness = AsyncMigrationHarness::new(conn);
+    harness
+        .pending_migrations(MIGRATIONS)
+        .map(|pending| pending.iter().map(|m| m.name().to_string()).collect())
+        .map_err(|e| MigrationError::Failed(format!("reading the applied migrations: {e}")))
+}
 
 /// Applies pending migrations and returns the versions applied. Needs the multi-thread runtime:
 /// diesel's migration harness is synchronous and diesel-async bridges it with `block_in_place`.
@@ -31,16 +61,19 @@ pub struct MigrationError(String);
 /// Neither the wait for the lock nor the migrations run under the statement timeout: another
 /// instance may be in the middle of a long migration (an index on a large table), and cutting
 /// either off would only make this instance fail to start.
-pub async fn run_pending(mut conn: AsyncPgConnection) -> Result<Vec<String>, MigrationError> {
+pub async fn run_pending(
+    mut conn: AsyncPgConnection,
+    wait: LockWait,
+) -> Result<Vec<String>, MigrationError> {
     conn.batch_execute("SET statement_timeout = 0")
         .await
-        .map_err(|e| MigrationError(format!("setting up the migration session: {e}")))?;
-    take_lock(&mut conn).await?;
+        .map_err(|e| MigrationError::Failed(format!("setting up the migration session: {e}")))?;
+    take_lock(&mut conn, wait).await?;
     let mut harness = AsyncMigrationHarness::new(conn);
     let applied = harness
         .run_pending_migrations(MIGRATIONS)
         .map(|versions| versions.iter().map(ToString::to_string).collect::<Vec<_>>())
-        .map_err(|e| MigrationError(e.to_string()));
+        .map_err(|e| MigrationError::Failed(e.to_string()));
     let mut conn = harness.into_inner();
     // Closing the connection would release the lock too; unlocking keeps the intent explicit.
     let _ = conn
@@ -74,9 +107,10 @@ struct Holder {
 }
 
 /// Takes the migration lock, saying while it waits which session holds it.
-async fn take_lock(conn: &mut AsyncPgConnection) -> Result<(), MigrationError> {
-    let failed =
-        |e: diesel::result::Error| MigrationError(format!("taking the migration lock: {e}"));
+async fn take_lock(conn: &mut AsyncPgConnection, wait: LockWait) -> Result<(), MigrationError> {
+    let failed = |e: diesel::result::Error| {
+        MigrationError::Failed(format!("taking the migration lock: {e}"))
+    };
     let mut logged: Option<Instant> = None;
     loop {
         let Taken { taken } = sql_query("SELECT pg_try_advisory_lock($1) AS taken")
@@ -89,6 +123,9 @@ async fn take_lock(conn: &mut AsyncPgConnection) -> Result<(), MigrationError> {
                 tracing::info!("took the migration lock");
             }
             return Ok(());
+        }
+        if wait == LockWait::Try {
+            return Err(MigrationError::LockHeld);
         }
         if logged.is_none_or(|at| at.elapsed() >= LOCK_WAIT_LOG) {
             let holder: Option<Holder> = sql_query(

@@ -18,7 +18,9 @@ pub mod tasks;
 use std::sync::Arc;
 
 pub use error::{DbError, Failure};
-pub use pool::{ConnectOptions, PgPool, Prepared, SetupError, checkout, pool, prepare};
+pub use pool::{
+    ConnectOptions, PgPool, Prepared, Readying, SetupError, checkout, pool, prepare, ready,
+};
 use query::batch::Batcher;
 
 use crate::config::DatabaseConfig;

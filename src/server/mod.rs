@@ -22,7 +22,7 @@ use crate::{
     background::Background,
     call::streams::{StreamLimits, StreamSizes},
     config::{DatabaseConfig, ServeConfig},
-    db::{self, ConnectOptions, PgPool, Prepared},
+    db::{self, ConnectOptions, PgPool, Prepared, Readying, migrations::LockWait},
     events::{
         signal::Notifier,
         watch::{Hub, WatchConfig},
@@ -70,6 +70,8 @@ async fn bind(addr: SocketAddr) -> Result<TcpListener, ServerError> {
 /// First and longest wait between attempts to reach a database that is not there yet.
 const FIRST_RETRY: Duration = Duration::from_millis(500);
 const LONGEST_RETRY: Duration = Duration::from_secs(30);
+/// How often a server that does not migrate looks whether the schema it needs has arrived.
+const SCHEMA_POLL: Duration = Duration::from_secs(2);
 
 /// A ready-to-run server: port bound, database migrated or, if it could not be reached yet, to be
 /// tried again once serving.
@@ -89,14 +91,19 @@ pub struct Application {
 impl Application {
     pub async fn build(config: ServeConfig) -> Result<Self, ServerError> {
         let prepared = Prepared::default();
-        match db::prepare(&config.database).await {
+        // Never waits here: another instance's migration, or the deploy's, is waited for once
+        // the port is bound (liveness SERVING, readiness NOT_SERVING), so probes see a live pod.
+        let first = match config.migrate {
+            true => Readying::Migrate(LockWait::Try),
+            false => Readying::AwaitSchema,
+        };
+        match db::ready(&config.database, first).await {
             Ok(_) => prepared.set(),
             Err(e) if e.is_transient() => {
                 tracing::warn!(
                     attempt = 1,
-                    error = %e,
-                    retry_in = ?FIRST_RETRY,
-                    "database not reachable yet: serving NOT_SERVING meanwhile"
+                    reason = %e,
+                    "database not ready yet: serving NOT_SERVING meanwhile"
                 );
             }
             Err(e) => return Err(e.into()),
@@ -193,7 +200,13 @@ impl Application {
             hub,
             readiness: readiness.clone(),
         };
-        let drain = drain(shutdown, background.clone(), readiness, drained);
+        let drain = drain(
+            shutdown,
+            background.clone(),
+            readiness,
+            config.drain_delay,
+            drained,
+        );
         let calls = services::serve(&config, self.tls, shared, self.listener, drain)?;
         tracing::info!(addr = %self.local_addr, tls = config.tls.tls_cert.is_some(), "listening");
 
@@ -210,18 +223,27 @@ impl Application {
     }
 }
 
-/// The drain, in order, once `shutdown` completes: the background work stops (no probe can
-/// flip health back, no purge or watch read starts), health says NOT_SERVING and its watches
-/// end, and the server stops accepting calls (when this returns), letting those in flight finish.
+/// The drain, in order, once `shutdown` completes: health says NOT_SERVING (for good) and its
+/// watches end; for the drain delay calls are still taken, while load balancers catch up; then the
+/// background work stops (no purge or watch read starts) and the server stops accepting calls
+/// (when this returns), letting those in flight finish.
 async fn drain(
     shutdown: impl Future<Output = ()>,
     background: Background,
     readiness: Readiness,
+    delay: Duration,
     drained: oneshot::Sender<()>,
 ) {
     shutdown.await;
-    background.stop_work().await;
     readiness.drain().await;
+    if !delay.is_zero() {
+        tracing::info!(
+            ?delay,
+            "shutting down: NOT_SERVING, still taking calls for the drain delay"
+        );
+        tokio::time::sleep(delay).await;
+    }
+    background.stop_work().await;
     tracing::info!("shutting down: NOT_SERVING, draining in-flight calls");
     let _ = drained.send(());
 }
@@ -266,9 +288,13 @@ fn watch_database(
     let (readiness, prepared) = (readiness.clone(), prepared.clone());
     let database = config.database.clone();
     let interval = config.health_interval;
+    let how = match config.migrate {
+        true => Readying::Migrate(LockWait::Block),
+        false => Readying::AwaitSchema,
+    };
     background.work(|stop| async move {
         if !prepared.is_done() {
-            match prepare_when_reachable(&database, &stop).await {
+            match prepare_when_reachable(&database, how, &stop).await {
                 Ok(()) => prepared.set(),
                 Err(Some(e)) => {
                     let _ = failed.send(e);
@@ -303,10 +329,12 @@ fn watch_config(config: &ServeConfig) -> WatchConfig {
     }
 }
 
-/// Prepares the database (`db::prepare`), trying again with doubling waits up to
-/// [`LONGEST_RETRY`] for as long as the failure is transient. `Err(None)`: stopped first.
+/// Makes the database ready (`db::ready`), trying again for as long as the failure is
+/// transient: with doubling waits up to [`LONGEST_RETRY`] while it cannot be reached, every
+/// [`SCHEMA_POLL`] while it waits for a migration. `Err(None)`: stopped first.
 async fn prepare_when_reachable(
     config: &DatabaseConfig,
+    how: Readying,
     stop: &CancellationToken,
 ) -> Result<(), Option<db::SetupError>> {
     let mut wait = FIRST_RETRY;
@@ -317,14 +345,25 @@ async fn prepare_when_reachable(
             _ = stop.cancelled() => return Err(None),
             _ = tokio::time::sleep(wait) => {}
         }
-        match db::prepare(config).await {
+        let ready = tokio::select! {
+            _ = stop.cancelled() => return Err(None),
+            ready = db::ready(config, how) => ready,
+        };
+        match ready {
             Ok(_) => {
                 tracing::info!(attempt, "database reached and up to date");
                 return Ok(());
             }
+            Err(e @ db::SetupError::SchemaBehind { .. }) => {
+                wait = SCHEMA_POLL;
+                // Said once a minute, not every poll: a rollout may wait a while for its Job.
+                if attempt % 30 == 2 {
+                    tracing::warn!(attempt, reason = %e, "waiting for the schema: NOT_SERVING");
+                }
+            }
             Err(e) if e.is_transient() => {
                 wait = (wait * 2).min(LONGEST_RETRY);
-                tracing::warn!(attempt, error = %e, retry_in = ?wait, "database not reachable yet");
+                tracing::warn!(attempt, reason = %e, retry_in = ?wait, "database not ready yet");
             }
             Err(e) => return Err(Some(e)),
         }

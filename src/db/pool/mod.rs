@@ -21,7 +21,10 @@ use tokio_postgres::error::SqlState;
 pub use connection::{ConnectError, ConnectOptions};
 pub use deadline::checkout;
 
-use crate::{config::DatabaseConfig, db::migrations};
+use crate::{
+    config::DatabaseConfig,
+    db::migrations::{self, LockWait, MigrationError},
+};
 
 /// The pool handlers borrow connections from.
 pub type PgPool = deadpool::Pool<AsyncPgConnection>;
@@ -37,6 +40,21 @@ pub enum SetupError {
     Migrate(#[from] migrations::MigrationError),
     #[error("cannot build the connection pool: {0}")]
     Pool(String),
+    /// `DOCKET_MIGRATE=false` and the database lacks migrations this binary needs.
+    #[error(
+        "the database lacks {} migration(s) this version needs ({}); waiting for `docket migrate` (DOCKET_MIGRATE=false)",
+        pending.len(),
+        pending.join(", ")
+    )]
+    SchemaBehind { pending: Vec<String> },
+}
+
+/// How a server makes the database ready: it migrates (`DOCKET_MIGRATE`, the default; waiting
+/// for another instance's migration or not), or it waits for someone else to (a migration Job).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Readying {
+    Migrate(LockWait),
+    AwaitSchema,
 }
 
 impl DatabaseConfig {
@@ -52,7 +70,13 @@ impl SetupError {
     /// Worth trying again later (see [`ConnectError::is_transient`]); anything else will fail the
     /// same way until someone changes the configuration or the database.
     pub fn is_transient(&self) -> bool {
-        matches!(self, SetupError::Connect(e) if e.is_transient())
+        match self {
+            SetupError::Connect(e) => e.is_transient(),
+            SetupError::Migrate(MigrationError::LockHeld) | SetupError::SchemaBehind { .. } => true,
+            SetupError::Migrate(MigrationError::Failed(_))
+            | SetupError::CreateDatabase { .. }
+            | SetupError::Pool(_) => false,
+        }
     }
 }
 
@@ -61,16 +85,32 @@ impl SetupError {
 /// says it does not exist, and applies pending migrations. Returns the names of the migrations
 /// applied.
 pub async fn prepare(config: &DatabaseConfig) -> Result<Vec<String>, SetupError> {
+    ready(config, Readying::Migrate(LockWait::Block)).await
+}
+
+/// Makes the database ready as `how` says; with [`Readying::AwaitSchema`] it changes nothing
+/// (not even creating a missing database) and fails, transiently, while migrations are pending.
+pub async fn ready(config: &DatabaseConfig, how: Readying) -> Result<Vec<String>, SetupError> {
     let options = ConnectOptions::new(config, "docket-migrate")?;
-    let conn = match options.connect().await {
-        Ok(conn) => conn,
-        Err(e) if e.is_missing_database() => {
+    let conn = match (options.connect().await, how) {
+        (Ok(conn), _) => conn,
+        (Err(e), Readying::Migrate(_)) if e.is_missing_database() => {
             create_database(&options, &config.maintenance_db).await?;
             options.connect().await?
         }
-        Err(e) => return Err(e.into()),
+        (Err(e), Readying::AwaitSchema) if e.is_missing_database() => {
+            let pending = migrations::all();
+            return Err(SetupError::SchemaBehind { pending });
+        }
+        (Err(e), _) => return Err(e.into()),
     };
-    Ok(migrations::run_pending(conn).await?)
+    match how {
+        Readying::Migrate(wait) => Ok(migrations::run_pending(conn, wait).await?),
+        Readying::AwaitSchema => match migrations::pending(conn).await? {
+            pending if pending.is_empty() => Ok(Vec::new()),
+            pending => Err(SetupError::SchemaBehind { pending }),
+        },
+    }
 }
 
 /// Whether [`prepare`] has succeeded since startup. `serve` starts answering before the database is

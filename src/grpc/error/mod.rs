@@ -276,9 +276,13 @@ impl From<ApiError> for Status {
                         .map(|(k, v)| (k.to_owned(), v)),
                 );
                 metadata.extend(ids.into_iter().map(|(k, v)| (k.to_owned(), v)));
-                // A request or metadata too large fails the same way again: no RetryInfo.
+                // RetryInfo only where the same call may succeed if made again: not after a
+                // stale etag (the caller must read again first), nor for a request or metadata
+                // too large.
                 retry_after = match (code, reason) {
-                    (Code::Aborted, _) => Some(CONFLICT_RETRY_DELAY),
+                    (Code::Aborted, ErrorReason::TaskAssignmentChangeConflict) => {
+                        Some(CONFLICT_RETRY_DELAY)
+                    }
                     (Code::ResourceExhausted, ErrorReason::WatchTooSlow) => {
                         Some(TOO_SLOW_RETRY_DELAY)
                     }

@@ -10,7 +10,10 @@ use docket_client::{Docket, RetryPolicy, pb, retry};
 use futures_util::StreamExt;
 use tonic::Code;
 
-use crate::helpers::team::{Team, titled};
+use crate::helpers::{
+    team::{Team, titled},
+    watch::watch,
+};
 
 async fn client(team: &Team, token: &str) -> Docket {
     Docket::builder(format!("http://{}", team.app.addr), token)
@@ -85,7 +88,7 @@ async fn retry_repeats_what_the_server_says_to_and_nothing_else() {
         max_delay: Duration::from_millis(200),
     };
 
-    // A stale etag stays stale: ABORTED with RetryInfo, tried 1 + 2 times.
+    // A stale etag stays stale: ABORTED without RetryInfo, tried once.
     let attempts = AtomicUsize::new(0);
     let status = retry(policy, || {
         attempts.fetch_add(1, Ordering::SeqCst);
@@ -96,7 +99,7 @@ async fn retry_repeats_what_the_server_says_to_and_nothing_else() {
     .await
     .expect_err("still stale");
     assert_eq!(status.code(), Code::Aborted);
-    assert_eq!(attempts.load(Ordering::SeqCst), 3);
+    assert_eq!(attempts.load(Ordering::SeqCst), 1);
 
     // NOT_FOUND is not worth repeating.
     let attempts = AtomicUsize::new(0);
@@ -116,4 +119,38 @@ async fn retry_repeats_what_the_server_says_to_and_nothing_else() {
     .expect_err("no such task");
     assert_eq!(status.code(), Code::NotFound);
     assert_eq!(attempts.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn retry_waits_what_retry_info_asks_and_tries_again() {
+    // One stream at a time: a second is refused OVERLOADED, with RetryInfo (1 s), until the
+    // first closes.
+    let team = Team::with_config(|config| config.connections.max_open_streams = 1).await;
+    let docket = client(&team, &team.author.1).await;
+    let held = watch(team.app.channel().await, &team.author.1, Default::default())
+        .await
+        .expect("the one stream");
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        drop(held);
+    });
+    let policy = RetryPolicy {
+        max_retries: 3,
+        first_delay: Duration::from_millis(1),
+        max_delay: Duration::from_secs(2),
+    };
+    let attempts = AtomicUsize::new(0);
+    let started = tokio::time::Instant::now();
+    retry(policy, || {
+        attempts.fetch_add(1, Ordering::SeqCst);
+        let mut tasks = docket.tasks();
+        async move { tasks.list_tasks(pb::ListTasksRequest::default()).await }
+    })
+    .await
+    .expect("served once the first stream closed");
+    assert_eq!(attempts.load(Ordering::SeqCst), 2);
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "waited what RetryInfo asked, not the policy's 1 ms"
+    );
 }

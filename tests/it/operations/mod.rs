@@ -2,6 +2,7 @@
 
 mod admin_cli;
 mod database_tls;
+mod deploy_migrations;
 mod health;
 mod housekeeping;
 mod hung_database;

@@ -162,3 +162,35 @@ async fn a_signal_right_after_listening_is_still_a_graceful_exit() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn during_the_drain_delay_health_is_not_serving_and_new_calls_are_still_served() {
+    let db = TestDb::migrated().await;
+    let url = db.url();
+    let mut docket =
+        DocketProcess::start(&[("DATABASE_URL", &url), ("DOCKET_DRAIN_DELAY", "3s")]).await;
+    let mut health = docket.wait_until_serving().await;
+    let signalled = tokio::time::Instant::now();
+    docket.signal(Signal::SIGTERM);
+    crate::helpers::app::wait_for_status(
+        &mut health,
+        "",
+        ServingStatus::NotServing,
+        Duration::from_secs(1),
+    )
+    .await;
+    // A caller whose endpoints have not updated yet: a new connection, a new call, still served.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let (requests, _responses) = reflection_stream_in_flight(&docket).await;
+    drop(requests);
+    assert!(
+        signalled.elapsed() < Duration::from_secs(3),
+        "served within the delay"
+    );
+    let status = docket.exit_status(Duration::from_secs(10)).await;
+    assert!(status.success(), "{status:?}");
+    assert!(
+        signalled.elapsed() >= Duration::from_secs(3),
+        "not before the delay is over"
+    );
+}

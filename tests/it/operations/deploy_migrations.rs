@@ -1,0 +1,93 @@
+//! Migrations as a deploy step: a server never waits with its port closed. One that finds another
+//! instance migrating, or (with `DOCKET_MIGRATE=false`) a database its migration Job has not
+//! reached yet, listens at once, liveness SERVING, readiness NOT_SERVING with the reason in the
+//! log, and serves as soon as the schema it needs is there.
+
+use std::time::Duration;
+
+use nix::sys::signal::Signal;
+use tonic_health::pb::health_check_response::ServingStatus;
+
+use crate::helpers::{
+    app::{channel, check},
+    database::{TestDb, connect},
+    process::{DocketProcess, docket},
+};
+
+/// Advisory lock key of the migrations ("docket" in ASCII), as `db::migrations` takes it.
+const MIGRATION_LOCK_KEY: i64 = 0x646f_636b_6574;
+
+/// Liveness SERVING and readiness NOT_SERVING, for a few health checks in a row.
+async fn live_but_not_ready(docket: &DocketProcess) {
+    let mut health = tonic_health::pb::health_client::HealthClient::new(channel(docket.addr).await);
+    for _ in 0..3 {
+        assert_eq!(check(&mut health, "liveness").await, ServingStatus::Serving);
+        assert_eq!(check(&mut health, "").await, ServingStatus::NotServing);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_that_finds_another_migrating_listens_and_waits_not_ready() {
+    let db = TestDb::migrated().await;
+    let holder = connect(&db.url()).await;
+    holder
+        .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK_KEY])
+        .await
+        .expect("hold the migration lock");
+
+    // `start` returns once the server says it listens: it must, while the lock is held.
+    let mut docket = DocketProcess::start(&[("DATABASE_URL", &db.url())]).await;
+    live_but_not_ready(&docket).await;
+    let logs = docket.logs();
+    assert!(
+        logs.iter()
+            .any(|l| l.contains("another session is migrating")),
+        "the reason is logged: {logs:?}"
+    );
+
+    holder
+        .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK_KEY])
+        .await
+        .expect("release");
+    let _ = docket.wait_until_serving().await;
+    docket.signal(Signal::SIGTERM);
+    assert!(docket.exit_status(Duration::from_secs(10)).await.success());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_that_does_not_migrate_waits_for_the_migration_job_then_serves() {
+    let db = TestDb::unique_name();
+    let url = db.url();
+    let mut docket =
+        DocketProcess::start(&[("DATABASE_URL", &url), ("DOCKET_MIGRATE", "false")]).await;
+    live_but_not_ready(&docket).await;
+    assert!(
+        !db.exists().await,
+        "a server that does not migrate creates nothing"
+    );
+    let logs = docket.logs();
+    let waiting = logs
+        .iter()
+        .find(|l| l.contains("waiting for `docket migrate`"))
+        .unwrap_or_else(|| panic!("the reason is logged: {logs:?}"));
+    assert!(waiting.contains("tasks"), "names the migrations: {waiting}");
+
+    // What the migration Job runs.
+    let job = docket_command(&["migrate"], &url).await;
+    assert!(
+        job.status.success(),
+        "{}",
+        String::from_utf8_lossy(&job.stderr)
+    );
+    let _ = docket.wait_until_serving().await;
+    docket.signal(Signal::SIGTERM);
+    assert!(docket.exit_status(Duration::from_secs(10)).await.success());
+}
+
+async fn docket_command(args: &[&str], url: &str) -> std::process::Output {
+    docket(args, &[("DATABASE_URL", url)])
+        .output()
+        .await
+        .expect("run docket")
+}
