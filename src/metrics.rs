@@ -1,7 +1,8 @@
 //! Prometheus metrics, served on a port of their own (`DOCKET_METRICS_LISTEN`), never on the gRPC
-//! port. Each server has its own registry (tests run several in one process): calls by method and
-//! code with their latency and how many are in flight (`grpc::call_log`), auth cache hits and
-//! misses (`auth`), and, read when scraped, the pool, the open streams and the rows they sent.
+//! port. Each server has its own registry (tests run several in one process): calls started,
+//! handled by code, their latency and how many are in flight, by go-grpc-prometheus' names
+//! (`grpc::call_log`), the build, auth cache hits and misses (`auth`), and, read when scraped, the
+//! pool, the open streams and the rows they sent, and how current the watch hub is.
 //! Query latency is the one process-wide series: every pooled connection times its statements
 //! (`db::pool::query_timer`). The exposition format is the `prometheus` crate's.
 
@@ -11,8 +12,8 @@ use http_body_util::Full;
 use hyper::{Request, Response, StatusCode, body::Bytes, service::service_fn};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
     core::{Collector, Desc},
     proto::MetricFamily,
 };
@@ -24,6 +25,7 @@ use crate::db::{
     PgPool,
     pool::query_timer::{LATENCY_BUCKETS, QUERY_SECONDS},
 };
+use crate::events::watch::Hub;
 
 /// Scrapes served at once; more wait. Prometheus scrapes one at a time.
 const MAX_SCRAPES: usize = 4;
@@ -38,11 +40,14 @@ pub struct Metrics {
     pub auth_cache: IntCounterVec,
 }
 
-/// What the call layer records for every call.
+/// What the call layer records for every call, named and labelled as go-grpc-prometheus names
+/// them (`grpc_server_*`, labels `grpc_type`, `grpc_service`, `grpc_method`, `grpc_code` with
+/// Go's code names), so that stock gRPC dashboards and alerts work unchanged.
 #[derive(Clone)]
 pub struct CallMetrics {
-    pub requests: IntCounterVec,
-    pub duration: HistogramVec,
+    pub started: IntCounterVec,
+    pub handled: IntCounterVec,
+    pub handling: HistogramVec,
     pub in_flight: IntGaugeVec,
 }
 
@@ -52,31 +57,58 @@ impl std::fmt::Debug for CallMetrics {
     }
 }
 
+const CALL_LABELS: &[&str] = &["grpc_type", "grpc_service", "grpc_method"];
+
 impl CallMetrics {
     pub fn new() -> Result<Self, prometheus::Error> {
         Ok(Self {
-            requests: IntCounterVec::new(
-                Opts::new(
-                    "docket_grpc_requests_total",
-                    "Calls that ended, by method and gRPC status code.",
-                ),
-                &["method", "code"],
+            started: IntCounterVec::new(
+                Opts::new("grpc_server_started_total", "Calls started on the server."),
+                CALL_LABELS,
             )?,
-            duration: HistogramVec::new(
+            handled: IntCounterVec::new(
+                Opts::new(
+                    "grpc_server_handled_total",
+                    "Calls completed on the server, whatever their status code.",
+                ),
+                &["grpc_type", "grpc_service", "grpc_method", "grpc_code"],
+            )?,
+            handling: HistogramVec::new(
                 HistogramOpts::new(
-                    "docket_grpc_request_duration_seconds",
-                    "Time from a call's headers to its status, by method (for a stream, until \
-                     its last message).",
+                    "grpc_server_handling_seconds",
+                    "Time from a call's headers to its status (for a stream, until its last \
+                     message).",
                 )
                 .buckets(LATENCY_BUCKETS.to_vec()),
-                &["method"],
+                CALL_LABELS,
             )?,
             in_flight: IntGaugeVec::new(
-                Opts::new("docket_grpc_in_flight", "Calls running now, by method."),
-                &["method"],
+                Opts::new("docket_grpc_in_flight", "Calls running now."),
+                CALL_LABELS,
             )?,
         })
     }
+
+    fn register(&self, registry: &Registry) -> Result<(), prometheus::Error> {
+        registry.register(Box::new(self.started.clone()))?;
+        registry.register(Box::new(self.handled.clone()))?;
+        registry.register(Box::new(self.handling.clone()))?;
+        registry.register(Box::new(self.in_flight.clone()))
+    }
+}
+
+/// `docket_build_info{version, revision} 1`: which build a server runs, to join on.
+fn build_info() -> Result<IntGaugeVec, prometheus::Error> {
+    let info = IntGaugeVec::new(
+        Opts::new(
+            "docket_build_info",
+            "The version and git revision of this build.",
+        ),
+        &["version", "revision"],
+    )?;
+    info.with_label_values(&[env!("CARGO_PKG_VERSION"), env!("DOCKET_GIT_REVISION")])
+        .set(1);
+    Ok(info)
 }
 
 impl Metrics {
@@ -91,9 +123,8 @@ impl Metrics {
             ),
             &["cache", "result"],
         )?;
-        registry.register(Box::new(calls.requests.clone()))?;
-        registry.register(Box::new(calls.duration.clone()))?;
-        registry.register(Box::new(calls.in_flight.clone()))?;
+        calls.register(&registry)?;
+        registry.register(Box::new(build_info()?))?;
         registry.register(Box::new(auth_cache.clone()))?;
         registry.register(Box::new(QUERY_SECONDS.clone()))?;
         registry.register(Box::new(ServerState::new(pool, streams)?))?;
@@ -120,6 +151,37 @@ impl Metrics {
     }
 }
 
+impl Metrics {
+    /// Adds the watch hub's gauge, once the hub exists (after the registry: the server builds
+    /// its metrics before it starts the hub).
+    pub fn follow_hub(&self, hub: Hub) -> Result<(), prometheus::Error> {
+        let read_at = IntGauge::new(
+            "docket_watch_read_timestamp_seconds",
+            "When every feed the watch hub follows was last read up to date (Unix time); \
+             time() minus it is how far behind watchers may be.",
+        )?;
+        self.registry.register(Box::new(HubState { hub, read_at }))
+    }
+}
+
+/// The watch hub's gauge, read when scraped.
+struct HubState {
+    hub: Hub,
+    read_at: IntGauge,
+}
+
+impl Collector for HubState {
+    fn desc(&self) -> Vec<&Desc> {
+        self.read_at.desc()
+    }
+
+    fn collect(&self) -> Vec<MetricFamily> {
+        self.read_at
+            .set(i64::try_from(self.hub.read_all_at()).unwrap_or(i64::MAX));
+        self.read_at.collect()
+    }
+}
+
 /// Gauges read from the pool and the stream limits when scraped, so the hot paths pay nothing.
 struct ServerState {
     pool: PgPool,
@@ -129,7 +191,7 @@ struct ServerState {
     pool_waiting: IntGauge,
     streams_open: IntGauge,
     stream_buffered_bytes: IntGauge,
-    stream_items: IntGauge,
+    stream_items: IntCounter,
 }
 
 impl ServerState {
@@ -160,8 +222,8 @@ impl ServerState {
                 "docket_stream_buffered_bytes",
                 "Bytes of fetched rows that streams hold, not yet sent.",
             )?,
-            // A counter in meaning; read from the server's own count at each scrape.
-            stream_items: IntGauge::new(
+            // Brought up to the server's own count at each scrape.
+            stream_items: IntCounter::new(
                 "docket_stream_items_total",
                 "Items (tasks, events, ...) streams handed out since the server started.",
             )?,
@@ -200,8 +262,9 @@ impl Collector for ServerState {
         self.streams_open.set(self.streams.open() as i64);
         self.stream_buffered_bytes
             .set(self.streams.buffered_bytes() as i64);
+        let sent = self.streams.items_sent();
         self.stream_items
-            .set(i64::try_from(self.streams.items_sent()).unwrap_or(i64::MAX));
+            .inc_by(sent.saturating_sub(self.stream_items.get()));
         self.parts()
             .into_iter()
             .flat_map(|part| part.collect())

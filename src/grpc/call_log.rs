@@ -1,5 +1,5 @@
-//! The end of a call: its one log line and its metrics (count by method and code, latency, in
-//! flight), written when the response body ends, because a gRPC status normally travels in the
+//! The end of a call: its one log line and its metrics (started, handled by code, latency, in
+//! flight, by go-grpc-prometheus' names), written when the response body ends, because a gRPC status normally travels in the
 //! trailers after the last message; a stream the client abandons counts as CANCELLED.
 
 use std::{
@@ -20,7 +20,7 @@ use crate::{connections::CallOnConnection, metrics::CallMetrics};
 /// A call counted in `docket_grpc_in_flight` until dropped, which it is when the call is logged
 /// or, if it never gets that far (the client left before an answer), when its future is.
 pub struct InFlight {
-    method: &'static str,
+    labels: [&'static str; 3],
     metrics: CallMetrics,
     /// This method's gauge, looked up once for the increment and the decrement.
     gauge: IntGauge,
@@ -28,11 +28,12 @@ pub struct InFlight {
 
 impl InFlight {
     pub fn start(metrics: &CallMetrics, path: &str) -> Self {
-        let method = method_label(path);
-        let gauge = metrics.in_flight.with_label_values(&[method]);
+        let labels = call_labels(path);
+        metrics.started.with_label_values(&labels).inc();
+        let gauge = metrics.in_flight.with_label_values(&labels);
         gauge.inc();
         Self {
-            method,
+            labels,
             metrics: metrics.clone(),
             gauge,
         }
@@ -45,21 +46,34 @@ impl Drop for InFlight {
     }
 }
 
-/// The label of a call's method: its path when it is one this server serves, else `unknown`, so
-/// that requests for made-up paths cannot grow the metrics without bound.
-fn method_label(path: &str) -> &'static str {
-    const OTHERS: &[&str] = &[
-        "/grpc.health.v1.Health/Check",
-        "/grpc.health.v1.Health/Watch",
-        "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
-        "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+/// `[grpc_type, grpc_service, grpc_method]` of a call, from its path when it is one this server
+/// serves, else all `unknown`, so that requests for made-up paths cannot grow the metrics
+/// without bound.
+fn call_labels(path: &str) -> [&'static str; 3] {
+    const OTHERS: &[(&str, &str)] = &[
+        ("/grpc.health.v1.Health/Check", "unary"),
+        ("/grpc.health.v1.Health/Watch", "server_stream"),
+        (
+            "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+            "bidi_stream",
+        ),
+        (
+            "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+            "bidi_stream",
+        ),
     ];
-    pb::methods::METHOD_SCOPES
-        .iter()
-        .map(|(method, _)| *method)
+    let served = pb::methods::METHOD_SCOPES.iter().map(|(method, _)| {
+        let streams = pb::methods::STREAMING_METHODS.contains(method);
+        (*method, if streams { "server_stream" } else { "unary" })
+    });
+    served
         .chain(OTHERS.iter().copied())
-        .find(|method| *method == path)
-        .unwrap_or("unknown")
+        .find(|(method, _)| *method == path)
+        .and_then(|(method, kind)| {
+            let (service, name) = method.strip_prefix('/')?.split_once('/')?;
+            Some([kind, service, name])
+        })
+        .unwrap_or(["unknown"; 3])
 }
 
 /// What is needed to write the call's log line and metrics once its outcome is known.
@@ -78,15 +92,16 @@ impl CallLog {
         let duration_ms = elapsed.as_micros() as f64 / 1000.0;
         let code_name = code_name(code);
         let InFlight {
-            method, metrics, ..
+            labels, metrics, ..
         } = &self.in_flight;
+        let [kind, service, method] = *labels;
         metrics
-            .requests
-            .with_label_values(&[method, code_name])
+            .handled
+            .with_label_values(&[kind, service, method, go_code_name(code)])
             .inc();
         metrics
-            .duration
-            .with_label_values(&[method])
+            .handling
+            .with_label_values(labels)
             .observe(elapsed.as_secs_f64());
         let _entered = self.span.enter();
         match code {
@@ -181,6 +196,30 @@ pub fn code_name(code: Code) -> &'static str {
         Code::Unavailable => "UNAVAILABLE",
         Code::DataLoss => "DATA_LOSS",
         Code::Unauthenticated => "UNAUTHENTICATED",
+    }
+}
+
+/// A code as Go's `codes.Code.String()` names it, which go-grpc-prometheus puts in `grpc_code`
+/// and stock gRPC alerts match on (`Canceled`, `Unavailable`, ...).
+pub fn go_code_name(code: Code) -> &'static str {
+    match code {
+        Code::Ok => "OK",
+        Code::Cancelled => "Canceled",
+        Code::Unknown => "Unknown",
+        Code::InvalidArgument => "InvalidArgument",
+        Code::DeadlineExceeded => "DeadlineExceeded",
+        Code::NotFound => "NotFound",
+        Code::AlreadyExists => "AlreadyExists",
+        Code::PermissionDenied => "PermissionDenied",
+        Code::ResourceExhausted => "ResourceExhausted",
+        Code::FailedPrecondition => "FailedPrecondition",
+        Code::Aborted => "Aborted",
+        Code::OutOfRange => "OutOfRange",
+        Code::Unimplemented => "Unimplemented",
+        Code::Internal => "Internal",
+        Code::Unavailable => "Unavailable",
+        Code::DataLoss => "DataLoss",
+        Code::Unauthenticated => "Unauthenticated",
     }
 }
 

@@ -185,6 +185,7 @@ impl Application {
         let notifier = Notifier::default();
         background.support(|stop| notifier.sending(pool.clone(), stop));
         let hub = Hub::new(pool.clone(), watch_config(&config));
+        self.metrics.follow_hub(hub.clone())?;
         let listener =
             ConnectOptions::new(&config.database, "docket-watch").map_err(db::SetupError::from)?;
         background.work(|stop| hub.following(listener, stop));

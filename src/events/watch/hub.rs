@@ -20,7 +20,7 @@ use std::{
     collections::{HashMap, HashSet},
     sync::{
         Arc, Mutex,
-        atomic::{AtomicBool, AtomicI64, Ordering},
+        atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering},
     },
     time::Duration,
 };
@@ -59,6 +59,9 @@ pub(super) struct Shared {
     /// Asks the hub to read now: a workspace has a new feed.
     read_now: Notify,
     pub(super) pool: PgPool,
+    /// When (Unix seconds) every followed feed was last read up to date: the metric an alert on
+    /// watch lag reads (`docket_watch_read_timestamp_seconds`).
+    read_all_at: AtomicU64,
 }
 
 #[derive(Default)]
@@ -139,8 +142,15 @@ impl Hub {
             stopped: AtomicBool::new(false),
             read_now: Notify::new(),
             pool,
+            read_all_at: AtomicU64::new(unix_now()),
         });
         Self { shared, config }
+    }
+
+    /// When (Unix seconds) every followed feed was last read up to date; the server's start
+    /// until the first read.
+    pub fn read_all_at(&self) -> u64 {
+        self.shared.read_all_at.load(Ordering::Relaxed)
     }
 
     /// The hub's task: it listens on a connection of its own and reads new events until `stop`
@@ -271,8 +281,14 @@ async fn listen(
     // Whatever came while (re)connecting is read first.
     let mut wanted = Wanted::All;
     loop {
-        if let Err(error) = read_new(shared, &wanted).await {
-            tracing::warn!(%error, "watch hub: could not read new events; retrying");
+        match read_new(shared, &wanted).await {
+            Ok(()) if matches!(wanted, Wanted::All) => {
+                shared.read_all_at.store(unix_now(), Ordering::Relaxed);
+            }
+            Ok(()) => {}
+            Err(error) => {
+                tracing::warn!(%error, "watch hub: could not read new events; retrying");
+            }
         }
         wanted = tokio::select! {
             _ = stop.cancelled() => return Ok(()),
@@ -297,6 +313,12 @@ async fn listen(
             }
         };
     }
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs())
 }
 
 /// A feed to read: its workspace, which feed, and from where.

@@ -1,5 +1,5 @@
-//! The Prometheus endpoint, scraped as Prometheus would: calls counted by method and code with
-//! their latency, in-flight calls back to zero, auth cache hits and misses, pool and stream
+//! The Prometheus endpoint, scraped as Prometheus would: calls counted by go-grpc-prometheus'
+//! names and labels (started, handled by code, latency), the build's version, in-flight calls back to zero, auth cache hits and misses, pool and stream
 //! gauges, query latency and process metrics; made-up paths do not grow the label set.
 
 use std::{collections::BTreeMap, net::SocketAddr, time::Duration};
@@ -86,8 +86,13 @@ async fn scrape(team: &Team) -> Samples {
     samples(&body)
 }
 
-const GET_TASK: &str = "/docket.v1.TaskService/GetTask";
-const CREATE_TASK: &str = "/docket.v1.TaskService/CreateTask";
+const TASKS: (&str, &str) = ("grpc_service", "docket.v1.TaskService");
+const UNARY: (&str, &str) = ("grpc_type", "unary");
+
+/// The labels go-grpc-prometheus gives a unary TaskService method.
+fn unary(method: &'static str) -> [(&'static str, &'static str); 3] {
+    [UNARY, TASKS, ("grpc_method", method)]
+}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn calls_are_counted_by_method_and_code_with_their_latency() {
@@ -108,22 +113,37 @@ async fn calls_are_counted_by_method_and_code_with_their_latency() {
         sample(&s, name, labels) - sample(&before, name, labels)
     };
 
-    let requests = "docket_grpc_requests_total";
+    let handled = "grpc_server_handled_total";
+    let with_code = |method, code| {
+        let mut labels = unary(method).to_vec();
+        labels.push(("grpc_code", code));
+        labels
+    };
+    assert_eq!(delta(handled, &with_code("CreateTask", "OK")), 2.0);
+    assert_eq!(delta(handled, &with_code("GetTask", "NotFound")), 1.0);
     assert_eq!(
-        delta(requests, &[("code", "OK"), ("method", CREATE_TASK)]),
+        delta("grpc_server_started_total", &unary("CreateTask")),
         2.0
     );
     assert_eq!(
-        delta(requests, &[("code", "NOT_FOUND"), ("method", GET_TASK)]),
-        1.0
+        delta("grpc_server_handling_seconds_count", &unary("CreateTask")),
+        2.0
     );
-    let latency = "docket_grpc_request_duration_seconds_count";
-    assert_eq!(delta(latency, &[("method", CREATE_TASK)]), 2.0);
     assert_eq!(
-        sample(&s, "docket_grpc_in_flight", &[("method", CREATE_TASK)]),
+        sample(&s, "docket_grpc_in_flight", &unary("CreateTask")),
         0.0,
         "every call ended"
     );
+    let build = s
+        .keys()
+        .find(|(name, _)| name == "docket_build_info")
+        .map(|(_, labels)| labels.clone())
+        .expect("docket_build_info");
+    assert_eq!(
+        build.get("version").map(String::as_str),
+        Some(env!("CARGO_PKG_VERSION"))
+    );
+    assert!(build.contains_key("revision"), "{build:?}");
     // Three calls with one token: looked up at most once, then found in the cache.
     let lookups = "docket_auth_cache_lookups_total";
     let misses = delta(lookups, &[("cache", "api_token"), ("result", "miss")]);
@@ -159,8 +179,8 @@ async fn a_path_the_server_does_not_serve_counts_as_unknown() {
     let unknown: f64 = s
         .iter()
         .filter(|((name, labels), _)| {
-            name == "docket_grpc_requests_total"
-                && labels.get("method").map(String::as_str) == Some("unknown")
+            name == "grpc_server_handled_total"
+                && labels.get("grpc_method").map(String::as_str) == Some("unknown")
         })
         .map(|(_, value)| value)
         .sum();
@@ -205,7 +225,11 @@ async fn streamed_items_are_counted_and_an_open_stream_is_in_flight() {
         .expect("watch")
         .into_inner();
     watch.next().await.expect("a progress message").expect("ok");
-    let watching = [("method", "/docket.v1.TaskService/WatchTasks")];
+    let watching = [
+        ("grpc_type", "server_stream"),
+        TASKS,
+        ("grpc_method", "WatchTasks"),
+    ];
     let during = scrape(&team).await;
     assert_eq!(sample(&during, "docket_grpc_in_flight", &watching), 1.0);
     assert_eq!(sample(&during, "docket_streams_open", &[]), 1.0);
@@ -215,8 +239,9 @@ async fn streamed_items_are_counted_and_an_open_stream_is_in_flight() {
         let now = scrape(&team).await;
         let open = sample(&now, "docket_streams_open", &[]);
         if sample(&now, "docket_grpc_in_flight", &watching) == 0.0 && open == 0.0 {
-            let cancelled = [("code", "CANCELLED"), watching[0]];
-            assert_eq!(sample(&now, "docket_grpc_requests_total", &cancelled), 1.0);
+            let mut cancelled = watching.to_vec();
+            cancelled.push(("grpc_code", "Canceled"));
+            assert_eq!(sample(&now, "grpc_server_handled_total", &cancelled), 1.0);
             break;
         }
         assert!(
