@@ -159,6 +159,17 @@ pub fn continue_trace(span: &tracing::Span, headers: &http::HeaderMap) -> Option
     remote.is_valid().then(|| remote.trace_id().to_string())
 }
 
+/// Links `span` to each of `served`: a statement run once for several calls (a batch) is a
+/// child of none of them, so OpenTelemetry's answer is a span of its own, linked to each.
+pub fn link_to(span: &tracing::Span, served: &[tracing::Span]) {
+    for caller in served {
+        let context = caller.context().span().span_context().clone();
+        if context.is_valid() {
+            span.add_link(context);
+        }
+    }
+}
+
 /// gRPC metadata as the propagator reads it.
 struct Headers<'a>(&'a http::HeaderMap);
 

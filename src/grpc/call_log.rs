@@ -103,6 +103,22 @@ impl CallLog {
             .handling
             .with_label_values(labels)
             .observe(elapsed.as_secs_f64());
+        if crate::telemetry::exporting() {
+            // OpenTelemetry's RPC conventions: the code as a number, and an error status for the
+            // codes that are the server's fault (a caller's mistake is not a server error).
+            self.span.record("rpc.grpc.status_code", code as i64);
+            if matches!(
+                code,
+                Code::Unknown
+                    | Code::DeadlineExceeded
+                    | Code::Unimplemented
+                    | Code::Internal
+                    | Code::Unavailable
+                    | Code::DataLoss
+            ) {
+                self.span.record("otel.status_code", "ERROR");
+            }
+        }
         let _entered = self.span.enter();
         match code {
             Code::Internal | Code::Unknown | Code::DataLoss | Code::Unavailable => {

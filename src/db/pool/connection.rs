@@ -203,20 +203,22 @@ impl ConnectOptions {
 /// The URL without its TLS settings (which tokio-postgres does not all know), and those settings.
 fn split_tls_params(url: &url::Url) -> Result<(url::Url, TlsParams), ConnectError> {
     let mut tls = TlsParams::default();
+    // The other parameters stay as written: re-encoding would turn `%20` into `+`, which
+    // tokio-postgres does not read as a space.
     let mut rest = Vec::new();
-    for (key, value) in url.query_pairs() {
-        let ours = tls
-            .take(&key, &value)
-            .map_err(|e| ConnectError::InvalidUrl(e.to_string()))?;
-        if !ours {
-            rest.push((key.into_owned(), value.into_owned()));
+    for raw in url.query().unwrap_or_default().split('&') {
+        let ours = match url::form_urlencoded::parse(raw.as_bytes()).next() {
+            Some((key, value)) => tls
+                .take(&key, &value)
+                .map_err(|e| ConnectError::InvalidUrl(e.to_string()))?,
+            None => false,
+        };
+        if !ours && !raw.is_empty() {
+            rest.push(raw);
         }
     }
     let mut without = url.clone();
-    without.set_query(None);
-    if !rest.is_empty() {
-        without.query_pairs_mut().extend_pairs(rest);
-    }
+    without.set_query((!rest.is_empty()).then(|| rest.join("&")).as_deref());
     Ok((without, tls))
 }
 
@@ -283,6 +285,20 @@ mod tests {
             "postgres://bob:********@db:5432/postgres"
         );
         assert!(!format!("{opts:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn tls_settings_are_taken_out_and_the_rest_kept_as_written() {
+        let url = "postgres://bob@db/docket?sslmode=verify-ca&options=-c%20work_mem%3D8MB&sslrootcert=/ca.pem&application_name=x";
+        let (without, tls) =
+            split_tls_params(&url::Url::parse(url).expect("url")).expect("valid settings");
+        assert_eq!(
+            without.query(),
+            Some("options=-c%20work_mem%3D8MB&application_name=x")
+        );
+        assert_eq!(tls.ssl_mode(), tokio_postgres::config::SslMode::Require);
+        let unknown = "postgres://bob@db/docket?sslmode=verify_full";
+        assert!(ConnectOptions::new(&config(unknown), "t").is_err());
     }
 
     #[test]

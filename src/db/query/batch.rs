@@ -56,6 +56,8 @@ struct Job<B: Batched> {
     reply: oneshot::Sender<Result<B::Output, DbError>>,
     /// The caller's deadline; none means it waits as long as it takes.
     deadline: Option<Instant>,
+    /// The caller's span, for the batch's span to link to (when spans are exported).
+    span: Option<tracing::Span>,
 }
 
 /// Hands items to the runners of one [`Batched`] statement.
@@ -106,30 +108,34 @@ impl<B: Batched> Batcher<B> {
 
     /// Runs `item` in the next batch and returns its answer.
     pub async fn run(&self, item: B::Item) -> Result<B::Output, DbError> {
-        let queued = async {
+        // The statement runs in a runner's task, outside the call's span: the call's own child
+        // span covers its wait for it, and the batch's span links to it (`run_batch`).
+        let span = telemetry::exporting().then(|| {
+            tracing::debug_span!(
+                "db.batch",
+                otel.kind = "client",
+                db.system = "postgresql",
+                docket.batch = std::any::type_name::<B>(),
+            )
+        });
+        let caller = span.clone();
+        let queued = async move {
             let (reply, answer) = oneshot::channel();
             self.queue
                 .send(Job {
                     item,
                     reply,
                     deadline: call::deadline(),
+                    span: caller,
                 })
                 .await
                 .map_err(|_| DbError::Stopped)?;
             answer.await.map_err(|_| DbError::Stopped)?
         };
-        if !telemetry::exporting() {
-            return queued.await;
+        match span {
+            Some(span) => queued.instrument(span).await,
+            None => queued.await,
         }
-        // The statement runs in a runner's task, outside the call's span: the call's own child
-        // span covers its wait for it, so a trace shows the database work of a batched call too.
-        let span = tracing::debug_span!(
-            "db.batch",
-            otel.kind = "client",
-            db.system = "postgresql",
-            docket.batch = std::any::type_name::<B>(),
-        );
-        queued.instrument(span).await
     }
 }
 
@@ -190,6 +196,7 @@ async fn run_batch<B: Batched>(shared: Arc<Runners<B>>, batch: Vec<Job<B>>) {
         .map(|job| job.deadline)
         .collect::<Option<Vec<_>>>()
         .and_then(|deadlines| deadlines.into_iter().max());
+    let served: Vec<tracing::Span> = batch.iter().filter_map(|job| job.span.clone()).collect();
     let (items, replies): (Vec<_>, Vec<_>) =
         batch.into_iter().map(|job| (job.item, job.reply)).unzip();
     let work = async {
@@ -204,9 +211,25 @@ async fn run_batch<B: Batched>(shared: Arc<Runners<B>>, batch: Vec<Job<B>>) {
             }
         }
     };
+    // The batch's statements are children of a span of its own, linked to every call it serves.
+    let span = match served.is_empty() {
+        true => tracing::Span::none(),
+        false => {
+            let span = tracing::debug_span!(
+                parent: None,
+                "db.batch.run",
+                otel.kind = "client",
+                db.system = "postgresql",
+                docket.batch = std::any::type_name::<B>(),
+                docket.batch.calls = served.len(),
+            );
+            telemetry::link_to(&span, &served);
+            span
+        }
+    };
     let answers = match deadline {
-        Some(deadline) => call::within(deadline, work).await,
-        None => Ok(work.await),
+        Some(deadline) => call::within(deadline, work).instrument(span).await,
+        None => Ok(work.instrument(span).await),
     };
     let answers = answers.unwrap_or_else(|timed_out: call::TimedOut| {
         items

@@ -275,13 +275,22 @@ fn call_span<B>(request: &http::Request<B>, request_id: &RequestId) -> tracing::
         trace_id = Empty,
         otel.name = Empty,
         otel.kind = Empty,
+        otel.status_code = Empty,
         rpc.system = Empty,
+        rpc.service = Empty,
+        rpc.method = Empty,
+        rpc.grpc.status_code = Empty,
     );
     if telemetry::exporting() {
-        // For the exported span only: left empty, they stay out of every log line.
+        // For the exported span only (OpenTelemetry's RPC conventions): left empty, they stay
+        // out of every log line. The status is recorded when the call ends (`call_log`).
         span.record("otel.name", path.trim_start_matches('/'));
         span.record("otel.kind", "server");
         span.record("rpc.system", "grpc");
+        if let Some((service, method)) = path.trim_start_matches('/').split_once('/') {
+            span.record("rpc.service", service);
+            span.record("rpc.method", method);
+        }
     }
     if let Some(trace_id) = telemetry::continue_trace(&span, request.headers()) {
         span.record("trace_id", trace_id);

@@ -1,7 +1,8 @@
 //! Traces, exported as a deployment would: a `docket` process with the standard `OTEL_*`
 //! variables sends its spans over OTLP/gRPC to a small collector run by the test. A call's span
-//! continues the caller's W3C `traceparent`, its statements (or, batched, its wait for them) are
-//! child spans, and its log line carries the trace id.
+//! continues the caller's W3C `traceparent` and carries OpenTelemetry's RPC attributes and status,
+//! its statements (or, batched, its wait for them) are child spans, a batch's statements are
+//! children of a span linked to each call it served, and its log line carries the trace id.
 
 use std::{net::SocketAddr, time::Duration};
 
@@ -13,6 +14,7 @@ use opentelemetry_proto::tonic::{
         ExportTraceServiceRequest, ExportTraceServiceResponse,
         trace_service_server::{TraceService, TraceServiceServer},
     },
+    common::v1::any_value::Value,
     trace::v1::Span,
 };
 use tokio::sync::mpsc;
@@ -20,7 +22,7 @@ use tonic::{Request, Response, Status};
 
 use crate::{
     helpers::rpc::authorized,
-    helpers::{app::channel, database::TestDb, process::DocketProcess, seed},
+    helpers::{app::channel, database::TestDb, process::DocketProcess, raw, seed},
 };
 
 /// An OTLP trace receiver that hands every span it gets to the test.
@@ -99,33 +101,55 @@ async fn create_task_in_trace(docket: &DocketProcess, token: &str, trace_id: &st
         .expect("CreateTask");
 }
 
-/// Waits until the collector has received, in trace `trace_id`, a span named `name` and a child
-/// of it named `child`; returns both.
-async fn span_with_child(
-    received: &mut mpsc::UnboundedReceiver<Span>,
+/// Every span the collector has received so far, and the rest as they come.
+struct Received {
+    incoming: mpsc::UnboundedReceiver<Span>,
+    seen: Vec<Span>,
     deadline: tokio::time::Instant,
-    trace_id: &str,
-    name: &str,
-    child: &str,
-) -> (Span, Span) {
-    let mut ours = Vec::new();
-    loop {
-        let span = tokio::time::timeout_at(deadline, received.recv())
-            .await
-            .unwrap_or_else(|_| panic!("no {name} span with a {child} child by now: {ours:#?}"))
-            .expect("the collector runs");
-        if hex(&span.trace_id) == trace_id {
-            ours.push(span);
-        }
-        let parent = ours.iter().find(|s| s.name == name);
-        let found = parent.and_then(|parent| {
-            ours.iter()
-                .find(|s| s.name == child && s.parent_span_id == parent.span_id)
-        });
-        if let (Some(parent), Some(found)) = (parent, found) {
-            return (parent.clone(), found.clone());
+}
+
+impl Received {
+    /// Waits until `find` finds what it looks for among the spans received.
+    async fn until<T>(&mut self, what: &str, find: impl Fn(&[Span]) -> Option<T>) -> T {
+        loop {
+            if let Some(found) = find(&self.seen) {
+                return found;
+            }
+            let span = tokio::time::timeout_at(self.deadline, self.incoming.recv())
+                .await
+                .unwrap_or_else(|_| panic!("no {what} by now: {:#?}", self.seen))
+                .expect("the collector runs");
+            self.seen.push(span);
         }
     }
+
+    /// A span named `name` in trace `trace_id` and a child of it named `child`.
+    async fn span_with_child(&mut self, trace_id: &str, name: &str, child: &str) -> (Span, Span) {
+        self.until(&format!("{name} span with a {child} child"), |seen| {
+            let ours = || seen.iter().filter(|s| hex(&s.trace_id) == trace_id);
+            let parent = ours().find(|s| s.name == name)?;
+            let found = ours().find(|s| s.name == child && s.parent_span_id == parent.span_id)?;
+            Some((parent.clone(), found.clone()))
+        })
+        .await
+    }
+}
+
+/// The span's attribute `key`, as text (strings and integers).
+fn attribute(span: &Span, key: &str) -> Option<String> {
+    span.attributes
+        .iter()
+        .find(|kv| kv.key == key)
+        .and_then(|kv| match kv.value.as_ref()?.value.as_ref()? {
+            Value::StringValue(text) => Some(text.clone()),
+            Value::IntValue(number) => Some(number.to_string()),
+            _ => None,
+        })
+}
+
+/// The span's status code: 0 unset, 1 ok, 2 error.
+fn status(span: &Span) -> i32 {
+    span.status.as_ref().map_or(0, |status| status.code)
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -134,7 +158,7 @@ fn hex(bytes: &[u8]) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_calls_spans_continue_the_callers_trace_and_reach_the_collector() {
-    let (collector_addr, mut received) = collector().await;
+    let (collector_addr, received) = collector().await;
     let db = TestDb::migrated().await;
     let (_, token) = seed::workspace(&db, "acme").await;
     let endpoint = format!("http://{collector_addr}");
@@ -150,33 +174,87 @@ async fn a_calls_spans_continue_the_callers_trace_and_reach_the_collector() {
     let caller_span = "00f067aa0ba902b7";
     get_workspace_in_trace(&docket, &token, trace_id, caller_span).await;
 
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    let (call, statement) = span_with_child(
-        &mut received,
-        deadline,
-        trace_id,
-        "docket.v1.WorkspaceService/GetWorkspace",
-        "db.query",
-    )
-    .await;
+    let mut received = Received {
+        incoming: received,
+        seen: Vec::new(),
+        deadline: tokio::time::Instant::now() + Duration::from_secs(10),
+    };
+    let (call, statement) = received
+        .span_with_child(
+            trace_id,
+            "docket.v1.WorkspaceService/GetWorkspace",
+            "db.query",
+        )
+        .await;
     assert_eq!(
         hex(&call.parent_span_id),
         caller_span,
         "the caller's span is the parent"
     );
     assert!(statement.end_time_unix_nano >= statement.start_time_unix_nano);
+    // OpenTelemetry's RPC conventions.
+    for (key, value) in [
+        ("rpc.system", "grpc"),
+        ("rpc.service", "docket.v1.WorkspaceService"),
+        ("rpc.method", "GetWorkspace"),
+        ("rpc.grpc.status_code", "0"),
+    ] {
+        assert_eq!(
+            attribute(&call, key).as_deref(),
+            Some(value),
+            "{key}: {call:#?}"
+        );
+    }
+    assert_eq!(status(&call), 0, "an OK call's status is left unset");
 
-    // A batched call's statement runs outside it: its own span covers the wait for the batch.
+    // A batched call's statement runs outside it: its own span covers the wait for the batch,
+    // and the batch's span, whose child the statement is, links to it.
     let created_in = "1f0e3c5b9a8d7e6f5a4b3c2d1e0f9a8b";
     create_task_in_trace(&docket, &token, created_in).await;
-    span_with_child(
-        &mut received,
-        deadline,
-        created_in,
-        "docket.v1.TaskService/CreateTask",
-        "db.batch",
+    let (_, waited) = received
+        .span_with_child(created_in, "docket.v1.TaskService/CreateTask", "db.batch")
+        .await;
+    received
+        .until(
+            "a db.batch.run linked to the call, with a db.query child",
+            |seen| {
+                let run = seen.iter().find(|s| {
+                    s.name == "db.batch.run"
+                        && s.links
+                            .iter()
+                            .any(|l| l.trace_id == waited.trace_id && l.span_id == waited.span_id)
+                })?;
+                seen.iter()
+                    .find(|s| s.name == "db.query" && s.parent_span_id == run.span_id)
+                    .cloned()
+            },
+        )
+        .await;
+
+    // A code that is the server's fault (here UNIMPLEMENTED) makes the span's status an error;
+    // one that is the caller's (NOT_FOUND) does not.
+    let unknown = raw::call(
+        channel(docket.addr).await,
+        "/docket.v1.TaskService/NoSuchMethod",
+        Some(&token),
+        Vec::new(),
     )
-    .await;
+    .await
+    .expect_err("no such method");
+    assert_eq!(unknown.code(), tonic::Code::Unimplemented);
+    let failed = received
+        .until("the unimplemented call's span", |seen| {
+            seen.iter()
+                .find(|s| s.name == "docket.v1.TaskService/NoSuchMethod")
+                .cloned()
+        })
+        .await;
+    assert_eq!(status(&failed), 2, "{failed:#?}");
+    assert_eq!(
+        attribute(&failed, "rpc.grpc.status_code").as_deref(),
+        Some("12")
+    );
+
     let logged = docket
         .logs()
         .into_iter()
