@@ -15,6 +15,8 @@
 //! # Ok(()) }
 //! ```
 
+mod balance;
+
 use std::{future::Future, time::Duration};
 
 use backon::{ExponentialBuilder, Retryable};
@@ -22,8 +24,11 @@ use tonic::{
     Code, Request, Status,
     metadata::{AsciiMetadataValue, errors::InvalidMetadataValue},
     service::{Interceptor, interceptor::InterceptedService},
-    transport::{Channel, Endpoint},
+    transport::{Channel, Endpoint, channel::Change},
 };
+
+/// The scheme of a name whose every address is a server to balance over.
+const DNS_SCHEME: &str = "dns:///";
 use tonic_types::StatusExt;
 
 /// Types and clients generated from `proto/docket/v1/`.
@@ -42,6 +47,10 @@ pub enum ConnectError {
     InvalidToken(InvalidMetadataValue),
     /// The endpoint is not a URI, or the server could not be reached.
     Transport(tonic::transport::Error),
+    /// A `dns:///` name that resolves to no address.
+    Resolve(String),
+    /// `connect_lazy` was asked for several endpoints or a `dns:///` name: use `connect`.
+    Balanced,
 }
 
 impl std::fmt::Display for ConnectError {
@@ -49,6 +58,8 @@ impl std::fmt::Display for ConnectError {
         match self {
             Self::InvalidToken(_) => f.write_str("the token is not a valid header value"),
             Self::Transport(_) => f.write_str("cannot reach the Docket server"),
+            Self::Resolve(why) => write!(f, "cannot resolve the Docket servers: {why}"),
+            Self::Balanced => f.write_str("a balanced target connects with connect(), not lazily"),
         }
     }
 }
@@ -58,6 +69,7 @@ impl std::error::Error for ConnectError {
         match self {
             Self::InvalidToken(e) => Some(e),
             Self::Transport(e) => Some(e),
+            Self::Resolve(_) | Self::Balanced => None,
         }
     }
 }
@@ -65,7 +77,8 @@ impl std::error::Error for ConnectError {
 /// How to reach Docket.
 #[derive(Debug, Clone)]
 pub struct Builder {
-    endpoint: String,
+    /// One URL, several (balanced), or `dns:///host:port` (every address, balanced).
+    endpoints: Vec<String>,
     token: String,
     connect_timeout: Duration,
     timeout: Duration,
@@ -92,24 +105,65 @@ impl Builder {
         self
     }
 
-    /// Connects now, failing if the server cannot be reached.
+    /// Connects now, failing if the server cannot be reached. Balanced targets (several
+    /// endpoints, `dns:///`) are resolved now and connected on first use.
     pub async fn connect(self) -> Result<Docket, ConnectError> {
-        let channel = self
-            .endpoint()?
-            .connect()
-            .await
-            .map_err(ConnectError::Transport)?;
+        let channel = match self.endpoints.as_slice() {
+            [one] if !one.starts_with(DNS_SCHEME) => self
+                .endpoint(one)?
+                .connect()
+                .await
+                .map_err(ConnectError::Transport)?,
+            _ => self.balanced().await?,
+        };
         self.with_channel(channel)
     }
 
-    /// Connects on first use.
+    /// Connects on first use (one endpoint; a balanced target resolves when connecting).
     pub fn connect_lazy(self) -> Result<Docket, ConnectError> {
-        let channel = self.endpoint()?.connect_lazy();
+        let channel = match self.endpoints.as_slice() {
+            [one] if !one.starts_with(DNS_SCHEME) => self.endpoint(one)?.connect_lazy(),
+            _ => return Err(ConnectError::Balanced),
+        };
         self.with_channel(channel)
     }
 
-    fn endpoint(&self) -> Result<Endpoint, ConnectError> {
-        Ok(Endpoint::from_shared(self.endpoint.clone())
+    /// A channel that sends each call to one of the endpoints (the least loaded of two picked at
+    /// random, tower's p2c), kept up to date with what `dns:///` names resolve to.
+    async fn balanced(&self) -> Result<Channel, ConnectError> {
+        let (channel, changes) = Channel::balance_channel(64);
+        let mut targets = Vec::new();
+        for endpoint in &self.endpoints {
+            match endpoint.strip_prefix(DNS_SCHEME) {
+                Some(name) => {
+                    let name = name.to_owned();
+                    let addresses = balance::resolve(&name).await?;
+                    for address in &addresses {
+                        let endpoint = self.endpoint(&format!("http://{address}"))?;
+                        let _ = changes
+                            .send(Change::Insert(address.to_string(), endpoint))
+                            .await;
+                    }
+                    targets.push((name, addresses));
+                }
+                None => {
+                    let _ = changes
+                        .send(Change::Insert(endpoint.clone(), self.endpoint(endpoint)?))
+                        .await;
+                }
+            }
+        }
+        if !targets.is_empty() {
+            let builder = self.clone();
+            tokio::spawn(balance::follow(targets, changes, move |address| {
+                builder.endpoint(&format!("http://{address}")).ok()
+            }));
+        }
+        Ok(channel)
+    }
+
+    fn endpoint(&self, url: &str) -> Result<Endpoint, ConnectError> {
+        Ok(Endpoint::from_shared(url.to_owned())
             .map_err(ConnectError::Transport)?
             .connect_timeout(self.connect_timeout)
             .timeout(self.timeout)
@@ -184,11 +238,21 @@ macro_rules! service {
 }
 
 impl Docket {
-    /// How to reach Docket at `endpoint` (`http://host:port`, or `https://` for TLS) as the holder
-    /// of `token` (an API token or a JWT).
+    /// How to reach Docket at `endpoint` as the holder of `token` (an API token or a JWT):
+    /// `http://host:port` (or `https://` for TLS) for one server, or `dns:///host:port` to
+    /// balance each call over every address the name resolves to (a Kubernetes headless Service:
+    /// `dns:///docket-headless.docket.svc:50051`), resolved again every 30 s.
     pub fn builder(endpoint: impl Into<String>, token: impl Into<String>) -> Builder {
+        Self::balanced([endpoint.into()], token)
+    }
+
+    /// Like [`builder`](Self::builder), balancing each call over several endpoints.
+    pub fn balanced(
+        endpoints: impl IntoIterator<Item = impl Into<String>>,
+        token: impl Into<String>,
+    ) -> Builder {
         Builder {
-            endpoint: endpoint.into(),
+            endpoints: endpoints.into_iter().map(Into::into).collect(),
             token: token.into(),
             connect_timeout: Duration::from_secs(5),
             timeout: Duration::from_secs(10),

@@ -234,3 +234,32 @@ pub async fn narrow_channel(addr: SocketAddr) -> Channel {
         .await
         .expect("connect to the test server")
 }
+
+/// Another server on the database at `url` (as a second replica would be); stops when dropped.
+pub struct Replica {
+    pub addr: SocketAddr,
+    pub metrics_addr: Option<SocketAddr>,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl Replica {
+    pub async fn start(url: String) -> Self {
+        let app = docket::Application::build(test_config(url))
+            .await
+            .expect("builds");
+        let (addr, metrics_addr) = (app.local_addr(), app.metrics_addr());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(app.run_until_stopped(async move {
+            let _ = stopped.await;
+        }));
+        Self {
+            addr,
+            metrics_addr,
+            _stop: stop,
+        }
+    }
+
+    pub async fn channel(&self) -> Channel {
+        channel(self.addr).await
+    }
+}

@@ -9,6 +9,7 @@ pub mod proxy;
 pub mod raw;
 pub mod rpc;
 pub mod rules;
+pub mod scrape;
 pub mod seed;
 pub mod team;
 pub mod team_assignments;

@@ -2,44 +2,20 @@
 //! names and labels (started, handled by code, latency), the build's version, in-flight calls back to zero, auth cache hits and misses, pool and stream
 //! gauges, query latency and process metrics; made-up paths do not grow the label set.
 
-use std::{collections::BTreeMap, net::SocketAddr, time::Duration};
+use std::{collections::BTreeMap, time::Duration};
 
 use docket::grpc::pb;
 use futures_util::StreamExt;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tonic::Code;
 
 use crate::{
     helpers::rpc::authorized,
     helpers::{
         raw::call_without_message,
+        scrape::get,
         team::{Team, titled},
     },
 };
-
-/// One HTTP/1.1 GET; the status code and the body.
-async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
-    let mut stream = tokio::net::TcpStream::connect(addr)
-        .await
-        .expect("connect to the metrics port");
-    let request = format!("GET {path} HTTP/1.1\r\nHost: docket\r\nConnection: close\r\n\r\n");
-    stream
-        .write_all(request.as_bytes())
-        .await
-        .expect("send request");
-    let mut response = String::new();
-    stream
-        .read_to_string(&mut response)
-        .await
-        .expect("read response");
-    let (head, body) = response.split_once("\r\n\r\n").expect("an HTTP response");
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .expect("a status code");
-    (status, body.to_owned())
-}
 
 /// The exposition text as samples: (name, labels) → value.
 type Samples = BTreeMap<(String, BTreeMap<String, String>), f64>;

@@ -3,40 +3,28 @@
 
 use std::time::Duration;
 
-use docket::{
-    Application,
-    grpc::pb::{self, TaskEventKind as Kind, task_service_client::TaskServiceClient},
-};
-use tokio::sync::oneshot;
+use docket::grpc::pb::{self, TaskEventKind as Kind, task_service_client::TaskServiceClient};
 use tokio_stream::StreamExt;
-use tonic::{Code, transport::Channel};
+use tonic::Code;
 
 use crate::{
     helpers::rpc::authorized,
     helpers::watch::{PATIENCE, events, from, kinds, quiet, start, start_now, watch},
     helpers::{
-        app::{channel, test_config},
+        app::Replica,
         raw::assert_error,
         team::{Team, titled},
     },
 };
 
-/// Another server on the same database; stops when the sender is dropped.
-async fn another_server(url: String) -> (Channel, oneshot::Sender<()>) {
-    let app = Application::build(test_config(url)).await.expect("builds");
-    let addr = app.local_addr();
-    let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(app.run_until_stopped(async move {
-        let _ = stopped.await;
-    }));
-    (channel(addr).await, stop)
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn watchers_on_three_servers_each_see_every_event_once() {
     let team = Team::new().await;
-    let (second, _stop_second) = another_server(team.app.db.url()).await;
-    let (third, _stop_third) = another_server(team.app.db.url()).await;
+    let (second, third) = (
+        Replica::start(team.app.db.url()).await,
+        Replica::start(team.app.db.url()).await,
+    );
+    let (second, third) = (second.channel().await, third.channel().await);
     let mut streams = Vec::new();
     for channel in [team.app.channel().await, second.clone(), third] {
         for _ in 0..3 {
