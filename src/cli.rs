@@ -1,5 +1,5 @@
-//! The `docket` command line: `docket [serve]`, `docket migrate`, and `docket admin`, the operator
-//! CLI for workspaces and API tokens. Admin commands work directly against the database (creating
+//! The `docket` command line: `docket [serve]`, `docket migrate`, `docket health` (an exec probe,
+//! `crate::probe`), and `docket admin`, the operator CLI for workspaces and API tokens. Admin commands work directly against the database (creating
 //! and migrating it if needed), so they need no running server and no token. The settings each
 //! command takes are declared in `crate::config`.
 
@@ -52,6 +52,8 @@ pub enum Command {
     Migrate(MigrateConfig),
     /// Operator commands: workspaces and API tokens, straight against the database.
     Admin(AdminConfig),
+    /// Ask a running server whether it is SERVING (exit 0) or not (exit 1): an exec probe.
+    Health(crate::probe::HealthCheckConfig),
 }
 
 impl Cli {

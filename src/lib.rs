@@ -15,6 +15,7 @@ pub mod grpc;
 pub mod health;
 pub mod housekeeping;
 pub mod metrics;
+pub mod probe;
 pub mod server;
 pub mod telemetry;
 

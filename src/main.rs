@@ -39,6 +39,7 @@ fn main() -> ExitCode {
                 app.run_until_stopped(shutdown).await?;
             }
             Command::Admin(config) => docket::cli::run(config).await?,
+            Command::Health(config) => docket::probe::check(config).await?,
             Command::Migrate(config) => {
                 let _telemetry = telemetry::init(&config.log);
                 let applied = docket::db::prepare(&config.database).await?;

@@ -12,6 +12,7 @@ use tonic_health::pb::{
 use crate::helpers::{
     app::{TestApp, test_config, wait_for_status},
     database::TestDb,
+    process::docket,
 };
 
 fn fixture(name: &str) -> PathBuf {
@@ -96,4 +97,51 @@ async fn a_missing_or_mismatched_key_stops_startup() {
         };
         assert!(error.contains(expected), "{key}: {error}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn docket_health_checks_a_tls_server_as_an_exec_probe_would() {
+    let app = TestApp::builder()
+        .configure(|config| {
+            config.tls = tls("tls/localhost-cert.pem", "tls/localhost-key.pem");
+        })
+        .spawn()
+        .await;
+    let addr = format!("127.0.0.1:{}", app.addr.port());
+    let ca = fixture("tls/ca-cert.pem");
+    let ca = ca.to_str().expect("utf-8 path");
+    let health = |args: Vec<&str>| {
+        let mut all = vec!["health", "--addr", &addr];
+        all.extend(args);
+        let all: Vec<String> = all.into_iter().map(str::to_owned).collect();
+        async move {
+            let all: Vec<&str> = all.iter().map(String::as_str).collect();
+            docket(&all, &[]).output().await.expect("run docket health")
+        }
+    };
+    // Readiness follows the database: SERVING once the first check has passed.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !health(vec!["--ca-cert", ca]).await.status.success() {
+        assert!(tokio::time::Instant::now() < deadline, "never SERVING");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let live = health(vec!["--ca-cert", ca, "--service", "liveness"]).await;
+    assert!(
+        live.status.success(),
+        "{}",
+        String::from_utf8_lossy(&live.stderr)
+    );
+    let plaintext = health(vec![]).await;
+    assert!(
+        !plaintext.status.success(),
+        "a TLS server refuses a plaintext check"
+    );
+    let unknown = health(vec!["--ca-cert", ca, "--service", "no.such.Service"]).await;
+    assert!(!unknown.status.success());
+    assert!(
+        String::from_utf8_lossy(&unknown.stderr).contains("health check failed"),
+        "{}",
+        String::from_utf8_lossy(&unknown.stderr)
+    );
+    app.stop().await;
 }

@@ -72,6 +72,21 @@ async fn a_server_that_does_not_migrate_waits_for_the_migration_job_then_serves(
         .find(|l| l.contains("waiting for `docket migrate`"))
         .unwrap_or_else(|| panic!("the reason is logged: {logs:?}"));
     assert!(waiting.contains("tasks"), "names the migrations: {waiting}");
+    // What an exec probe sees: `docket health` fails for readiness, passes for liveness.
+    let addr = docket.addr.to_string();
+    let ready = docket_command(&["health", "--addr", &addr], &url).await;
+    assert!(!ready.status.success());
+    assert!(
+        String::from_utf8_lossy(&ready.stderr).contains("NOT_SERVING"),
+        "{}",
+        String::from_utf8_lossy(&ready.stderr)
+    );
+    let live = docket_command(&["health", "--addr", &addr, "--service", "liveness"], &url).await;
+    assert!(
+        live.status.success(),
+        "{}",
+        String::from_utf8_lossy(&live.stderr)
+    );
 
     // What the migration Job runs.
     let job = docket_command(&["migrate"], &url).await;
