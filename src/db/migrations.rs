@@ -15,7 +15,7 @@ use tokio::time::Instant;
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
 /// Advisory lock key held while migrating ("docket" in ASCII).
-const MIGRATION_LOCK_KEY: i64 = 0x646f_636b_6574;
+pub const MIGRATION_LOCK_KEY: i64 = 0x646f_636b_6574;
 
 /// How often a waiting instance tries the lock again, and how often it says it is still waiting.
 const LOCK_RETRY: Duration = Duration::from_millis(500);

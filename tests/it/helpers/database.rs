@@ -240,3 +240,31 @@ fn collect_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
 fn quote(identifier: &str) -> String {
     docket::db::pool::quote_identifier(identifier)
 }
+
+/// Holds the migration lock on `db`, as another instance migrating would, until
+/// [`MigrationLock::release`] (or the end of the test).
+pub struct MigrationLock(tokio_postgres::Client);
+
+impl MigrationLock {
+    pub async fn hold(db: &TestDb) -> Self {
+        let holder = connect(&db.url()).await;
+        holder
+            .execute(
+                "SELECT pg_advisory_lock($1)",
+                &[&docket::db::migrations::MIGRATION_LOCK_KEY],
+            )
+            .await
+            .expect("hold the migration lock");
+        Self(holder)
+    }
+
+    pub async fn release(self) {
+        self.0
+            .execute(
+                "SELECT pg_advisory_unlock($1)",
+                &[&docket::db::migrations::MIGRATION_LOCK_KEY],
+            )
+            .await
+            .expect("release the migration lock");
+    }
+}

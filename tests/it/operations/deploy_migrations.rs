@@ -10,12 +10,9 @@ use tonic_health::pb::health_check_response::ServingStatus;
 
 use crate::helpers::{
     app::{channel, check},
-    database::{TestDb, connect},
+    database::{MigrationLock, TestDb},
     process::{DocketProcess, docket},
 };
-
-/// Advisory lock key of the migrations ("docket" in ASCII), as `db::migrations` takes it.
-const MIGRATION_LOCK_KEY: i64 = 0x646f_636b_6574;
 
 /// Liveness SERVING and readiness NOT_SERVING, for a few health checks in a row.
 async fn live_but_not_ready(docket: &DocketProcess) {
@@ -30,11 +27,7 @@ async fn live_but_not_ready(docket: &DocketProcess) {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_server_that_finds_another_migrating_listens_and_waits_not_ready() {
     let db = TestDb::migrated().await;
-    let holder = connect(&db.url()).await;
-    holder
-        .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK_KEY])
-        .await
-        .expect("hold the migration lock");
+    let holder = MigrationLock::hold(&db).await;
 
     // `start` returns once the server says it listens: it must, while the lock is held.
     let mut docket = DocketProcess::start(&[("DATABASE_URL", &db.url())]).await;
@@ -46,10 +39,7 @@ async fn a_server_that_finds_another_migrating_listens_and_waits_not_ready() {
         "the reason is logged: {logs:?}"
     );
 
-    holder
-        .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK_KEY])
-        .await
-        .expect("release");
+    holder.release().await;
     let _ = docket.wait_until_serving().await;
     docket.signal(Signal::SIGTERM);
     assert!(docket.exit_status(Duration::from_secs(10)).await.success());

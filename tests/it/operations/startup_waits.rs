@@ -13,14 +13,11 @@ use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus}
 
 use crate::helpers::{
     app::{channel, check},
-    database::{TestDb, connect, database_config, server_socket_addr, url_for},
+    database::{MigrationLock, TestDb, database_config, server_socket_addr, url_for},
     process::{DocketProcess, docket},
     proxy::TcpProxy,
     raw::{self, assert_error},
 };
-
-/// Advisory lock key of the migrations ("docket" in ASCII), as `db::migrations` takes it.
-const MIGRATION_LOCK_KEY: i64 = 0x646f_636b_6574;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn serve_waits_for_an_unreachable_database_then_serves() {
@@ -108,11 +105,7 @@ async fn instances_starting_together_on_a_missing_database_all_come_up() {
 #[tokio::test(flavor = "multi_thread")]
 async fn migrate_waits_for_the_lock_past_the_statement_timeout_and_says_for_whom() {
     let db = TestDb::migrated().await;
-    let holder = connect(&db.url()).await;
-    holder
-        .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK_KEY])
-        .await
-        .expect("hold the migration lock");
+    let holder = MigrationLock::hold(&db).await;
 
     let mut migrate = docket(
         &["migrate"],
@@ -129,10 +122,7 @@ async fn migrate_waits_for_the_lock_past_the_statement_timeout_and_says_for_whom
         migrate.try_wait().expect("try_wait").is_none(),
         "migrate must still be waiting for the lock"
     );
-    holder
-        .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK_KEY])
-        .await
-        .expect("release");
+    holder.release().await;
     let output = tokio::time::timeout(Duration::from_secs(10), migrate.wait_with_output())
         .await
         .expect("migrate ends once the lock is free")
