@@ -276,18 +276,7 @@ impl From<ApiError> for Status {
                         .map(|(k, v)| (k.to_owned(), v)),
                 );
                 metadata.extend(ids.into_iter().map(|(k, v)| (k.to_owned(), v)));
-                // RetryInfo only where the same call may succeed if made again: not after a
-                // stale etag (the caller must read again first), nor for a request or metadata
-                // too large.
-                retry_after = match (code, reason) {
-                    (Code::Aborted, ErrorReason::TaskAssignmentChangeConflict) => {
-                        Some(CONFLICT_RETRY_DELAY)
-                    }
-                    (Code::ResourceExhausted, ErrorReason::WatchTooSlow) => {
-                        Some(TOO_SLOW_RETRY_DELAY)
-                    }
-                    _ => None,
-                };
+                retry_after = retry_delay(code, reason);
                 (code, reason, message)
             }
             ApiError::Unavailable(source) => {
@@ -316,6 +305,16 @@ impl From<ApiError> for Status {
             details.set_retry_info(Some(delay));
         }
         Status::with_error_details(code, message, details)
+    }
+}
+
+/// When a rejected call is worth making again as it is (its `RetryInfo`): not after a stale etag
+/// (the caller must read again first), nor for a request or metadata too large.
+fn retry_delay(code: Code, reason: ErrorReason) -> Option<std::time::Duration> {
+    match (code, reason) {
+        (Code::Aborted, ErrorReason::TaskAssignmentChangeConflict) => Some(CONFLICT_RETRY_DELAY),
+        (Code::ResourceExhausted, ErrorReason::WatchTooSlow) => Some(TOO_SLOW_RETRY_DELAY),
+        _ => None,
     }
 }
 
