@@ -1,6 +1,9 @@
-//! The end of a call: its one log line and its metrics (started, handled by code, latency, in
-//! flight, by go-grpc-prometheus' names), written when the response body ends, because a gRPC status normally travels in the
-//! trailers after the last message; a stream the client abandons counts as CANCELLED.
+//! The end of a call: its one log line, its span's status and its metrics (started, handled by
+//! code, latency, in flight, by go-grpc-prometheus' names), written when the response body ends,
+//! because a gRPC status normally travels in the trailers after the last message; a stream the
+//! client abandons counts as CANCELLED. Written here rather than with a metrics layer crate
+//! (tonic_prometheus_layer, OpenTelemetry's SDK): the log line, the span and the counters must
+//! agree on one outcome, read at one point, the end of the body.
 
 use std::{
     pin::Pin,
