@@ -2,12 +2,14 @@
 //! startup (database, migrations, binding the port) so that `main` and the tests share one path and
 //! a misconfiguration is reported before anything is served.
 //!
-//! A database that cannot be reached yet is not a misconfiguration: the server starts anyway,
-//! health says NOT_SERVING, Docket calls are refused UNAVAILABLE, and the database is tried again
-//! with capped back-off, each attempt logged, until it answers (then it is created if missing and
-//! migrated, and readiness follows it as usual). Under Kubernetes this keeps the pod out of
+//! A database that is not ready yet is not a misconfiguration: the server starts anyway, health
+//! says NOT_SERVING, Docket calls are refused UNAVAILABLE, and the database is tried again, each
+//! attempt logged, until it is ready: until it answers (with capped back-off; then it is created
+//! if missing and migrated), until another instance's migration ends, or, with `DOCKET_MIGRATE`
+//! off, until the schema it needs is there. Under Kubernetes this keeps the pod out of
 //! CrashLoopBackOff, whose back-off would delay recovery by minutes after the database returns.
-//! A malformed URL, rejected credentials or a failed migration still stop startup at once.
+//! A malformed URL or rejected credentials still stop startup at once, and a failed migration
+//! stops the server when it fails.
 
 mod services;
 
