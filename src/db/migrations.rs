@@ -47,7 +47,17 @@ pub fn all() -> Vec<String> {
 
 /// The embedded migrations the database has not applied yet (none if it is ahead of this
 /// binary, as an older server finds it during a rollout).
-pub async fn pending(conn: AsyncPgConnection) -> Result<Vec<String>, MigrationError> {
+pub async fn pending(mut conn: AsyncPgConnection) -> Result<Vec<String>, MigrationError> {
+    // Diesel's harness creates its bookkeeping table when it is missing; a server that does not
+    // migrate must change nothing, so a database without it has every migration pending.
+    let Bookkeeping { exists } =
+        sql_query("SELECT to_regclass('__diesel_schema_migrations') IS NOT NULL AS exists")
+            .get_result(&mut conn)
+            .await
+            .map_err(|e| MigrationError::Failed(format!("reading the applied migrations: {e}")))?;
+    if !exists {
+        return Ok(all());
+    }
     let mut harness = AsyncMigrationHarness::new(conn);
     harness
         .pending_migrations(MIGRATIONS)
@@ -85,6 +95,12 @@ pub async fn run_pending(
         }
     }
     applied
+}
+
+#[derive(QueryableByName)]
+struct Bookkeeping {
+    #[diesel(sql_type = Bool)]
+    exists: bool,
 }
 
 #[derive(QueryableByName)]

@@ -10,7 +10,7 @@ use tonic_health::pb::health_check_response::ServingStatus;
 
 use crate::helpers::{
     app::{channel, check},
-    database::{MigrationLock, TestDb},
+    database::{MigrationLock, TestDb, connect},
     process::{DocketProcess, docket},
 };
 
@@ -95,4 +95,30 @@ async fn docket_command(args: &[&str], url: &str) -> std::process::Output {
         .output()
         .await
         .expect("run docket")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_that_does_not_migrate_leaves_an_empty_database_untouched() {
+    let db = TestDb::unique_name();
+    crate::helpers::database::admin()
+        .await
+        .batch_execute(&format!("CREATE DATABASE \"{}\"", db.name))
+        .await
+        .expect("an empty database");
+    let url = db.url();
+    let mut docket =
+        DocketProcess::start(&[("DATABASE_URL", &url), ("DOCKET_MIGRATE", "false")]).await;
+    live_but_not_ready(&docket).await;
+    let tables: i64 = connect(&url)
+        .await
+        .query_one(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'",
+            &[],
+        )
+        .await
+        .expect("count tables")
+        .get(0);
+    assert_eq!(tables, 0, "not even diesel's bookkeeping table");
+    docket.signal(Signal::SIGTERM);
+    assert!(docket.exit_status(Duration::from_secs(10)).await.success());
 }
