@@ -38,11 +38,11 @@ pub enum LockWait {
 }
 
 /// Every embedded migration's name, in order (all pending, for a database not created yet).
-pub fn all() -> Vec<String> {
+pub fn all() -> Result<Vec<String>, MigrationError> {
     use diesel::migration::MigrationSource;
     MigrationSource::<diesel::pg::Pg>::migrations(&MIGRATIONS)
         .map(|all| all.iter().map(|m| m.name().to_string()).collect())
-        .unwrap_or_default()
+        .map_err(|e| MigrationError::Failed(format!("listing the embedded migrations: {e}")))
 }
 
 /// The embedded migrations the database has not applied yet (none if it is ahead of this
@@ -56,7 +56,7 @@ pub async fn pending(mut conn: AsyncPgConnection) -> Result<Vec<String>, Migrati
             .await
             .map_err(|e| MigrationError::Failed(format!("reading the applied migrations: {e}")))?;
     if !exists {
-        return Ok(all());
+        return all();
     }
     let mut harness = AsyncMigrationHarness::new(conn);
     harness

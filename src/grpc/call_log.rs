@@ -65,13 +65,18 @@ fn call_labels(path: &str) -> [&'static str; 3] {
             "bidi_stream",
         ),
     ];
-    let served = pb::methods::METHOD_SCOPES.iter().map(|(method, _)| {
-        let streams = pb::methods::STREAMING_METHODS.contains(method);
-        (*method, if streams { "server_stream" } else { "unary" })
-    });
+    // Docket's own methods are unary unless the protos say they stream; that is looked up only
+    // for the method found, not for every one passed on the way.
+    let served = pb::methods::METHOD_SCOPES
+        .iter()
+        .map(|(method, _)| *method)
+        .find(|method| *method == path)
+        .map(|method| {
+            let streams = pb::methods::STREAMING_METHODS.contains(&method);
+            (method, if streams { "server_stream" } else { "unary" })
+        });
     served
-        .chain(OTHERS.iter().copied())
-        .find(|(method, _)| *method == path)
+        .or_else(|| OTHERS.iter().copied().find(|(method, _)| *method == path))
         .and_then(|(method, kind)| {
             let (service, name) = method.strip_prefix('/')?.split_once('/')?;
             Some([kind, service, name])

@@ -99,7 +99,7 @@ pub async fn ready(config: &DatabaseConfig, how: Readying) -> Result<Vec<String>
             options.connect().await?
         }
         (Err(e), Readying::AwaitSchema) if e.is_missing_database() => {
-            let pending = migrations::all();
+            let pending = migrations::all()?;
             return Err(SetupError::SchemaBehind { pending });
         }
         (Err(e), _) => return Err(e.into()),
