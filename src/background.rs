@@ -2,9 +2,9 @@
 //! one signal that stops them, and a wait until they have stopped). Tasks stop in two stages,
 //! because a drain needs them in that order:
 //!
-//! - **work** (the database probe, housekeeping, the watch hub) stops as soon as shutdown begins:
-//!   nothing new is probed, purged or read once the server drains, and open watches end at once
-//!   so that their clients resume on another server;
+//! - **work** (the database probe, housekeeping, the timer worker, the watch hub) stops as soon as
+//!   shutdown begins: nothing new is probed, purged, fired or read once the server drains, and
+//!   open watches end at once so that their clients resume on another server;
 //! - **support** (the event notifier, the metrics endpoint) keeps serving the calls that drain,
 //!   and stops once the last one has ended.
 //!

@@ -68,6 +68,19 @@ pub struct ServeConfig {
     #[arg(long, env = "DOCKET_HOUSEKEEPING_INTERVAL", default_value = "10m", value_parser = humantime::parse_duration)]
     pub housekeeping_interval: Duration,
 
+    /// How often each server looks for due timers (scheduled actions, reminders): an action runs
+    /// at most about this long after its time, in steady state.
+    #[arg(long, env = "DOCKET_TIMER_POLL_INTERVAL", default_value = "250ms", value_parser = humantime::parse_duration)]
+    pub timer_poll_interval: Duration,
+
+    /// Timers one transaction fires at most (and how many due timers one look reads).
+    #[arg(long, env = "DOCKET_TIMER_BATCH", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=10000))]
+    pub timer_batch: u32,
+
+    /// Workspaces whose timers one server fires at once, each on a connection of its own.
+    #[arg(long, env = "DOCKET_TIMER_CONCURRENCY", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub timer_concurrency: u32,
+
     /// How long in-flight calls and streams may run after SIGTERM/SIGINT before they are cut.
     #[arg(long, env = "DOCKET_SHUTDOWN_GRACE", default_value = "30s", value_parser = humantime::parse_duration)]
     pub shutdown_grace: Duration,

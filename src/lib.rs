@@ -18,5 +18,6 @@ pub mod metrics;
 pub mod probe;
 pub mod server;
 pub mod telemetry;
+pub mod timers;
 
 pub use server::{Application, ServerError};

@@ -2,7 +2,8 @@
 //! port. Each server has its own registry (tests run several in one process): calls started,
 //! handled by code, their latency and how many are in flight, by go-grpc-prometheus' names
 //! (`grpc::call_log`), the build, auth cache hits and misses (`auth`), and, read when scraped, the
-//! pool, the open streams and the rows they sent, and how current the watch hub is.
+//! pool, the open streams and the rows they sent, and how current the watch hub is; the timers
+//! settled and how late (`timers`).
 //! Query latency is the one process-wide series: every pooled connection times its statements
 //! (`db::pool::query_timer`). The exposition format is the `prometheus` crate's.
 
@@ -38,6 +39,45 @@ pub struct Metrics {
     registry: Registry,
     pub calls: CallMetrics,
     pub auth_cache: IntCounterVec,
+    pub timers: TimerMetrics,
+}
+
+/// What the timer worker (`crate::timers`) records of the timers it settles.
+#[derive(Clone)]
+pub struct TimerMetrics {
+    /// Timers settled by this server, by action and state (FIRED, SKIPPED, FAILED).
+    pub settled: IntCounterVec,
+    /// From a timer's `fire_at` to its settling, by action.
+    pub lateness: HistogramVec,
+}
+
+impl TimerMetrics {
+    fn new() -> Result<Self, prometheus::Error> {
+        Ok(Self {
+            settled: IntCounterVec::new(
+                Opts::new(
+                    "docket_timers_settled_total",
+                    "Timers (scheduled actions) this server settled, by action and state.",
+                ),
+                &["action", "state"],
+            )?,
+            lateness: HistogramVec::new(
+                HistogramOpts::new(
+                    "docket_timer_lateness_seconds",
+                    "From when a timer was due to when this server settled it, by action.",
+                )
+                .buckets(vec![
+                    0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0, 3600.0,
+                ]),
+                &["action"],
+            )?,
+        })
+    }
+
+    fn register(&self, registry: &Registry) -> Result<(), prometheus::Error> {
+        registry.register(Box::new(self.settled.clone()))?;
+        registry.register(Box::new(self.lateness.clone()))
+    }
 }
 
 /// What the call layer records for every call, named and labelled as go-grpc-prometheus names
@@ -124,6 +164,8 @@ impl Metrics {
             &["cache", "result"],
         )?;
         calls.register(&registry)?;
+        let timers = TimerMetrics::new()?;
+        timers.register(&registry)?;
         registry.register(Box::new(build_info()?))?;
         registry.register(Box::new(auth_cache.clone()))?;
         registry.register(Box::new(QUERY_SECONDS.clone()))?;
@@ -135,6 +177,7 @@ impl Metrics {
             registry,
             calls,
             auth_cache,
+            timers,
         })
     }
 

@@ -14,7 +14,7 @@ use diesel::{
 
 use crate::domain::vocabulary::{
     ActorType, BodyFormat, CompletionPolicy, Disposition, EventKind, Priority, ProgressStatus,
-    Scope, Status,
+    Scope, Status, TimerAction, TimerState,
 };
 
 /// Stores a vocabulary in a text column.
@@ -76,4 +76,6 @@ text_column!(
     EventKind,
     BodyFormat,
     Scope,
+    TimerAction,
+    TimerState,
 );

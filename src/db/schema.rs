@@ -139,6 +139,26 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    task_timers (workspace_id, id) {
+        workspace_id -> Uuid,
+        id -> Uuid,
+        task_id -> Uuid,
+        action -> Text,
+        params -> Jsonb,
+        fire_at -> Timestamptz,
+        state -> Text,
+        outcome -> Nullable<Text>,
+        attempts -> Int4,
+        created_by_type -> Text,
+        created_by_id -> Text,
+        request_id -> Nullable<Text>,
+        request_hash -> Nullable<Bytea>,
+        created_at -> Timestamptz,
+        settled_at -> Nullable<Timestamptz>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(api_tokens, users);
 diesel::allow_tables_to_appear_in_same_query!(assignments, tasks);
 diesel::allow_tables_to_appear_in_same_query!(channel_members, users);

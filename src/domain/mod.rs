@@ -8,6 +8,7 @@ pub mod directory;
 pub mod input;
 pub mod records;
 pub mod tasks;
+pub mod timers;
 pub mod tokens;
 pub mod vocabulary;
 pub mod workspaces;
@@ -77,6 +78,12 @@ pub enum DomainError {
     WatchTooSlow,
     #[error("only workspace:admin may watch every task of the workspace")]
     WatchScopeDenied,
+    #[error("no such scheduled action")]
+    ScheduledActionNotFound,
+    #[error("the scheduled action is {0} already, and can no longer be cancelled")]
+    ScheduledActionSettled(vocabulary::TimerState),
+    #[error("a task holds at most {0} pending scheduled actions; cancel one first")]
+    TooManyScheduledActions(i64),
     #[error("the system's random number source failed")]
     Entropy(#[from] getrandom::Error),
     #[error(transparent)]

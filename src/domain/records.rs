@@ -97,3 +97,27 @@ pub struct Workspace {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
+
+/// A timer: what Docket does to a task by itself when `fire_at` comes (a scheduled action), and
+/// where it stands. `params` are the action's arguments as stored; `domain::timers` reads them
+/// into a typed action.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Timer {
+    pub workspace_id: Uuid,
+    pub id: Uuid,
+    pub task_id: Uuid,
+    pub action: crate::domain::vocabulary::TimerAction,
+    pub params: serde_json::Value,
+    pub fire_at: DateTime<Utc>,
+    pub state: crate::domain::vocabulary::TimerState,
+    /// Why it was skipped or failed.
+    pub outcome: Option<String>,
+    /// Failed attempts so far.
+    pub attempts: i32,
+    pub created_by_type: crate::domain::vocabulary::ActorType,
+    pub created_by_id: String,
+    pub request_id: Option<String>,
+    pub request_hash: Option<Vec<u8>>,
+    pub created_at: DateTime<Utc>,
+    pub settled_at: Option<DateTime<Utc>>,
+}

@@ -132,6 +132,9 @@ vocabulary!(
         AssignmentDeleted = "ASSIGNMENT_DELETED",
         AssignmentFinished = "ASSIGNMENT_FINISHED",
         AssignmentOpened = "ASSIGNMENT_OPENED",
+        TaskActionScheduled = "TASK_ACTION_SCHEDULED",
+        TaskActionCancelled = "TASK_ACTION_CANCELLED",
+        ReminderDue = "REMINDER_DUE",
     }
 );
 
@@ -149,6 +152,22 @@ impl EventKind {
         )
     }
 }
+
+vocabulary!(
+    /// What a timer (a scheduled action) does to its task when it comes due.
+    TimerAction { Reopen = "REOPEN", Escalate = "ESCALATE", Reassign = "REASSIGN", Remind = "REMIND" }
+);
+
+vocabulary!(
+    /// Where a timer stands: PENDING until it is settled, once, as one of the others.
+    TimerState {
+        Pending = "PENDING",
+        Fired = "FIRED",
+        Skipped = "SKIPPED",
+        Cancelled = "CANCELLED",
+        Failed = "FAILED",
+    }
+);
 
 vocabulary!(
     /// A rendition of a task body.

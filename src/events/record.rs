@@ -28,6 +28,16 @@ pub fn cause(caller: &Caller) -> Cause {
     }
 }
 
+/// What Docket records as the cause of what it does by itself (a timer firing): actor SYSTEM.
+pub fn system_cause() -> Cause {
+    let system = crate::auth::Actor::System;
+    Cause {
+        actor_type: system.kind(),
+        actor_id: system.id(),
+        request_id: None,
+    }
+}
+
 /// The key a user has in an event's audience.
 pub fn user_key(user_id: Uuid) -> String {
     actor_key(
@@ -44,8 +54,13 @@ pub struct Recorder {
 
 impl Recorder {
     pub fn new(caller: &Caller) -> Self {
+        Self::with_cause(cause(caller))
+    }
+
+    /// Changes made for `cause` (Docket's own, [`system_cause`]).
+    pub fn with_cause(cause: Cause) -> Self {
         Self {
-            cause: cause(caller),
+            cause,
             events: Vec::new(),
         }
     }

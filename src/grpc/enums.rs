@@ -3,7 +3,7 @@
 //! UNSPECIFIED (`None`: the request decides what it means) from a number the proto does not define
 //! (an error).
 
-use crate::domain::vocabulary::{ActorType, BodyFormat, EventKind, ProgressStatus};
+use crate::domain::vocabulary::{ActorType, BodyFormat, EventKind, ProgressStatus, TimerState};
 use crate::events::watch::WatchScope;
 use crate::{
     domain::assignments::list::{MyAssignmentSort, TaskAssignmentSort},
@@ -105,6 +105,16 @@ pair!(EventKind, TaskEventKind {
     AssignmentDeleted <=> AssignmentDeleted,
     AssignmentFinished <=> AssignmentFinished,
     AssignmentOpened <=> AssignmentOpened,
+    TaskActionScheduled <=> TaskActionScheduled,
+    TaskActionCancelled <=> TaskActionCancelled,
+    ReminderDue <=> ReminderDue,
+});
+pair!(TimerState, ScheduledActionState {
+    Pending <=> Pending,
+    Fired <=> Fired,
+    Skipped <=> Skipped,
+    Cancelled <=> Cancelled,
+    Failed <=> Failed,
 });
 pair!(WatchScope, WatchScope {
     Participating <=> Participating,

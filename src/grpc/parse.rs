@@ -178,6 +178,31 @@ pub(crate) fn body_formats(violations: &mut Violations, formats: &[i32]) -> Vec<
     read
 }
 
+/// A span of time, from `least` to ten years (what a scheduled action may be put off by).
+pub(crate) fn duration(
+    span: &prost_types::Duration,
+    least: std::time::Duration,
+) -> Result<std::time::Duration, String> {
+    let most = crate::domain::timers::MAX_AHEAD;
+    let valid = (0..1_000_000_000).contains(&span.nanos) && span.seconds >= 0;
+    let span = valid
+        .then(|| std::time::Duration::new(span.seconds as u64, span.nanos as u32))
+        .filter(|span| (least..=most).contains(span));
+    span.ok_or_else(|| {
+        format!(
+            "must be from {} to {} seconds (10 years)",
+            least.as_secs(),
+            most.as_secs()
+        )
+    })
+}
+
+/// The reopen reason of a scheduled reopen that names none.
+pub(crate) fn reminder_rule() -> crate::domain::input::Text<crate::domain::tasks::Reason> {
+    crate::domain::input::Text::parse(crate::domain::timers::REMINDER_RULE)
+        .unwrap_or_else(|_| unreachable!("REMINDER_RULE is a valid reason"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -42,6 +42,9 @@ subjects! {
     SkipTaskRequest: task_id;
     CancelTaskRequest: task_id;
     ReopenTaskRequest: task_id;
+    ScheduleTaskActionRequest: task_id;
+    ListScheduledTaskActionsRequest: task_id;
+    CancelScheduledTaskActionRequest: scheduled_action_id;
     ListMyAssignmentsRequest: ;
     ListTaskAssignmentsRequest: task_id;
     CreateAssignmentRequest: task_id;

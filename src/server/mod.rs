@@ -32,6 +32,7 @@ use crate::{
     health::Readiness,
     housekeeping::{self, Retention},
     metrics::Metrics,
+    timers::{self, TimerConfig},
 };
 use services::{DOCKET_SERVICES, Shared, tls_config};
 
@@ -184,6 +185,16 @@ impl Application {
         background.work(|stop| {
             housekeeping::run(pool.clone(), prepared.clone(), retention(&config), stop)
         });
+        let timer_metrics = self.metrics.timers.clone();
+        background.work(|stop| {
+            timers::run(
+                pool.clone(),
+                prepared.clone(),
+                timer_config(&config),
+                timer_metrics,
+                stop,
+            )
+        });
         let notifier = Notifier::default();
         background.support(|stop| notifier.sending(pool.clone(), stop));
         let hub = Hub::new(pool.clone(), watch_config(&config));
@@ -321,6 +332,14 @@ fn retention(config: &ServeConfig) -> Retention {
         request_ids: config.request_id_retention,
         events: config.event_retention,
         interval: config.housekeeping_interval,
+    }
+}
+
+fn timer_config(config: &ServeConfig) -> TimerConfig {
+    TimerConfig {
+        poll: config.timer_poll_interval,
+        batch: i64::from(config.timer_batch),
+        concurrency: config.timer_concurrency as usize,
     }
 }
 

@@ -19,4 +19,5 @@ mod operations;
 mod streams;
 mod tasks;
 mod tenancy;
+mod timers;
 mod watch;

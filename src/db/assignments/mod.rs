@@ -336,3 +336,18 @@ pub async fn set_progress(
         }
     }
 }
+
+/// The users the task is assigned to.
+pub async fn user_ids_of_task(
+    conn: &mut AsyncPgConnection,
+    workspace_id: Uuid,
+    task_id: Uuid,
+) -> QueryResult<Vec<Uuid>> {
+    assignments::table
+        .filter(assignments::workspace_id.eq(workspace_id))
+        .filter(assignments::task_id.eq(task_id))
+        .order(assignments::user_id)
+        .select(assignments::user_id)
+        .load(conn)
+        .await
+}

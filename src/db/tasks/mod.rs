@@ -154,6 +154,25 @@ pub async fn lock(
         .optional()
 }
 
+/// The workspace's tasks among `ids` that no other transaction holds, locked until this one ends,
+/// in id order; a task another transaction holds is passed over, not waited for (the timer
+/// worker, which holds timers already, so never waits behind a caller's change).
+pub async fn lock_available(
+    conn: &mut AsyncPgConnection,
+    workspace_id: Uuid,
+    ids: &[Uuid],
+) -> QueryResult<Vec<TaskRow>> {
+    tasks::table
+        .filter(tasks::workspace_id.eq(workspace_id))
+        .filter(tasks::id.eq_any(ids))
+        .order(tasks::id)
+        .select(TaskRow::as_select())
+        .for_update()
+        .skip_locked()
+        .load(conn)
+        .await
+}
+
 /// The task, locked for a change to it or its assignments until the transaction ends, waiting at
 /// most `wait` for a change in progress. A wait that runs out (or a deadlock) fails with a
 /// serialisation failure, which `DbError::failure` reports as a conflict: see the

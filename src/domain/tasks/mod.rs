@@ -22,13 +22,14 @@ use std::time::Duration;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use uuid::Uuid;
 
-use changes::move_details;
+pub(crate) use changes::{change, move_details};
 pub use input::{
     ExternalKey, LinkedRecord, NewTask, Note, ObjectKey, Reason, RecordId, RequestKey, SearchQuery,
     Tag, TaskChanges, TaskDraft, TaskField, TaskKind, Title,
 };
 pub use lifecycle::Move;
 pub use model::{CompletionPolicy, Disposition, DistributionKind, Due, Priority, Status, TaskView};
+pub(crate) use reassign::reassign_one;
 pub use reassign::{ReassignScope, reassign};
 pub(crate) use recipients::recipients;
 pub use settle::policy_holds;
@@ -63,7 +64,7 @@ pub struct CreateRequest {
 
 /// How the caller relates to a task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Relation {
+pub(crate) enum Relation {
     Author,
     Recipient,
     /// Neither, but sees every task of the workspace.
@@ -339,7 +340,8 @@ pub async fn delete(
     Ok(())
 }
 
-async fn relation(
+/// How the caller relates to the task.
+pub(crate) async fn relation(
     conn: &mut AsyncPgConnection,
     caller: &Caller,
     row: &TaskRow,

@@ -11,7 +11,7 @@ use crate::{
     db::{
         assignments,
         directory::users,
-        tasks::{self, TaskChangeset},
+        tasks::{self, TaskChangeset, TaskRow},
     },
     domain::{DomainError, vocabulary::EventKind},
 };
@@ -62,14 +62,8 @@ pub async fn reassign(
         let mut changed = Vec::with_capacity(targets.len());
         let mut recorder = Recorder::new(caller);
         for task in targets {
-            let removed = assignments::replace_with(conn, workspace_id, task.id, assignee).await?;
-            // New recipients make a new version of the task (and etag), whatever else follows.
-            let task = tasks::update(conn, workspace_id, task.id, TaskChangeset::default()).await?;
-            let details = serde_json::json!({ "assignee": assignee, "removed": removed });
-            let left = removed.iter().map(|user| record::user_key(*user)).collect();
-            recorder.task(&task, EventKind::TaskReassigned, details, left);
-            // Assigned to its author alone, a task is personal again; to anyone else, distributed.
-            changed.push(settle(conn, task, &mut recorder).await?.0);
+            let details = serde_json::json!({});
+            changed.push(reassign_one(conn, &task, assignee, details, &mut recorder).await?);
         }
         // The caller is the author or an admin; one batch of reads for the whole sequence.
         let views = views(conn, caller, changed, Received::LookUp).await?;
@@ -78,4 +72,29 @@ pub async fn reassign(
         Ok(views)
     })
     .await
+}
+
+/// Makes `assignee` the task's only recipient (the task locked by the caller), recording
+/// TASK_REASSIGNED with `details` besides the assignee and the users removed; returns the task as
+/// it now is.
+pub(crate) async fn reassign_one(
+    conn: &mut AsyncPgConnection,
+    task: &TaskRow,
+    assignee: Uuid,
+    details: serde_json::Value,
+    recorder: &mut Recorder,
+) -> Result<TaskRow, DomainError> {
+    let workspace_id = task.workspace_id;
+    let removed = assignments::replace_with(conn, workspace_id, task.id, assignee).await?;
+    // New recipients make a new version of the task (and etag), whatever else follows.
+    let task = tasks::update(conn, workspace_id, task.id, TaskChangeset::default()).await?;
+    let mut details = details;
+    if let serde_json::Value::Object(fields) = &mut details {
+        fields.insert("assignee".into(), serde_json::json!(assignee));
+        fields.insert("removed".into(), serde_json::json!(removed));
+    }
+    let left = removed.iter().map(|user| record::user_key(*user)).collect();
+    recorder.task(&task, EventKind::TaskReassigned, details, left);
+    // Assigned to its author alone, a task is personal again; to anyone else, distributed.
+    Ok(settle(conn, task, recorder).await?.0)
 }

@@ -192,6 +192,16 @@ impl From<DomainError> for ApiError {
             DomainError::WatchScopeDenied => {
                 (Code::PermissionDenied, ErrorReason::WatchScopeDenied)
             }
+            DomainError::ScheduledActionNotFound => {
+                (Code::NotFound, ErrorReason::ScheduledActionNotFound)
+            }
+            DomainError::ScheduledActionSettled(_) => (
+                Code::FailedPrecondition,
+                ErrorReason::ScheduledActionSettled,
+            ),
+            DomainError::TooManyScheduledActions(_) => {
+                (Code::FailedPrecondition, ErrorReason::ScheduledActionsLimit)
+            }
         };
         let mut rejected = ApiError::rejected(code, reason, message);
         if let Some(head) = head {

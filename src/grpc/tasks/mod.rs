@@ -5,19 +5,26 @@ pub(crate) mod convert;
 mod events;
 mod list_requests;
 mod requests;
+mod schedule;
 
 use futures_util::{Stream, StreamExt};
 use tonic::{Request, Response, Status};
 
 use convert::task_to_proto;
 use list_requests::ListTasks;
-use requests::{CreateTask, LifecycleMove, OneTask, ReassignTask, TaskHistory, UpdateTask};
+use requests::{
+    CompleteTask, CreateTask, LifecycleMove, OneTask, ReassignTask, TaskHistory, UpdateTask,
+};
+use schedule::timer_to_proto;
 
 use super::{caller, parse::parse, pb, reauthorize::AlsoNeeds};
 use crate::{
     app::App,
     auth::{Caller, Scope},
-    domain::tasks::{self, Move},
+    domain::{
+        tasks::{self, Move},
+        timers,
+    },
     events::watch::{self, WatchScope},
 };
 
@@ -223,11 +230,23 @@ impl pb::task_service_server::TaskService for TaskApi {
         &self,
         request: Request<pb::CompleteTaskRequest>,
     ) -> Result<Response<pb::CompleteTaskResponse>, Status> {
-        let action = parse(request.get_ref())?;
-        let task = self
-            .lifecycle(caller(&request)?, action, Move::Complete)
-            .await?;
-        Ok(Response::new(pb::CompleteTaskResponse { task }))
+        let CompleteTask { task, reopen } = parse(request.get_ref())?;
+        let caller = caller(&request)?;
+        let Some(reopen) = reopen else {
+            let task = self.lifecycle(caller, task, Move::Complete).await?;
+            return Ok(Response::new(pb::CompleteTaskResponse {
+                task,
+                scheduled_reopen: None,
+            }));
+        };
+        let LifecycleMove { task, details } = task;
+        let mut conn = self.app.connection().await?;
+        let (view, timer) =
+            timers::complete_then_reopen(&mut conn, caller, task.task_id, details, reopen).await?;
+        Ok(Response::new(pb::CompleteTaskResponse {
+            task: Some(task_to_proto(view, &task.formats)),
+            scheduled_reopen: Some(timer_to_proto(timer)?),
+        }))
     }
 
     async fn skip_task(
@@ -261,5 +280,45 @@ impl pb::task_service_server::TaskService for TaskApi {
             .lifecycle(caller(&request)?, action, Move::Reopen)
             .await?;
         Ok(Response::new(pb::ReopenTaskResponse { task }))
+    }
+
+    async fn schedule_task_action(
+        &self,
+        request: Request<pb::ScheduleTaskActionRequest>,
+    ) -> Result<Response<pb::ScheduleTaskActionResponse>, Status> {
+        let schedule = parse(request.get_ref())?;
+        let mut conn = self.app.connection().await?;
+        let timer = timers::schedule(&mut conn, caller(&request)?, schedule).await?;
+        Ok(Response::new(pb::ScheduleTaskActionResponse {
+            scheduled_action: Some(timer_to_proto(timer)?),
+        }))
+    }
+
+    async fn list_scheduled_task_actions(
+        &self,
+        request: Request<pb::ListScheduledTaskActionsRequest>,
+    ) -> Result<Response<pb::ListScheduledTaskActionsResponse>, Status> {
+        let task_id = parse(request.get_ref())?;
+        let mut conn = self.app.connection().await?;
+        let found = timers::list(&mut conn, caller(&request)?, task_id).await?;
+        let scheduled_actions = found
+            .into_iter()
+            .map(timer_to_proto)
+            .collect::<Result<_, _>>()?;
+        Ok(Response::new(pb::ListScheduledTaskActionsResponse {
+            scheduled_actions,
+        }))
+    }
+
+    async fn cancel_scheduled_task_action(
+        &self,
+        request: Request<pb::CancelScheduledTaskActionRequest>,
+    ) -> Result<Response<pb::CancelScheduledTaskActionResponse>, Status> {
+        let action_id = parse(request.get_ref())?;
+        let mut conn = self.app.connection().await?;
+        let timer = timers::cancel(&mut conn, caller(&request)?, action_id).await?;
+        Ok(Response::new(pb::CancelScheduledTaskActionResponse {
+            scheduled_action: Some(timer_to_proto(timer)?),
+        }))
     }
 }

@@ -2,6 +2,8 @@
 //! readers of task fields that CreateTask and UpdateTask share (an update reads only the fields
 //! its mask names, each as a create would).
 
+use std::time::Duration;
+
 use prost::Message;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -16,10 +18,14 @@ use crate::{
             Tag, TaskChanges, TaskDraft, TaskField, TaskKind,
             input::{MAX_LINKED_RECORDS, MAX_RECIPIENTS, MAX_TAGS},
         },
+        timers::ReopenAfter,
     },
     grpc::{
         enums::optional,
-        parse::{Parse, body_formats, due, mask_paths, one_id, optional_uuid, page, uuid, uuids},
+        parse::{
+            Parse, body_formats, due, duration, mask_paths, one_id, optional_uuid, page,
+            reminder_rule, uuid, uuids,
+        },
         pb,
     },
 };
@@ -247,21 +253,45 @@ plain_move!(
     CancelTaskRequest
 );
 
-impl Parse for pb::CompleteTaskRequest {
-    type Checked = LifecycleMove;
+/// CompleteTask: the move, and the reopen to schedule with it, if any.
+pub(crate) struct CompleteTask {
+    pub task: LifecycleMove,
+    pub reopen: Option<ReopenAfter>,
+}
 
-    fn parse(&self, v: &mut Violations) -> Option<LifecycleMove> {
+impl Parse for pb::CompleteTaskRequest {
+    type Checked = CompleteTask;
+
+    fn parse(&self, v: &mut Violations) -> Option<CompleteTask> {
         let task = one_task(v, &self.task_id, &self.body_formats);
         let outcome = self.outcome.clone().unwrap_or_default();
         let disposition = v.check("outcome.disposition", optional(outcome.disposition));
         let note = v.check("outcome.note", Text::optional(&outcome.note));
-        Some(LifecycleMove {
-            task: task?,
-            details: MoveDetails {
-                disposition: disposition?,
-                note: note?,
-                reopen_reason: None,
+        let reopen = match &self.reopen_after {
+            Some(after) => {
+                let after = v.check("reopen_after", duration(after, Duration::from_secs(1)));
+                let reason = v.check("reopen_reason", Text::optional(&self.reopen_reason));
+                Some(ReopenAfter {
+                    after: after?,
+                    reason: reason?.unwrap_or_else(reminder_rule),
+                })
+            }
+            None if !self.reopen_reason.is_empty() => {
+                v.add("reopen_reason", "only with reopen_after");
+                None
+            }
+            None => None,
+        };
+        Some(CompleteTask {
+            task: LifecycleMove {
+                task: task?,
+                details: MoveDetails {
+                    disposition: disposition?,
+                    note: note?,
+                    reopen_reason: None,
+                },
             },
+            reopen,
         })
     }
 }

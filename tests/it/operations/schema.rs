@@ -35,6 +35,7 @@ async fn schema_rs_matches_the_migrations() {
         assignments,
         api_tokens,
         task_create_requests,
+        task_timers,
     );
 }
 

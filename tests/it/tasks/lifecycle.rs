@@ -62,6 +62,8 @@ async fn step(
             client
                 .complete_task(authorized(
                     pb::CompleteTaskRequest {
+                        reopen_after: None,
+                        reopen_reason: String::new(),
                         task_id,
                         outcome,
                         body_formats: vec![],
@@ -273,6 +275,8 @@ async fn recipients_move_tasks_admins_who_are_neither_may_not_and_strangers_see_
     assert_error(&status, Code::NotFound, "TASK_NOT_FOUND", "stranger");
 
     let bad = pb::CompleteTaskRequest {
+        reopen_after: None,
+        reopen_reason: String::new(),
         task_id: task.id.clone(),
         outcome: Some(pb::TaskOutcome {
             disposition: 42,

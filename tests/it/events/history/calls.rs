@@ -100,6 +100,8 @@ pub async fn every_mutation(team: &Team) -> (String, Vec<Call<'_>>) {
     lifecycle!(
         complete_task,
         pb::CompleteTaskRequest {
+            reopen_after: None,
+            reopen_reason: String::new(),
             task_id: id.clone(),
             outcome: Some(outcome),
             body_formats: vec![]

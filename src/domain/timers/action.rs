@@ -1,0 +1,192 @@
+//! What a scheduled action does, as the domain's typed value, and as the timer row stores it (an
+//! action name and its arguments in JSON). A stored action is read back through the same checks
+//! a request's went through: one Docket cannot read is an error, never a guess.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::domain::{
+    DomainError,
+    input::Text,
+    tasks::{Note, Reason},
+    vocabulary::{Priority, TimerAction},
+};
+
+/// The reopen reason when the caller gives none: Topo's word for a task reopened by a rule.
+pub const REMINDER_RULE: &str = "REMINDER_RULE";
+
+/// Whom a reminder is for.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Reminded {
+    /// The task's recipients when it fires.
+    pub assignees: bool,
+    /// The task's author.
+    pub author: bool,
+    /// Users named (active users of the workspace when it was scheduled).
+    pub user_ids: Vec<Uuid>,
+    /// What to remind them of.
+    pub note: Option<Text<Note>>,
+}
+
+/// An action on a task, done by Docket at a time.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TaskAction {
+    /// Back to OPEN, if the task is still closed as it was when the action was scheduled.
+    Reopen { reason: Text<Reason> },
+    /// To `to`, or one step more urgent than the task is when it fires; never less urgent.
+    Escalate { to: Option<Priority> },
+    /// To one recipient, as ReassignTask does.
+    Reassign { assignee: Uuid },
+    /// A REMINDER_DUE event naming whom it is for.
+    Remind(Reminded),
+}
+
+/// The arguments as stored: the union of every action's, each action using its own.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Stored {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    priority: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    assignee: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    assignees: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    author: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    user_ids: Vec<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    note: Option<String>,
+}
+
+impl TaskAction {
+    /// The timer's action name.
+    pub fn kind(&self) -> TimerAction {
+        match self {
+            TaskAction::Reopen { .. } => TimerAction::Reopen,
+            TaskAction::Escalate { .. } => TimerAction::Escalate,
+            TaskAction::Reassign { .. } => TimerAction::Reassign,
+            TaskAction::Remind(_) => TimerAction::Remind,
+        }
+    }
+
+    /// The arguments to store.
+    pub fn params(&self) -> Value {
+        let stored = match self {
+            TaskAction::Reopen { reason } => Stored {
+                reason: Some(reason.as_str().to_owned()),
+                ..Stored::default()
+            },
+            TaskAction::Escalate { to } => Stored {
+                priority: to.map(|p| p.as_str().to_owned()),
+                ..Stored::default()
+            },
+            TaskAction::Reassign { assignee } => Stored {
+                assignee: Some(*assignee),
+                ..Stored::default()
+            },
+            TaskAction::Remind(reminded) => Stored {
+                assignees: reminded.assignees,
+                author: reminded.author,
+                user_ids: reminded.user_ids.clone(),
+                note: reminded.note.as_ref().map(|n| n.as_str().to_owned()),
+                ..Stored::default()
+            },
+        };
+        serde_json::to_value(stored).unwrap_or_default()
+    }
+
+    /// The action a timer stores.
+    pub fn from_stored(kind: TimerAction, params: &Value) -> Result<Self, DomainError> {
+        let unreadable = |why: String| {
+            DomainError::Db(crate::db::DbError::Query(
+                diesel::result::Error::DeserializationError(
+                    format!("a stored {kind} action: {why}").into(),
+                ),
+            ))
+        };
+        let stored: Stored =
+            serde_json::from_value(params.clone()).map_err(|e| unreadable(e.to_string()))?;
+        Ok(match kind {
+            TimerAction::Reopen => TaskAction::Reopen {
+                reason: Text::parse(stored.reason.as_deref().unwrap_or(REMINDER_RULE))
+                    .map_err(|e| unreadable(e.to_string()))?,
+            },
+            TimerAction::Escalate => TaskAction::Escalate {
+                to: stored
+                    .priority
+                    .map(|p| p.parse::<Priority>())
+                    .transpose()
+                    .map_err(|e| unreadable(e.to_string()))?,
+            },
+            TimerAction::Reassign => TaskAction::Reassign {
+                assignee: stored
+                    .assignee
+                    .ok_or_else(|| unreadable("no assignee".into()))?,
+            },
+            TimerAction::Remind => TaskAction::Remind(Reminded {
+                assignees: stored.assignees,
+                author: stored.author,
+                user_ids: stored.user_ids,
+                note: stored
+                    .note
+                    .map(|n| Text::parse(&n))
+                    .transpose()
+                    .map_err(|e| unreadable(e.to_string()))?,
+            }),
+        })
+    }
+}
+
+/// The next priority up, if there is one.
+pub fn more_urgent(priority: Priority) -> Option<Priority> {
+    match priority {
+        Priority::Low => Some(Priority::Normal),
+        Priority::Normal => Some(Priority::High),
+        Priority::High => Some(Priority::Urgent),
+        Priority::Urgent => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_action_reads_back_as_stored() {
+        let actions = [
+            TaskAction::Reopen {
+                reason: Text::parse("REMINDER_RULE").expect("reason"),
+            },
+            TaskAction::Escalate { to: None },
+            TaskAction::Escalate {
+                to: Some(Priority::Urgent),
+            },
+            TaskAction::Reassign {
+                assignee: Uuid::now_v7(),
+            },
+            TaskAction::Remind(Reminded {
+                assignees: true,
+                author: false,
+                user_ids: vec![Uuid::now_v7()],
+                note: Some(Text::parse("call them").expect("note")),
+            }),
+        ];
+        for action in actions {
+            let read = TaskAction::from_stored(action.kind(), &action.params()).expect("read");
+            assert_eq!(read, action);
+        }
+    }
+
+    #[test]
+    fn unknown_stored_arguments_are_errors() {
+        let params = serde_json::json!({"priority": "SOON"});
+        assert!(TaskAction::from_stored(TimerAction::Escalate, &params).is_err());
+        let params = serde_json::json!({"colour": "red"});
+        assert!(TaskAction::from_stored(TimerAction::Remind, &params).is_err());
+        assert!(TaskAction::from_stored(TimerAction::Reassign, &serde_json::json!({})).is_err());
+    }
+}

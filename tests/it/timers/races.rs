@@ -1,0 +1,231 @@
+//! Races between a timer coming due and a caller's change to the same task or action, many at
+//! once so that both orders happen: each must end as one or the other, never both, never half.
+
+use std::time::Duration;
+
+use docket::grpc::pb;
+use futures_util::future::join_all;
+use tonic::Code;
+use uuid::Uuid;
+
+use super::{cancel, escalate, schedule};
+use crate::helpers::{
+    database::connect,
+    rpc::authorized,
+    team::{Team, titled},
+};
+
+const TASKS: usize = 40;
+/// When the actions come due; the callers act around then, each a little earlier or later.
+const DUE: Duration = Duration::from_millis(1000);
+
+/// Escalations of every task to `to`, coming due at DUE.
+async fn escalate_all(
+    team: &Team,
+    ids: &[String],
+    to: pb::TaskPriority,
+) -> Vec<Result<pb::ScheduledTaskAction, tonic::Status>> {
+    join_all(
+        ids.iter()
+            .map(|id| schedule(team, &team.author.1, id, escalate(to), DUE)),
+    )
+    .await
+}
+
+async fn tasks(team: &Team) -> Vec<String> {
+    let made = (0..TASKS).map(|i| team.create(&team.author.1, titled(&format!("Race {i}"))));
+    join_all(made)
+        .await
+        .into_iter()
+        .map(|t| t.unwrap().id)
+        .collect()
+}
+
+/// `i`'s moment around DUE: from 150 ms before to 150 ms after.
+fn around(i: usize) -> Duration {
+    DUE - Duration::from_millis(150) + Duration::from_millis((i as u64 * 300) / TASKS as u64)
+}
+
+/// The kinds of the task's events, by whom, in order, straight from the log.
+async fn logged(team: &Team, task: &str) -> Vec<(String, String)> {
+    let id: Uuid = task.parse().unwrap();
+    connect(&team.app.db.url())
+        .await
+        .query(
+            "SELECT kind, actor_type FROM task_events WHERE task_id = $1 ORDER BY position",
+            &[&id],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect()
+}
+
+async fn wait_until_settled(team: &Team) {
+    let client = connect(&team.app.db.url()).await;
+    for _ in 0..400 {
+        let pending: i64 = client
+            .query_one(
+                "SELECT count(*) FROM task_timers WHERE state = 'PENDING'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if pending == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timers still pending after 20 s");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cancel_and_a_firing_end_as_one_of_the_two() {
+    let team = &Team::new().await;
+    let ids = tasks(team).await;
+    let actions = escalate_all(team, &ids, pb::TaskPriority::High).await;
+    let cancels = actions.iter().enumerate().map(|(i, action)| async move {
+        tokio::time::sleep(around(i)).await;
+        cancel(team, &team.author.1, &action.as_ref().unwrap().id).await
+    });
+    let outcomes = join_all(cancels).await;
+    wait_until_settled(team).await;
+    let (mut fired, mut cancelled) = (0, 0);
+    for (id, outcome) in ids.iter().zip(outcomes) {
+        let task = team.get(&team.author.1, id).await.unwrap();
+        let events = logged(team, id).await;
+        let escalated = events
+            .iter()
+            .any(|(k, a)| k == "TASK_UPDATED" && a == "SYSTEM");
+        let recorded_cancel = events.iter().any(|(k, _)| k == "TASK_ACTION_CANCELLED");
+        match outcome {
+            Ok(action) => {
+                assert_eq!(action.state, pb::ScheduledActionState::Cancelled as i32);
+                assert!(!escalated && recorded_cancel, "{events:?}");
+                assert_eq!(task.priority, pb::TaskPriority::Normal as i32);
+                cancelled += 1;
+            }
+            Err(status) => {
+                assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
+                assert!(escalated && !recorded_cancel, "{events:?}");
+                assert_eq!(task.priority, pb::TaskPriority::High as i32);
+                fired += 1;
+            }
+        }
+    }
+    eprintln!("cancel vs fire: {cancelled} cancelled, {fired} fired");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reopen_by_hand_and_a_scheduled_reopen_reopen_once() {
+    let team = &Team::new().await;
+    let ids = tasks(team).await;
+    let completions = ids
+        .iter()
+        .map(|id| super::fired::complete_reopening(team, id, DUE));
+    join_all(completions).await;
+    let reopens = ids.iter().enumerate().map(|(i, id)| async move {
+        tokio::time::sleep(around(i)).await;
+        let request = pb::ReopenTaskRequest {
+            task_id: id.clone(),
+            reason: "called back".into(),
+            body_formats: vec![],
+        };
+        team.client()
+            .await
+            .reopen_task(authorized(request, &team.author.1))
+            .await
+    });
+    let outcomes = join_all(reopens).await;
+    wait_until_settled(team).await;
+    for (id, outcome) in ids.iter().zip(outcomes) {
+        let events = logged(team, id).await;
+        let reopened: Vec<&String> = events
+            .iter()
+            .filter(|(k, _)| k == "TASK_REOPENED")
+            .map(|(_, actor)| actor)
+            .collect();
+        match outcome {
+            Ok(_) => assert_eq!(reopened, ["USER"], "{events:?}"),
+            Err(status) => {
+                assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
+                assert_eq!(reopened, ["SYSTEM"], "{events:?}");
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_completion_and_an_escalation_apply_in_one_order() {
+    let team = &Team::new().await;
+    let ids = tasks(team).await;
+    escalate_all(team, &ids, pb::TaskPriority::Urgent).await;
+    let completions = ids.iter().enumerate().map(|(i, id)| async move {
+        tokio::time::sleep(around(i)).await;
+        let request = pb::CompleteTaskRequest {
+            task_id: id.clone(),
+            ..Default::default()
+        };
+        team.client()
+            .await
+            .complete_task(authorized(request, &team.author.1))
+            .await
+            .expect("the completion always succeeds")
+    });
+    join_all(completions).await;
+    wait_until_settled(team).await;
+    for id in &ids {
+        let task = team.get(&team.author.1, id).await.unwrap();
+        let kinds: Vec<String> = logged(team, id).await.into_iter().map(|(k, _)| k).collect();
+        let listed = super::list(team, &team.author.1, id).await.unwrap();
+        let fired = listed[0].state == pb::ScheduledActionState::Fired as i32;
+        let completed_at = kinds.iter().position(|k| k == "TASK_COMPLETED").unwrap();
+        match kinds.iter().position(|k| k == "TASK_UPDATED") {
+            // Escalated while open, then completed.
+            Some(updated) => {
+                assert!(fired && updated < completed_at, "{kinds:?}");
+                assert_eq!(task.priority, pb::TaskPriority::Urgent as i32);
+            }
+            // Completed first: the escalation found it closed.
+            None => {
+                assert!(!fired, "{listed:?}");
+                assert_eq!(task.priority, pb::TaskPriority::Normal as i32);
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deletion_and_a_firing_leave_nothing_behind() {
+    let team = &Team::new().await;
+    let ids = tasks(team).await;
+    escalate_all(team, &ids, pb::TaskPriority::High).await;
+    let deletions = ids.iter().enumerate().map(|(i, id)| async move {
+        tokio::time::sleep(around(i)).await;
+        let request = pb::DeleteTaskRequest {
+            task_id: id.clone(),
+        };
+        team.client()
+            .await
+            .delete_task(authorized(request, &team.author.1))
+            .await
+            .expect("the deletion always succeeds")
+    });
+    join_all(deletions).await;
+    wait_until_settled(team).await;
+    assert_eq!(
+        team.count("task_timers").await,
+        0,
+        "the timers went with their tasks"
+    );
+    for id in &ids {
+        let kinds: Vec<String> = logged(team, id).await.into_iter().map(|(k, _)| k).collect();
+        assert_eq!(
+            kinds.last().map(String::as_str),
+            Some("TASK_DELETED"),
+            "{kinds:?}"
+        );
+    }
+}
