@@ -4,6 +4,7 @@
 
 mod fired;
 mod races;
+mod replicas;
 mod rules;
 
 use std::time::Duration;
