@@ -1,5 +1,5 @@
 //! The server's housekeeping: every interval, it purges what has outlived its retention: the
-//! request ids CreateTask remembers, and the event log. Every replica runs it; the database lock in
+//! request ids CreateTask remembers, the event log, and settled timers (scheduled actions). Every replica runs it; the database lock in
 //! `db::housekeeping` lets one purge at a time, so replicas starting together do the work once.
 
 use std::time::Duration;
@@ -53,8 +53,12 @@ pub async fn pass(pool: &PgPool, retention: Retention) -> Option<Purged> {
         let events =
             db::housekeeping::expire_events(&mut conn, retention.events, PURGE_BATCH).await?;
         report("events", events, retention.events);
-        Ok::<_, db::DbError>(match (request_ids, events) {
-            (Purged::Rows(a), Purged::Rows(b)) => Purged::Rows(a + b),
+        // Settled timers go with the events of their age, which tell of them.
+        let timers =
+            db::housekeeping::expire_timers(&mut conn, retention.events, PURGE_BATCH).await?;
+        report("settled timers", timers, retention.events);
+        Ok::<_, db::DbError>(match (request_ids, events, timers) {
+            (Purged::Rows(a), Purged::Rows(b), Purged::Rows(c)) => Purged::Rows(a + b + c),
             _ => Purged::ElsewhereUnderway,
         })
     };

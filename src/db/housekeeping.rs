@@ -79,6 +79,24 @@ pub async fn expire_events(
     .await
 }
 
+/// Deletes the timers settled (fired, skipped, cancelled, failed) more than `retention` ago,
+/// like [`expire_request_ids`]: kept as long as the events that tell of them.
+pub async fn expire_timers(
+    conn: &mut AsyncPgConnection,
+    retention: Duration,
+    batch: i64,
+) -> QueryResult<Purged> {
+    purge_in_batches(
+        conn,
+        "WITH gone AS (DELETE FROM task_timers WHERE ctid = ANY (ARRAY(\
+         SELECT ctid FROM task_timers WHERE settled_at < now() - $1 LIMIT $2)) \
+         RETURNING 1) SELECT count(*) AS deleted FROM gone",
+        retention,
+        batch,
+    )
+    .await
+}
+
 #[derive(QueryableByName)]
 struct Deleted {
     #[diesel(sql_type = BigInt)]

@@ -5,7 +5,9 @@
 use std::time::Duration;
 
 use docket::{
-    db::housekeeping::{HOUSEKEEPING_LOCK_KEY, Purged, expire_events, expire_request_ids},
+    db::housekeeping::{
+        HOUSEKEEPING_LOCK_KEY, Purged, expire_events, expire_request_ids, expire_timers,
+    },
     grpc::pb::{self, task_service_client::TaskServiceClient},
 };
 
@@ -152,6 +154,40 @@ async fn expired_events_are_purged_and_the_horizon_follows() {
     let (kept, horizon) = kept_events(&app.db).await;
     assert_eq!(kept, [recent]);
     assert_eq!(horizon, last_old);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn settled_timers_are_purged_and_pending_ones_kept() {
+    let app = TestApp::spawn().await;
+    let (_, token) = seed::workspace(&app.db, "acme").await;
+    create(&app, &token, "timed").await;
+    let db = connect(&app.db.url()).await;
+    // One pending (due in a year, however old), one settled 31 days ago, one settled now.
+    db.execute(
+        "INSERT INTO task_timers (workspace_id, id, task_id, action, fire_at, state, \
+         settled_at, created_by_type, created_by_id) SELECT workspace_id, gen_random_uuid(), id, \
+         'REMIND', now() + interval '1 year', s.state, s.settled_at, 'SYSTEM', 'docket' \
+         FROM tasks, (VALUES ('PENDING', NULL), ('FIRED', now() - interval '31 days'), \
+         ('CANCELLED', now())) AS s (state, settled_at)",
+        &[],
+    )
+    .await
+    .expect("timers");
+    let mut conn = seed::diesel(&app.db).await;
+    let month = Duration::from_secs(30 * 24 * 3600);
+    assert_eq!(
+        expire_timers(&mut conn, month, 10).await.expect("purge"),
+        Purged::Rows(1)
+    );
+    let left: Vec<String> = db
+        .query("SELECT state FROM task_timers ORDER BY state", &[])
+        .await
+        .expect("timers")
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert_eq!(left, ["CANCELLED", "PENDING"]);
     app.stop().await;
 }
 
