@@ -82,6 +82,9 @@ diesel::table! {
         reopen_reason -> Nullable<Text>,
         version -> Int8,
         completed_by_policy -> Bool,
+        snoozed_until -> Nullable<Timestamptz>,
+        snooze_reason -> Nullable<Text>,
+        follow_up_at -> Nullable<Timestamptz>,
     }
 }
 

@@ -135,6 +135,8 @@ vocabulary!(
         TaskActionScheduled = "TASK_ACTION_SCHEDULED",
         TaskActionCancelled = "TASK_ACTION_CANCELLED",
         ReminderDue = "REMINDER_DUE",
+        TaskSnoozed = "TASK_SNOOZED",
+        TaskUnsnoozed = "TASK_UNSNOOZED",
     }
 );
 
@@ -155,7 +157,14 @@ impl EventKind {
 
 vocabulary!(
     /// What a timer (a scheduled action) does to its task when it comes due.
-    TimerAction { Reopen = "REOPEN", Escalate = "ESCALATE", Reassign = "REASSIGN", Remind = "REMIND" }
+    TimerAction {
+        Reopen = "REOPEN",
+        Escalate = "ESCALATE",
+        Reassign = "REASSIGN",
+        Remind = "REMIND",
+        /// Ends a snooze (SnoozeTask schedules it).
+        Wake = "WAKE",
+    }
 );
 
 vocabulary!(

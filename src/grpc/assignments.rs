@@ -46,12 +46,14 @@ impl pb::assignment_service_server::AssignmentService for AssignmentApi {
         let ListMine {
             kinds,
             progress,
+            snoozed,
             sort,
             formats,
             page,
         } = parse(request.get_ref())?;
         let caller = caller(&request)?;
-        let items = list::list_mine(self.app.pool(), caller, &kinds, &progress, sort, page).await?;
+        let pool = self.app.pool();
+        let items = list::list_mine(pool, caller, &kinds, &progress, snoozed, sort, page).await?;
         let messages = items.map(move |item| {
             let (assignment, task, cursor) = item?;
             Ok(pb::ListMyAssignmentsResponse {

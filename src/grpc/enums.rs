@@ -9,7 +9,7 @@ use crate::{
     domain::assignments::list::{MyAssignmentSort, TaskAssignmentSort},
     domain::tasks::{
         CompletionPolicy, Disposition, DistributionKind, Priority, ReassignScope, Status,
-        list::{TaskSort, TaskSortKey},
+        list::{SnoozeFilter, TaskSort, TaskSortKey},
     },
     grpc::pb,
 };
@@ -108,6 +108,8 @@ pair!(EventKind, TaskEventKind {
     TaskActionScheduled <=> TaskActionScheduled,
     TaskActionCancelled <=> TaskActionCancelled,
     ReminderDue <=> ReminderDue,
+    TaskSnoozed <=> TaskSnoozed,
+    TaskUnsnoozed <=> TaskUnsnoozed,
 });
 pair!(TimerState, ScheduledActionState {
     Pending <=> Pending,
@@ -166,6 +168,13 @@ read_only!(TaskSort, TaskSort {
     NumberDesc => task_sort(TaskSortKey::Number, true),
     PriorityAsc => task_sort(TaskSortKey::Priority, false),
     PriorityDesc => task_sort(TaskSortKey::Priority, true),
+    FollowUpAsc => task_sort(TaskSortKey::FollowUp, false),
+    FollowUpDesc => task_sort(TaskSortKey::FollowUp, true),
+});
+read_only!(SnoozeFilter, SnoozeFilter {
+    Awake => SnoozeFilter::Awake,
+    Snoozed => SnoozeFilter::Snoozed,
+    Any => SnoozeFilter::Any,
 });
 read_only!(MyAssignmentSort, MyAssignmentSort {
     CreatedAtAsc => MyAssignmentSort::CreatedAt { descending: false },

@@ -42,6 +42,8 @@ subjects! {
     SkipTaskRequest: task_id;
     CancelTaskRequest: task_id;
     ReopenTaskRequest: task_id;
+    SnoozeTaskRequest: task_id;
+    UnsnoozeTaskRequest: task_id;
     ScheduleTaskActionRequest: task_id;
     ListScheduledTaskActionsRequest: task_id;
     CancelScheduledTaskActionRequest: scheduled_action_id;

@@ -15,7 +15,11 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::db::{query::paging::Fetched, query::sql::Sql, tasks::columns::task_bytes};
+use crate::db::{
+    query::paging::Fetched,
+    query::sql::Sql,
+    tasks::{columns::task_bytes, list::SnoozeFilter},
+};
 use crate::domain::vocabulary::{ActorType, BodyFormat, ProgressStatus};
 
 /// Which of a recipient's assignments to list or count.
@@ -29,6 +33,8 @@ pub struct MyAssignmentFilter {
     pub received: bool,
     /// Empty: every progress status.
     pub progress_statuses: Vec<ProgressStatus>,
+    /// Assignments of snoozed tasks, or not.
+    pub snoozed: SnoozeFilter,
 }
 
 /// Up to `limit` of the user's assignments after `after`, in `sort` order.
@@ -114,6 +120,11 @@ impl Sql {
             self.push(")");
         } else if !f.personal {
             self.push(" AND false");
+        }
+        match f.snoozed {
+            SnoozeFilter::Awake => self.push(" AND t.snoozed_until IS NULL"),
+            SnoozeFilter::Snoozed => self.push(" AND t.snoozed_until IS NOT NULL"),
+            SnoozeFilter::Any => {}
         }
     }
 }

@@ -4,7 +4,7 @@
 use crate::domain::vocabulary::BodyFormat;
 
 /// The columns of `tasks` in `TaskRow`'s order (a test checks them against the schema).
-const TASK_COLUMNS: [&str; 34] = [
+const TASK_COLUMNS: [&str; 37] = [
     "workspace_id",
     "id",
     "number",
@@ -39,6 +39,9 @@ const TASK_COLUMNS: [&str; 34] = [
     "reopen_reason",
     "version",
     "completed_by_policy",
+    "snoozed_until",
+    "snooze_reason",
+    "follow_up_at",
 ];
 
 /// The column of each body rendition.

@@ -151,6 +151,10 @@ fn task_values(writes: &[TaskWrite]) -> Binds {
         .bind::<Array<Text>, _>("priorities", column(writes, |w| w.task.priority))
         .bind::<Array<Nullable<Date>>, _>("due_dates", column(writes, |w| w.task.due_date))
         .bind::<Array<Nullable<Timestamptz>>, _>("due_ats", column(writes, |w| w.task.due_at))
+        .bind::<Array<Nullable<Timestamptz>>, _>(
+            "follow_up_ats",
+            column(writes, |w| w.task.follow_up_at),
+        )
         .bind::<Array<Text>, _>("tags", column(writes, |w| w.task.tags.join(TAG_SEPARATOR)))
         .bind::<Array<Nullable<Text>>, _>(
             "external_ids",

@@ -10,7 +10,7 @@ use diesel::sql_types::{
 use crate::db::{
     query::sql::Sql,
     query::statement::{Binds, Statement},
-    tasks::list::{TaskFilter, Visibility},
+    tasks::list::{SnoozeFilter, TaskFilter, Visibility},
 };
 use crate::domain::vocabulary::ActorType;
 
@@ -46,6 +46,10 @@ fn filter_values(f: &TaskFilter) -> (Vec<&'static str>, Binds) {
     when("title_only", title && !number);
     when("number_only", number && !title);
     when("title_or_number", title && number);
+    when("follow_up_before", f.follow_up_before.is_some());
+    when("follow_up_after", f.follow_up_after.is_some());
+    when("awake", f.snoozed == SnoozeFilter::Awake);
+    when("snoozed", f.snoozed == SnoozeFilter::Snoozed);
     let (object, record_id) = f.linked_record.clone().unzip();
     let binds = Binds::default()
         .bind::<SqlUuid, _>("workspace_id", f.workspace_id)
@@ -68,7 +72,9 @@ fn filter_values(f: &TaskFilter) -> (Vec<&'static str>, Binds) {
         .bind::<Nullable<Timestamptz>, _>("created_before", f.created_before)
         .bind::<Nullable<Timestamptz>, _>("created_after", f.created_after)
         .bind::<Nullable<Text>, _>("title_words", f.title_words.clone())
-        .bind::<Nullable<BigInt>, _>("number", f.number);
+        .bind::<Nullable<BigInt>, _>("number", f.number)
+        .bind::<Nullable<Timestamptz>, _>("follow_up_before", f.follow_up_before)
+        .bind::<Nullable<Timestamptz>, _>("follow_up_after", f.follow_up_after);
     (on, binds)
 }
 

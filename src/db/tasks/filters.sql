@@ -74,3 +74,16 @@ t.workspace_id = :workspace_id
 -- if title_or_number
   AND (to_tsvector('simple', t.title) @@ task_title_query(:title_words) OR t.number = :number)
 -- end
+-- if follow_up_before
+  AND task_follow_up_key(t.follow_up_at) < :follow_up_before
+-- end
+-- if follow_up_after
+  AND task_follow_up_key(t.follow_up_at) >= :follow_up_after
+  AND task_follow_up_key(t.follow_up_at) < 'infinity'
+-- end
+-- if awake
+  AND t.snoozed_until IS NULL
+-- end
+-- if snoozed
+  AND t.snoozed_until IS NOT NULL
+-- end

@@ -67,6 +67,21 @@ pub struct TaskFilter {
     pub title_words: Option<String>,
     /// A task number the query may also mean.
     pub number: Option<i64>,
+    pub follow_up_before: Option<DateTime<Utc>>,
+    pub follow_up_after: Option<DateTime<Utc>>,
+    pub snoozed: SnoozeFilter,
+}
+
+/// Whether a listing takes in snoozed tasks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub enum SnoozeFilter {
+    /// Tasks not snoozed (the default).
+    #[default]
+    Awake,
+    /// Only snoozed tasks.
+    Snoozed,
+    /// Both.
+    Any,
 }
 
 impl TaskFilter {
@@ -91,13 +106,18 @@ impl TaskFilter {
             created_after: None,
             title_words: None,
             number: None,
+            follow_up_before: None,
+            follow_up_after: None,
+            snoozed: SnoozeFilter::Awake,
         }
     }
 
-    /// Whether the only filter is on assignees (assigned to any of them; not "or unassigned").
+    /// Whether the only filter is on assignees (assigned to any of them; not "or unassigned"),
+    /// snoozed tasks or not.
     pub fn filters_only_assignees(&self) -> bool {
         let only_assignees = TaskFilter {
             assignee_user_ids: self.assignee_user_ids.clone(),
+            snoozed: self.snoozed,
             ..TaskFilter::unfiltered(self.workspace_id, self.visibility.clone())
         };
         !self.assignee_user_ids.is_empty() && *self == only_assignees
@@ -111,6 +131,7 @@ pub enum SortKey {
     Due,
     Number,
     Priority,
+    FollowUp,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -122,7 +143,7 @@ pub struct Sort {
 /// A task's place in a sort order: its sort key and id. A listing resumes after a position.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Position {
-    /// CREATED_AT, UPDATED_AT and DUE (`None`: no due date, after every date).
+    /// CREATED_AT, UPDATED_AT, DUE and FOLLOW_UP (`None`: no date, after every date).
     At(Option<DateTime<Utc>>, Uuid),
     /// NUMBER (unique on its own).
     Number(i64),
@@ -139,6 +160,7 @@ impl Sort {
             SortKey::Due => Position::At(due_key(task.due_at, task.due_date), task.id),
             SortKey::Number => Position::Number(task.number),
             SortKey::Priority => Position::Rank(task.priority.rank(), task.id),
+            SortKey::FollowUp => Position::At(task.follow_up_at, task.id),
         }
     }
 
@@ -149,6 +171,7 @@ impl Sort {
             SortKey::Due => "task_due_key(t.due_at, t.due_date)",
             SortKey::Number => "t.number",
             SortKey::Priority => "task_priority_rank(t.priority)",
+            SortKey::FollowUp => "task_follow_up_key(t.follow_up_at)",
         }
     }
 }
@@ -198,11 +221,27 @@ pub async fn count(conn: &mut AsyncPgConnection, filter: &TaskFilter) -> QueryRe
 fn count_query(prefix: &str, filter: &TaskFilter) -> QueryResult<Sql> {
     let mut sql = Sql::default();
     sql.push(prefix);
+    if filter.snoozed == SnoozeFilter::Awake {
+        // Every match less the snoozed ones: the first count keeps its index-only plans (the
+        // snooze is not in the indexes), the second is read off the index of snoozed tasks.
+        let with = |snoozed| TaskFilter {
+            snoozed,
+            ..filter.clone()
+        };
+        sql.push("SELECT (SELECT count FROM (");
+        sql.append(count_query("", &with(SnoozeFilter::Any))?);
+        sql.push(") every_match) - (SELECT count FROM (");
+        sql.append(count_query("", &with(SnoozeFilter::Snoozed))?);
+        sql.push(") snoozed) AS count");
+        return Ok(sql);
+    }
     match &filter.visibility {
         // Only an assignee filter, over the whole workspace: every assignment's task exists in
         // the same workspace (foreign key), so the count is read off the users' assignments, from
         // the index alone (assignments_user_idx includes task_id), however many tasks there are.
-        Visibility::Workspace if filter.filters_only_assignees() => {
+        Visibility::Workspace
+            if filter.filters_only_assignees() && filter.snoozed == SnoozeFilter::Any =>
+        {
             sql.push(
                 "SELECT count(DISTINCT a.task_id) AS count FROM assignments a WHERE a.workspace_id = ",
             );

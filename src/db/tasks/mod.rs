@@ -61,6 +61,10 @@ pub struct TaskRow {
     pub reopen_reason: Option<String>,
     pub version: i64,
     pub completed_by_policy: bool,
+    /// Out of the default listings until then (SnoozeTask); a WAKE timer ends it.
+    pub snoozed_until: Option<DateTime<Utc>>,
+    pub snooze_reason: Option<String>,
+    pub follow_up_at: Option<DateTime<Utc>>,
 }
 
 /// A task to insert (`create::create_many`); its number is drawn from the workspace's sequence.
@@ -85,6 +89,7 @@ pub struct NewTaskRow {
     pub distributed: bool,
     pub created_by_type: ActorType,
     pub created_by_id: String,
+    pub follow_up_at: Option<DateTime<Utc>>,
 }
 
 pub async fn find(
@@ -119,6 +124,9 @@ pub struct TaskChangeset<'a> {
     pub sequence_id: Option<Option<Uuid>>,
     pub completion_policy: Option<CompletionPolicy>,
     pub distributed: Option<bool>,
+    pub snoozed_until: Option<Option<DateTime<Utc>>>,
+    pub snooze_reason: Option<Option<&'a str>>,
+    pub follow_up_at: Option<Option<DateTime<Utc>>>,
 }
 
 /// Applies the changes; bumps version and updated_at.

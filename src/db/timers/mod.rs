@@ -367,3 +367,23 @@ pub async fn database_now(conn: &mut AsyncPgConnection) -> QueryResult<DateTime<
     let Now { now } = sql_query("SELECT now() AS now").get_result(conn).await?;
     Ok(now)
 }
+
+/// Cancels the task's pending timers of `action` (a snooze's wake, when it is replaced or ended).
+pub async fn cancel_pending(
+    conn: &mut AsyncPgConnection,
+    workspace_id: Uuid,
+    task_id: Uuid,
+    action: TimerAction,
+) -> QueryResult<usize> {
+    diesel::update(task_timers::table)
+        .filter(task_timers::workspace_id.eq(workspace_id))
+        .filter(task_timers::task_id.eq(task_id))
+        .filter(task_timers::action.eq(action))
+        .filter(task_timers::state.eq(TimerState::Pending))
+        .set((
+            task_timers::state.eq(TimerState::Cancelled),
+            task_timers::settled_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)
+        .await
+}

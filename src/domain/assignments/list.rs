@@ -2,6 +2,7 @@
 //! (for its author, optionally with the recipients' profiles), keyset-paginated with cursors bound
 //! to the query.
 
+use crate::domain::tasks::list::SnoozeFilter;
 use std::{collections::HashMap, sync::Arc};
 
 use chrono::{DateTime, Utc};
@@ -70,6 +71,7 @@ fn my_filter(
     kinds: &[Option<DistributionKind>],
     progress_statuses: &[ProgressStatus],
     kinds_required: bool,
+    snoozed: SnoozeFilter,
 ) -> Result<Option<MyAssignmentFilter>, DomainError> {
     let defined = kinds.iter().all(|k| {
         matches!(
@@ -91,6 +93,7 @@ fn my_filter(
         personal: wants(DistributionKind::Personal),
         received: wants(DistributionKind::Received),
         progress_statuses: progress_statuses.to_vec(),
+        snoozed,
     }))
 }
 
@@ -101,7 +104,8 @@ pub async fn my_summary(
     kinds: &[Option<DistributionKind>],
 ) -> Result<ProgressCounts, DomainError> {
     ensure_enabled(conn, caller).await?;
-    match my_filter(caller, kinds, &[], false)? {
+    // A badge counts every assignment, snoozed tasks' too.
+    match my_filter(caller, kinds, &[], false, SnoozeFilter::Any)? {
         Some(filter) => Ok(list::my_summary(conn, &filter).await?),
         None => Ok(ProgressCounts::default()),
     }
@@ -113,6 +117,7 @@ pub async fn list_mine(
     caller: &Caller,
     kinds: &[Option<DistributionKind>],
     progress_statuses: &[ProgressStatus],
+    snoozed: SnoozeFilter,
     sort: MyAssignmentSort,
     page: Page,
 ) -> Result<
@@ -123,7 +128,7 @@ pub async fn list_mine(
         let mut conn = checkout(&pool).await?;
         ensure_enabled(&mut conn, caller).await?;
     }
-    let filter = my_filter(caller, kinds, progress_statuses, true)?;
+    let filter = my_filter(caller, kinds, progress_statuses, true, snoozed)?;
     let cursors =
         Cursors::of(&json!({ "list": "my_assignments", "filter": &filter, "sort": sort }));
     let after = start_after::<(DateTime<Utc>, Uuid)>(&page, &cursors)?;

@@ -48,6 +48,11 @@ pub(crate) fn changed_fields(old: &TaskRow, new: &TaskRow) -> Map<String, Value>
         json!(new.sequence_id),
     );
     compare(
+        "follow_up_at",
+        json!(old.follow_up_at),
+        json!(new.follow_up_at),
+    );
+    compare(
         "completion_policy",
         json!(old.completion_policy.as_str()),
         json!(new.completion_policy.as_str()),

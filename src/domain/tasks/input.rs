@@ -5,6 +5,8 @@
 
 use std::collections::HashSet;
 
+use chrono::{DateTime, Utc};
+
 use uuid::Uuid;
 
 use super::model::{CompletionPolicy, Due, Priority};
@@ -148,6 +150,7 @@ pub struct TaskDraft {
     pub completion_policy: Option<CompletionPolicy>,
     pub recipient_user_ids: Vec<Uuid>,
     pub recipient_channel_ids: Vec<Uuid>,
+    pub follow_up_at: Option<DateTime<Utc>>,
 }
 
 /// A checked new task.
@@ -166,6 +169,7 @@ pub struct NewTask {
     pub completion_policy: CompletionPolicy,
     pub recipient_user_ids: Vec<Uuid>,
     pub recipient_channel_ids: Vec<Uuid>,
+    pub follow_up_at: Option<DateTime<Utc>>,
 }
 
 impl NewTask {
@@ -199,6 +203,7 @@ impl From<TaskDraft> for NewTask {
             completion_policy: draft.completion_policy.unwrap_or(default_policy),
             recipient_user_ids: unique(draft.recipient_user_ids),
             recipient_channel_ids: unique(draft.recipient_channel_ids),
+            follow_up_at: draft.follow_up_at,
         }
     }
 }
@@ -217,10 +222,11 @@ pub enum TaskField {
     CorrelationId,
     SequenceId,
     CompletionPolicy,
+    FollowUpAt,
 }
 
 impl TaskField {
-    pub const ALL: [TaskField; 11] = [
+    pub const ALL: [TaskField; 12] = [
         TaskField::Title,
         TaskField::Body,
         TaskField::Kind,
@@ -232,6 +238,7 @@ impl TaskField {
         TaskField::CorrelationId,
         TaskField::SequenceId,
         TaskField::CompletionPolicy,
+        TaskField::FollowUpAt,
     ];
 
     /// The field's name in update masks (and in field violations).
@@ -248,6 +255,7 @@ impl TaskField {
             TaskField::CorrelationId => "correlation_id",
             TaskField::SequenceId => "sequence_id",
             TaskField::CompletionPolicy => "completion_policy",
+            TaskField::FollowUpAt => "follow_up_at",
         }
     }
 
@@ -284,6 +292,7 @@ pub struct TaskChanges {
     pub sequence_id: Option<Option<Uuid>>,
     /// `Some(None)`: back to the default for the task's distribution.
     pub completion_policy: Option<Option<CompletionPolicy>>,
+    pub follow_up_at: Option<Option<DateTime<Utc>>>,
 }
 
 /// The values in order, each once.
@@ -361,6 +370,7 @@ mod tests {
             completion_policy: None,
             recipient_user_ids: Vec::new(),
             recipient_channel_ids: Vec::new(),
+            follow_up_at: None,
         };
         assert_eq!(
             NewTask::from(draft.clone()).completion_policy,

@@ -29,7 +29,7 @@ use crate::{
     },
 };
 
-pub use crate::db::tasks::list::{Sort as TaskSort, SortKey as TaskSortKey};
+pub use crate::db::tasks::list::{SnoozeFilter, Sort as TaskSort, SortKey as TaskSortKey};
 
 /// Most values one list filter may name.
 pub const MAX_FILTER_VALUES: usize = 100;
@@ -54,6 +54,9 @@ pub struct TaskQueryDraft {
     pub created_before: Option<DateTime<Utc>>,
     pub created_after: Option<DateTime<Utc>>,
     pub query: Option<Text<SearchQuery>>,
+    pub follow_up_before: Option<DateTime<Utc>>,
+    pub follow_up_after: Option<DateTime<Utc>>,
+    pub snoozed: SnoozeFilter,
 }
 
 /// What a caller asks a listing for, before visibility is applied.
@@ -101,6 +104,9 @@ impl From<TaskQueryDraft> for TaskQuery {
             created_after: draft.created_after,
             title_words: query,
             number,
+            follow_up_before: draft.follow_up_before,
+            follow_up_after: draft.follow_up_after,
+            snoozed: draft.snoozed,
         };
         Self {
             distribution_kinds: unique(draft.distribution_kinds),

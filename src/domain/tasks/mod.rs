@@ -36,7 +36,7 @@ pub use settle::policy_holds;
 pub(crate) use settle::settle;
 pub use update::update;
 use view::Context;
-pub(crate) use view::{Received, is_author, views};
+pub(crate) use view::{Received, is_author, view, views};
 
 use super::{DomainError, input::Text};
 use crate::domain::records::ProgressCounts;
@@ -185,6 +185,7 @@ fn to_write(
             distributed: task.is_distributed(),
             created_by_type: caller.actor.kind(),
             created_by_id: caller.actor.id(),
+            follow_up_at: task.follow_up_at,
         },
         assigned,
         progress,

@@ -107,5 +107,7 @@ fn changeset<'a>(
             .completion_policy
             .map(|p| p.unwrap_or(default_policy)),
         distributed: None,
+        follow_up_at: changes.follow_up_at,
+        ..TaskChangeset::default()
     }
 }

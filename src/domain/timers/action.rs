@@ -40,6 +40,9 @@ pub enum TaskAction {
     Reassign { assignee: Uuid },
     /// A REMINDER_DUE event naming whom it is for.
     Remind(Reminded),
+    /// The end of a snooze: the task back in the default listings, if it is still snoozed until
+    /// the timer's time (SnoozeTask makes it; ScheduleTaskAction does not).
+    Wake,
 }
 
 /// The arguments as stored: the union of every action's, each action using its own.
@@ -70,6 +73,7 @@ impl TaskAction {
             TaskAction::Escalate { .. } => TimerAction::Escalate,
             TaskAction::Reassign { .. } => TimerAction::Reassign,
             TaskAction::Remind(_) => TimerAction::Remind,
+            TaskAction::Wake => TimerAction::Wake,
         }
     }
 
@@ -95,6 +99,7 @@ impl TaskAction {
                 note: reminded.note.as_ref().map(|n| n.as_str().to_owned()),
                 ..Stored::default()
             },
+            TaskAction::Wake => Stored::default(),
         };
         serde_json::to_value(stored).unwrap_or_default()
     }
@@ -137,6 +142,7 @@ impl TaskAction {
                     .transpose()
                     .map_err(|e| unreadable(e.to_string()))?,
             }),
+            TimerAction::Wake => TaskAction::Wake,
         })
     }
 }
@@ -174,6 +180,7 @@ mod tests {
                 user_ids: vec![Uuid::now_v7()],
                 note: Some(Text::parse("call them").expect("note")),
             }),
+            TaskAction::Wake,
         ];
         for action in actions {
             let read = TaskAction::from_stored(action.kind(), &action.params()).expect("read");

@@ -116,6 +116,16 @@ async fn perform(
     let tag = json!({ "scheduled_action_id": timer.id });
     let closed = task.status.is_terminal();
     match action {
+        // A snooze ends at its time whatever the task's status.
+        TaskAction::Wake => {
+            if task.snoozed_until != Some(timer.fire_at) {
+                return Ok(skip(task, "the task was woken, or snoozed again, since"));
+            }
+            let awake = tasks::update(conn, task.workspace_id, task.id, unsnoozed()).await?;
+            let details = with(json!({ "woke": true }), &tag);
+            recorder.task(&awake, EventKind::TaskUnsnoozed, details, Vec::new());
+            Ok((awake, None))
+        }
         TaskAction::Reopen { reason } => {
             let closed_at = task.completed_at.or(task.skipped_at).or(task.cancelled_at);
             if !closed {
@@ -179,6 +189,15 @@ async fn perform(
             recorder.task(&task, EventKind::ReminderDue, details, keys);
             Ok((task, None))
         }
+    }
+}
+
+/// The change that ends a snooze.
+pub(crate) fn unsnoozed() -> TaskChangeset<'static> {
+    TaskChangeset {
+        snoozed_until: Some(None),
+        snooze_reason: Some(None),
+        ..TaskChangeset::default()
     }
 }
 

@@ -10,6 +10,7 @@
 
 pub mod action;
 pub mod fire;
+pub mod snooze;
 
 use std::time::Duration;
 
@@ -104,6 +105,28 @@ pub(crate) async fn insert(
     if timers::pending_of_task(conn, task.workspace_id, task.id).await? >= MAX_PENDING_PER_TASK {
         return Err(DomainError::TooManyScheduledActions(MAX_PENDING_PER_TASK));
     }
+    let timer = new_timer(conn, caller, task, action, fire_at, request).await?;
+    let mut recorder = Recorder::new(caller);
+    let details = json!({
+        "scheduled_action_id": timer.id,
+        "action": timer.action.as_str(),
+        "run_at": timer.fire_at,
+        "params": timer.params,
+    });
+    recorder.task(task, EventKind::TaskActionScheduled, details, Vec::new());
+    recorder.write(conn).await?;
+    Ok(timer)
+}
+
+/// Inserts the timer (no event: the caller records what it is for).
+async fn new_timer(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    task: &TaskRow,
+    action: &TaskAction,
+    fire_at: DateTime<Utc>,
+    request: Option<&CreateRequest>,
+) -> Result<Timer, DomainError> {
     let params = action.params();
     let actor_id = caller.actor.id();
     let new = NewTimer {
@@ -118,23 +141,16 @@ pub(crate) async fn insert(
         request_id: request.map(|r| r.request_id.as_str()),
         request_hash: request.map(|r| r.payload_hash.as_slice()),
     };
-    let Some(timer) = timers::insert(conn, &new).await? else {
+    match timers::insert(conn, &new).await? {
+        Some(timer) => Ok(timer),
         // A concurrent retry with the same request id won the insert.
-        let request = request.ok_or(DomainError::RequestIdReused)?;
-        return earlier_request(conn, caller, request)
-            .await?
-            .ok_or(DomainError::RequestIdReused);
-    };
-    let mut recorder = Recorder::new(caller);
-    let details = json!({
-        "scheduled_action_id": timer.id,
-        "action": timer.action.as_str(),
-        "run_at": timer.fire_at,
-        "params": timer.params,
-    });
-    recorder.task(task, EventKind::TaskActionScheduled, details, Vec::new());
-    recorder.write(conn).await?;
-    Ok(timer)
+        None => match request {
+            Some(request) => earlier_request(conn, caller, request)
+                .await?
+                .ok_or(DomainError::RequestIdReused),
+            None => Err(DomainError::RequestIdReused),
+        },
+    }
 }
 
 /// The action the caller's earlier request with this id scheduled, if it was the same request.
@@ -190,6 +206,7 @@ async fn applies_to(
                 TaskAction::Escalate { .. } => "schedule an escalation of",
                 TaskAction::Reassign { .. } => "schedule a reassignment of",
                 TaskAction::Remind(_) => "schedule a reminder of",
+                TaskAction::Wake => "schedule a wake of",
             },
             status: task.status,
         });
@@ -197,7 +214,7 @@ async fn applies_to(
     let named = match action {
         TaskAction::Reassign { assignee } => vec![*assignee],
         TaskAction::Remind(reminded) => reminded.user_ids.clone(),
-        TaskAction::Reopen { .. } | TaskAction::Escalate { .. } => Vec::new(),
+        TaskAction::Reopen { .. } | TaskAction::Escalate { .. } | TaskAction::Wake => Vec::new(),
     };
     let active = users::existing_ids(conn, task.workspace_id, &named, true).await?;
     match named.into_iter().find(|user| !active.contains(user)) {

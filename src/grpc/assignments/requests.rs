@@ -2,6 +2,7 @@
 
 use uuid::Uuid;
 
+use crate::domain::tasks::list::SnoozeFilter;
 use crate::domain::vocabulary::ProgressStatus;
 use crate::{
     domain::assignments::list::{MyAssignmentSort, TaskAssignmentSort},
@@ -23,6 +24,7 @@ pub(crate) struct ListMine {
     /// `None`: a kind left unspecified.
     pub kinds: Vec<Option<DistributionKind>>,
     pub progress: Vec<ProgressStatus>,
+    pub snoozed: SnoozeFilter,
     pub sort: MyAssignmentSort,
     pub formats: Vec<BodyFormat>,
     pub page: Page,
@@ -65,9 +67,11 @@ impl Parse for pb::ListMyAssignmentsRequest {
         let sort = v.check("sort", optional(self.sort));
         let formats = body_formats(v, &self.body_formats);
         let page = page(v, &self.page_cursor, self.page_limit);
+        let snoozed = v.check("snoozed", optional(self.snoozed));
         Some(ListMine {
             kinds,
             progress,
+            snoozed: snoozed?.unwrap_or_default(),
             sort: sort?.unwrap_or(MyAssignmentSort::CreatedAt { descending: true }),
             formats,
             page: page?,

@@ -82,6 +82,9 @@ pub(crate) fn task_to_proto(view: TaskView, formats: &[BodyFormat]) -> pb::Task 
         reopened_at: task.reopened_at.map(timestamp),
         reopen_reason: task.reopen_reason.unwrap_or_default(),
         etag,
+        follow_up_at: task.follow_up_at.map(timestamp),
+        snoozed_until: task.snoozed_until.map(timestamp),
+        snooze_reason: task.snooze_reason.unwrap_or_default(),
     }
 }
 

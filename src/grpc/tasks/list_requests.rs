@@ -67,6 +67,9 @@ fn filters_of(request: &pb::ListTasksRequest) -> pb::CountTasksRequest {
         created_before: request.created_before,
         created_after: request.created_after,
         query: request.query.clone(),
+        follow_up_before: request.follow_up_before,
+        follow_up_after: request.follow_up_after,
+        snoozed: request.snoozed,
     }
 }
 
@@ -99,6 +102,10 @@ impl Parse for pb::CountTasksRequest {
         let created_before = optional_instant(v, "created_before", self.created_before.as_ref());
         let created_after = optional_instant(v, "created_after", self.created_after.as_ref());
         let query = v.check("query", Text::optional(&self.query));
+        let follow_up_before =
+            optional_instant(v, "follow_up_before", self.follow_up_before.as_ref());
+        let follow_up_after = optional_instant(v, "follow_up_after", self.follow_up_after.as_ref());
+        let snoozed = v.check("snoozed", optional(self.snoozed));
         Some(TaskQuery::from(TaskQueryDraft {
             distribution_kinds,
             statuses,
@@ -116,6 +123,9 @@ impl Parse for pb::CountTasksRequest {
             created_before,
             created_after,
             query: query?,
+            follow_up_before,
+            follow_up_after,
+            snoozed: snoozed?.unwrap_or_default(),
         }))
     }
 }

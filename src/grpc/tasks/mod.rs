@@ -4,7 +4,7 @@
 pub(crate) mod convert;
 mod events;
 mod list_requests;
-mod requests;
+pub(crate) mod requests;
 mod schedule;
 
 use futures_util::{Stream, StreamExt};
@@ -23,7 +23,7 @@ use crate::{
     auth::{Caller, Scope},
     domain::{
         tasks::{self, Move},
-        timers,
+        timers::{self, snooze},
     },
     events::watch::{self, WatchScope},
 };
@@ -319,6 +319,35 @@ impl pb::task_service_server::TaskService for TaskApi {
         let timer = timers::cancel(&mut conn, caller(&request)?, action_id).await?;
         Ok(Response::new(pb::CancelScheduledTaskActionResponse {
             scheduled_action: Some(timer_to_proto(timer)?),
+        }))
+    }
+
+    async fn snooze_task(
+        &self,
+        request: Request<pb::SnoozeTaskRequest>,
+    ) -> Result<Response<pb::SnoozeTaskResponse>, Status> {
+        let schedule::SnoozeTask {
+            task,
+            until,
+            reason,
+        } = parse(request.get_ref())?;
+        let mut conn = self.app.connection().await?;
+        let caller = caller(&request)?;
+        let view = snooze::snooze(&mut conn, caller, task.task_id, until, reason).await?;
+        Ok(Response::new(pb::SnoozeTaskResponse {
+            task: Some(task_to_proto(view, &task.formats)),
+        }))
+    }
+
+    async fn unsnooze_task(
+        &self,
+        request: Request<pb::UnsnoozeTaskRequest>,
+    ) -> Result<Response<pb::UnsnoozeTaskResponse>, Status> {
+        let task: OneTask = parse(request.get_ref())?;
+        let mut conn = self.app.connection().await?;
+        let view = snooze::unsnooze(&mut conn, caller(&request)?, task.task_id).await?;
+        Ok(Response::new(pb::UnsnoozeTaskResponse {
+            task: Some(task_to_proto(view, &task.formats)),
         }))
     }
 }

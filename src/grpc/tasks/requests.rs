@@ -23,8 +23,8 @@ use crate::{
     grpc::{
         enums::optional,
         parse::{
-            Parse, body_formats, due, duration, mask_paths, one_id, optional_uuid, page,
-            reminder_rule, uuid, uuids,
+            Parse, body_formats, due, duration, mask_paths, one_id, optional_instant,
+            optional_uuid, page, reminder_rule, uuid, uuids,
         },
         pb,
     },
@@ -108,6 +108,7 @@ impl Parse for pb::CreateTaskRequest {
         };
         let request_id = v.check("request_id", Text::optional(&self.request_id));
         let formats = body_formats(v, &self.body_formats);
+        let follow_up_at = optional_instant(v, "follow_up_at", self.follow_up_at.as_ref());
         let draft = TaskDraft {
             title: title?,
             body: body?,
@@ -122,6 +123,7 @@ impl Parse for pb::CreateTaskRequest {
             completion_policy: completion_policy?,
             recipient_user_ids: users,
             recipient_channel_ids: channels,
+            follow_up_at,
         };
         Some(CreateTask {
             task: NewTask::from(draft),
@@ -200,6 +202,13 @@ impl Parse for pb::UpdateTaskRequest {
                 }
                 TaskField::SequenceId => {
                     changes.sequence_id = v.check("sequence_id", optional_uuid(&patch.sequence_id))
+                }
+                TaskField::FollowUpAt => {
+                    changes.follow_up_at = Some(optional_instant(
+                        v,
+                        "follow_up_at",
+                        patch.follow_up_at.as_ref(),
+                    ))
                 }
                 TaskField::CompletionPolicy => {
                     changes.completion_policy =

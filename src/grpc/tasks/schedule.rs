@@ -10,12 +10,15 @@ use crate::{
         input::{Text, Violations},
         records::Timer,
         tasks::CreateRequest,
-        timers::{Reminded, Schedule, TaskAction, When},
+        tasks::Reason,
+        timers::{Reminded, Schedule, TaskAction, When, snooze::SnoozeUntil},
     },
     grpc::{
         enums::optional,
-        parse::{Parse, duration, instant, one_id, reminder_rule, uuid, uuids},
-        pb, timestamp,
+        parse::{Parse, body_formats, duration, instant, one_id, reminder_rule, uuid, uuids},
+        pb,
+        tasks::requests::OneTask,
+        timestamp,
     },
 };
 
@@ -94,6 +97,13 @@ fn action(v: &mut Violations, action: Option<&pb::TaskAction>) -> Option<TaskAct
                 note,
             }))
         }
+        Action::Wake(_) => {
+            v.add(
+                "action.wake",
+                "a snooze ends by SnoozeTask's time or UnsnoozeTask",
+            );
+            None
+        }
     }
 }
 
@@ -139,8 +149,62 @@ fn action_to_proto(action: TaskAction) -> pb::TaskAction {
             user_ids: reminded.user_ids.iter().map(Uuid::to_string).collect(),
             note: reminded.note.map(Text::into_string).unwrap_or_default(),
         }),
+        TaskAction::Wake => Action::Wake(pb::WakeAction {}),
     };
     pb::TaskAction {
         action: Some(action),
+    }
+}
+
+/// SnoozeTask: the task, until when, and why.
+pub(crate) struct SnoozeTask {
+    pub task: OneTask,
+    pub until: SnoozeUntil,
+    pub reason: Option<Text<Reason>>,
+}
+
+impl Parse for pb::SnoozeTaskRequest {
+    type Checked = SnoozeTask;
+
+    fn parse(&self, v: &mut Violations) -> Option<SnoozeTask> {
+        let task_id = v.check("task_id", uuid(&self.task_id));
+        let formats = body_formats(v, &self.body_formats);
+        let until = match &self.when {
+            Some(pb::snooze_task_request::When::Until(at)) => {
+                v.check("until", instant(at)).map(SnoozeUntil::At)
+            }
+            Some(pb::snooze_task_request::When::SnoozeFor(span)) => v
+                .check(
+                    "snooze_for",
+                    duration(span, std::time::Duration::from_secs(1)),
+                )
+                .map(SnoozeUntil::For),
+            None => {
+                v.add("when", "give until or snooze_for");
+                None
+            }
+        };
+        let reason = v.check("reason", Text::optional(&self.reason));
+        Some(SnoozeTask {
+            task: OneTask {
+                task_id: task_id?,
+                formats,
+            },
+            until: until?,
+            reason: reason?,
+        })
+    }
+}
+
+impl Parse for pb::UnsnoozeTaskRequest {
+    type Checked = OneTask;
+
+    fn parse(&self, v: &mut Violations) -> Option<OneTask> {
+        let task_id = v.check("task_id", uuid(&self.task_id));
+        let formats = body_formats(v, &self.body_formats);
+        Some(OneTask {
+            task_id: task_id?,
+            formats,
+        })
     }
 }

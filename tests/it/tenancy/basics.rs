@@ -21,7 +21,9 @@ enum Tenancy {
     /// Another workspace's ids are not found (or, for upserts, name a new resource of the caller's
     /// own): `directory_ids_of_another_workspace_do_not_exist` and
     /// `tenancy_tasks::task_ids_of_another_workspace_do_not_exist` and
-    /// `tenancy_assignments::assignment_ids_of_another_workspace_do_not_exist` check.
+    /// `tenancy_assignments::assignment_ids_of_another_workspace_do_not_exist` check (and, for
+    /// scheduled actions and snoozes, `timers::rules::another_workspace_neither_sees_nor_changes_the_actions`
+    /// and `timers::snooze::who_may_snooze_and_what_a_snooze_must_hold`).
     ForeignIdsDoNotExist,
 }
 
@@ -160,6 +162,26 @@ const TENANCY: &[(&str, Tenancy)] = &[
     ),
     (
         "/docket.v1.TaskService/ReassignTask",
+        Tenancy::ForeignIdsDoNotExist,
+    ),
+    (
+        "/docket.v1.TaskService/SnoozeTask",
+        Tenancy::ForeignIdsDoNotExist,
+    ),
+    (
+        "/docket.v1.TaskService/UnsnoozeTask",
+        Tenancy::ForeignIdsDoNotExist,
+    ),
+    (
+        "/docket.v1.TaskService/ScheduleTaskAction",
+        Tenancy::ForeignIdsDoNotExist,
+    ),
+    (
+        "/docket.v1.TaskService/ListScheduledTaskActions",
+        Tenancy::ForeignIdsDoNotExist,
+    ),
+    (
+        "/docket.v1.TaskService/CancelScheduledTaskAction",
         Tenancy::ForeignIdsDoNotExist,
     ),
     (

@@ -98,7 +98,8 @@ async fn task_ids_of_another_workspace_do_not_exist() {
         .await
         .expect_err("DeleteTask");
     assert_error(&status, Code::NotFound, "TASK_NOT_FOUND", "DeleteTask");
-    // Every lifecycle request has task_id as field 1, so one encoded message serves them all.
+    // Every lifecycle request has task_id as field 1, so one encoded message serves them all (and
+    // UnsnoozeTask's and ListScheduledTaskActions', which need nothing else).
     let by_id = prost::Message::encode_to_vec(&pb::StartTaskRequest {
         task_id: task.id.clone(),
         body_formats: vec![],
@@ -110,6 +111,8 @@ async fn task_ids_of_another_workspace_do_not_exist() {
         "SkipTask",
         "CancelTask",
         "ReopenTask",
+        "UnsnoozeTask",
+        "ListScheduledTaskActions",
     ] {
         let path = format!("/docket.v1.TaskService/{rpc}");
         let status = call(

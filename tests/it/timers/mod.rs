@@ -6,6 +6,7 @@ mod fired;
 mod races;
 mod replicas;
 mod rules;
+mod snooze;
 
 use std::time::Duration;
 

@@ -5,7 +5,7 @@ use docket::grpc::pb;
 
 use super::{fixture::*, model::*};
 
-pub const SORTS: [pb::TaskSort; 11] = [
+pub const SORTS: [pb::TaskSort; 13] = [
     pb::TaskSort::Unspecified,
     pb::TaskSort::CreatedAtAsc,
     pb::TaskSort::CreatedAtDesc,
@@ -17,6 +17,8 @@ pub const SORTS: [pb::TaskSort; 11] = [
     pb::TaskSort::NumberDesc,
     pb::TaskSort::PriorityAsc,
     pb::TaskSort::PriorityDesc,
+    pb::TaskSort::FollowUpAsc,
+    pb::TaskSort::FollowUpDesc,
 ];
 
 pub type Case = (
@@ -197,5 +199,42 @@ pub fn single_filters() -> Vec<Case> {
             }),
             Box::new(|f, k| k.task.number == f.tasks[6].task.number),
         ),
+        (
+            "follow-up before",
+            Box::new(|_| pb::ListTasksRequest {
+                follow_up_before: Some(proto_time(date(3))),
+                ..Default::default()
+            }),
+            Box::new(|_, k| follow_up(k).is_some_and(|at| at < date(3))),
+        ),
+        (
+            "follow-up after",
+            Box::new(|_| pb::ListTasksRequest {
+                follow_up_after: Some(proto_time(date(3))),
+                ..Default::default()
+            }),
+            Box::new(|_, k| follow_up(k).is_some_and(|at| at >= date(3))),
+        ),
+        (
+            // The harness leaves snoozed tasks out unless the request asks for them.
+            "snoozed only",
+            Box::new(|_| pb::ListTasksRequest {
+                snoozed: pb::SnoozeFilter::Snoozed as i32,
+                ..Default::default()
+            }),
+            Box::new(|_, k| k.task.snoozed_until.is_some()),
+        ),
+        (
+            "snoozed or not",
+            Box::new(|_| pb::ListTasksRequest {
+                snoozed: pb::SnoozeFilter::Any as i32,
+                ..Default::default()
+            }),
+            Box::new(|_, _| true),
+        ),
     ]
+}
+
+fn follow_up(k: &Known) -> Option<chrono::DateTime<chrono::Utc>> {
+    k.task.follow_up_at.as_ref().map(instant)
 }

@@ -119,6 +119,15 @@ impl Fixture {
                 },
                 recipient_user_ids: users,
                 recipient_channel_ids: channels,
+                follow_up_at: match i % 4 {
+                    0 => Some(proto_time(
+                        date(1 + (i % 5) as u32) + chrono::Duration::hours(9),
+                    )),
+                    3 => Some(proto_time(
+                        date(1 + (i % 3) as u32) + chrono::Duration::hours(15),
+                    )),
+                    _ => None,
+                },
                 ..titled(&format!(
                     "{} {} about {}",
                     VERBS[i % 3],
@@ -140,6 +149,29 @@ impl Fixture {
             };
             for action in moves {
                 team.move_task(&token, action, &task.id).await;
+            }
+            // Some open tasks snoozed: out of the listings unless a request asks for them.
+            if i % 9 == 2
+                && moves
+                    .iter()
+                    .all(|m| *m != "CompleteTask" && *m != "SkipTask" && *m != "CancelTask")
+            {
+                let snooze = pb::SnoozeTaskRequest {
+                    task_id: task.id.clone(),
+                    when: Some(pb::snooze_task_request::When::SnoozeFor(
+                        prost_types::Duration {
+                            seconds: 86_400,
+                            nanos: 0,
+                        },
+                    )),
+                    reason: "next week".into(),
+                    body_formats: vec![],
+                };
+                team.client()
+                    .await
+                    .snooze_task(crate::helpers::rpc::authorized(snooze, &token))
+                    .await
+                    .expect("snooze");
             }
             created.push((task.id, creator, distributed));
         }
@@ -188,6 +220,13 @@ impl Fixture {
                         pb::DistributionKind::Personal
                     }))
                     || (received && wants(pb::DistributionKind::Received))
+            })
+            .filter(|k| match request.snoozed() {
+                pb::SnoozeFilter::Unspecified | pb::SnoozeFilter::Awake => {
+                    k.task.snoozed_until.is_none()
+                }
+                pb::SnoozeFilter::Snoozed => k.task.snoozed_until.is_some(),
+                pb::SnoozeFilter::Any => true,
             })
             .filter(|k| matches(k))
             .collect();

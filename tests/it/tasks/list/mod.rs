@@ -126,7 +126,10 @@ fn merge(into: &mut pb::ListTasksRequest, from: pb::ListTasksRequest) {
         due_after,
         created_before,
         created_after,
-        query
+        query,
+        follow_up_before,
+        follow_up_after,
+        snoozed
     );
 }
 

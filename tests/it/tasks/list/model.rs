@@ -27,6 +27,9 @@ pub(super) fn count_request(list: &pb::ListTasksRequest) -> pb::CountTasksReques
         created_before: list.created_before,
         created_after: list.created_after,
         query: list.query.clone(),
+        follow_up_before: list.follow_up_before,
+        follow_up_after: list.follow_up_after,
+        snoozed: list.snoozed,
     }
 }
 
@@ -85,17 +88,21 @@ pub(super) fn compare(sort: pb::TaskSort, a: &pb::Task, b: &pb::Task) -> Orderin
     // Ids compare as UUIDs do in PostgreSQL: bytewise, which their canonical text also does.
     let by_id = || a.id.cmp(&b.id);
     let due = |t: &pb::Task| (due_moment(t).is_none(), due_moment(t));
+    let follow_up = |t: &pb::Task| {
+        let at = t.follow_up_at.as_ref().map(instant);
+        (at.is_none(), at)
+    };
     let ascending = match sort {
         Unspecified | CreatedAtDesc | CreatedAtAsc => created(a).cmp(&created(b)).then_with(by_id),
         UpdatedAtAsc | UpdatedAtDesc => updated(a).cmp(&updated(b)).then_with(by_id),
         DueAsc | DueDesc => due(a).cmp(&due(b)).then_with(by_id),
         NumberAsc | NumberDesc => a.number.cmp(&b.number),
         PriorityAsc | PriorityDesc => urgency(a).cmp(&urgency(b)).then_with(by_id),
+        FollowUpAsc | FollowUpDesc => follow_up(a).cmp(&follow_up(b)).then_with(by_id),
     };
     match sort {
-        Unspecified | CreatedAtDesc | UpdatedAtDesc | DueDesc | NumberDesc | PriorityDesc => {
-            ascending.reverse()
-        }
+        Unspecified | CreatedAtDesc | UpdatedAtDesc | DueDesc | NumberDesc | PriorityDesc
+        | FollowUpDesc => ascending.reverse(),
         _ => ascending,
     }
 }

@@ -157,6 +157,7 @@ async fn every_sort_and_filter_is_served_by_an_index_on_100k_tasks() {
             SortKey::Due,
             SortKey::Number,
             SortKey::Priority,
+            SortKey::FollowUp,
         ] {
             let after = match key {
                 SortKey::Number => Position::Number(TASKS / 2),
@@ -228,6 +229,22 @@ async fn every_sort_and_filter_is_served_by_an_index_on_100k_tasks() {
             Box::new(move |f| f.created_before = at(2)),
         ),
         ("created after", Box::new(move |f| f.created_after = at(20))),
+        (
+            "follow-up before",
+            Box::new(move |f| f.follow_up_before = at(2)),
+        ),
+        (
+            "follow-up after",
+            Box::new(move |f| f.follow_up_after = at(20)),
+        ),
+        (
+            "snoozed only",
+            Box::new(|f| f.snoozed = docket::db::tasks::list::SnoozeFilter::Snoozed),
+        ),
+        (
+            "snoozed or not",
+            Box::new(|f| f.snoozed = docket::db::tasks::list::SnoozeFilter::Any),
+        ),
         (
             "title words",
             Box::new(|f| f.title_words = Some("umbrel 4242".into())),

@@ -1,0 +1,15 @@
+DELETE FROM task_events WHERE kind IN ('TASK_SNOOZED', 'TASK_UNSNOOZED');
+ALTER TABLE task_events DROP CONSTRAINT task_events_kind_check;
+ALTER TABLE task_events ADD CONSTRAINT task_events_kind_check CHECK (kind IN (
+    'TASK_CREATED', 'TASK_UPDATED', 'TASK_STARTED', 'TASK_SUBMITTED_FOR_REVIEW',
+    'TASK_COMPLETED', 'TASK_SKIPPED', 'TASK_CANCELLED', 'TASK_REOPENED', 'TASK_REASSIGNED',
+    'TASK_DELETED', 'ASSIGNMENT_CREATED', 'ASSIGNMENT_DELETED', 'ASSIGNMENT_FINISHED',
+    'ASSIGNMENT_OPENED', 'TASK_ACTION_SCHEDULED', 'TASK_ACTION_CANCELLED', 'REMINDER_DUE'));
+DELETE FROM task_timers WHERE action = 'WAKE';
+ALTER TABLE task_timers DROP CONSTRAINT task_timers_action_check;
+ALTER TABLE task_timers ADD CONSTRAINT task_timers_action_check
+    CHECK (action IN ('REOPEN', 'ESCALATE', 'REASSIGN', 'REMIND'));
+DROP INDEX tasks_snoozed_idx;
+DROP INDEX tasks_follow_up_idx;
+DROP FUNCTION task_follow_up_key(timestamptz);
+ALTER TABLE tasks DROP COLUMN follow_up_at, DROP COLUMN snooze_reason, DROP COLUMN snoozed_until;
