@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::model::{CompletionPolicy, Due, Priority};
+use super::reminders::Reminder;
 use crate::domain::{
     body::Body,
     input::{Text, TextKind, Violations, quoted},
@@ -151,6 +152,7 @@ pub struct TaskDraft {
     pub recipient_user_ids: Vec<Uuid>,
     pub recipient_channel_ids: Vec<Uuid>,
     pub follow_up_at: Option<DateTime<Utc>>,
+    pub reminders: Vec<Reminder>,
 }
 
 /// A checked new task.
@@ -170,6 +172,7 @@ pub struct NewTask {
     pub recipient_user_ids: Vec<Uuid>,
     pub recipient_channel_ids: Vec<Uuid>,
     pub follow_up_at: Option<DateTime<Utc>>,
+    pub reminders: Vec<Reminder>,
 }
 
 impl NewTask {
@@ -204,6 +207,7 @@ impl From<TaskDraft> for NewTask {
             recipient_user_ids: unique(draft.recipient_user_ids),
             recipient_channel_ids: unique(draft.recipient_channel_ids),
             follow_up_at: draft.follow_up_at,
+            reminders: draft.reminders,
         }
     }
 }
@@ -223,10 +227,11 @@ pub enum TaskField {
     SequenceId,
     CompletionPolicy,
     FollowUpAt,
+    Reminders,
 }
 
 impl TaskField {
-    pub const ALL: [TaskField; 12] = [
+    pub const ALL: [TaskField; 13] = [
         TaskField::Title,
         TaskField::Body,
         TaskField::Kind,
@@ -239,6 +244,7 @@ impl TaskField {
         TaskField::SequenceId,
         TaskField::CompletionPolicy,
         TaskField::FollowUpAt,
+        TaskField::Reminders,
     ];
 
     /// The field's name in update masks (and in field violations).
@@ -256,6 +262,7 @@ impl TaskField {
             TaskField::SequenceId => "sequence_id",
             TaskField::CompletionPolicy => "completion_policy",
             TaskField::FollowUpAt => "follow_up_at",
+            TaskField::Reminders => "reminders",
         }
     }
 
@@ -293,6 +300,8 @@ pub struct TaskChanges {
     /// `Some(None)`: back to the default for the task's distribution.
     pub completion_policy: Option<Option<CompletionPolicy>>,
     pub follow_up_at: Option<Option<DateTime<Utc>>>,
+    /// Replaces the task's pending reminders.
+    pub reminders: Option<Vec<Reminder>>,
 }
 
 /// The values in order, each once.
@@ -338,7 +347,8 @@ mod tests {
         let mut violations = Violations::default();
         TaskField::of_mask(&["colour".to_owned()], &mut violations);
         TaskField::of_mask(&[], &mut violations);
-        TaskField::of_mask(&vec!["x".to_owned(); 12], &mut violations);
+        let too_many = TaskField::ALL.len() + 1;
+        TaskField::of_mask(&vec!["x".to_owned(); too_many], &mut violations);
         let invalid = violations.finish(()).expect_err("invalid");
         assert_eq!(
             described(&invalid),
@@ -348,7 +358,10 @@ mod tests {
                     "\"colour\" is not a field of TaskPatch"
                 ),
                 ("update_mask", "name the fields to change, e.g. title"),
-                ("update_mask.paths", "at most 11 values, not 12"),
+                (
+                    "update_mask.paths",
+                    &*format!("at most {} values, not {too_many}", too_many - 1)
+                ),
             ]
         );
     }
@@ -371,6 +384,7 @@ mod tests {
             recipient_user_ids: Vec::new(),
             recipient_channel_ids: Vec::new(),
             follow_up_at: None,
+            reminders: Vec::new(),
         };
         assert_eq!(
             NewTask::from(draft.clone()).completion_policy,

@@ -12,6 +12,7 @@ pub mod list;
 pub mod model;
 mod reassign;
 mod recipients;
+pub mod reminders;
 mod settle;
 mod update;
 mod view;
@@ -83,7 +84,7 @@ pub async fn create(
     request: Option<CreateRequest>,
 ) -> Result<TaskView, DomainError> {
     let task_id = Uuid::now_v7();
-    if request.is_none() && !task.is_distributed() {
+    if request.is_none() && !task.is_distributed() && task.reminders.is_empty() {
         // Nothing to read first: the statement can be shared with concurrent creates.
         let write = to_write(caller, task_id, &task, Vec::new());
         let context = context_of(&write);
@@ -131,6 +132,7 @@ pub async fn create(
         let context = context_of(&write);
         let mut rows = create::create_many(conn, std::slice::from_ref(&write)).await?;
         let row = rows.pop().ok_or(DbError::Query(diesel::result::Error::NotFound))?;
+        reminders::write(conn, caller, &row, &task.reminders).await?;
         Ok(view::assemble(caller, row, context))
     })
     .await

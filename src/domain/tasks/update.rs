@@ -57,6 +57,12 @@ pub async fn update(
                 fields.insert("linked_records".into(), change(&was, &links));
             }
         }
+        if let Some(reminders) = &changes.reminders {
+            let (was, now) = super::reminders::replace(conn, caller, &row, reminders).await?;
+            if was != now {
+                fields.insert("reminders".into(), change(&was, &now));
+            }
+        }
         let mut recorder = Recorder::new(caller);
         let details = serde_json::json!({ "fields": fields });
         recorder.task(&row, EventKind::TaskUpdated, details, Vec::new());

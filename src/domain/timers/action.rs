@@ -17,7 +17,7 @@ use crate::domain::{
 pub const REMINDER_RULE: &str = "REMINDER_RULE";
 
 /// Whom a reminder is for.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Reminded {
     /// The task's recipients when it fires.
     pub assignees: bool,
@@ -27,6 +27,11 @@ pub struct Reminded {
     pub user_ids: Vec<Uuid>,
     /// What to remind them of.
     pub note: Option<Text<Note>>,
+    /// One of the task's own reminders (its `reminders`, which UpdateTask replaces), rather than
+    /// an action a caller scheduled.
+    pub of_task: bool,
+    /// For a reminder relative to the task's due: how long before it (it moves with the due).
+    pub before_due: Option<std::time::Duration>,
 }
 
 /// An action on a task, done by Docket at a time.
@@ -63,6 +68,11 @@ struct Stored {
     user_ids: Vec<Uuid>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     note: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    reminder: bool,
+    /// Seconds (the reminders migration's trigger reads it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    before_due: Option<f64>,
 }
 
 impl TaskAction {
@@ -97,6 +107,8 @@ impl TaskAction {
                 author: reminded.author,
                 user_ids: reminded.user_ids.clone(),
                 note: reminded.note.as_ref().map(|n| n.as_str().to_owned()),
+                reminder: reminded.of_task,
+                before_due: reminded.before_due.map(|d| d.as_secs_f64()),
                 ..Stored::default()
             },
             TaskAction::Wake => Stored::default(),
@@ -141,6 +153,12 @@ impl TaskAction {
                     .map(|n| Text::parse(&n))
                     .transpose()
                     .map_err(|e| unreadable(e.to_string()))?,
+                of_task: stored.reminder,
+                before_due: stored
+                    .before_due
+                    .map(std::time::Duration::try_from_secs_f64)
+                    .transpose()
+                    .map_err(|e| unreadable(e.to_string()))?,
             }),
             TimerAction::Wake => TaskAction::Wake,
         })
@@ -179,6 +197,8 @@ mod tests {
                 author: false,
                 user_ids: vec![Uuid::now_v7()],
                 note: Some(Text::parse("call them").expect("note")),
+                of_task: true,
+                before_due: Some(std::time::Duration::from_secs(1800)),
             }),
             TaskAction::Wake,
         ];

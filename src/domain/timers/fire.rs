@@ -37,7 +37,7 @@ use crate::events::{
 pub struct Fired {
     /// The timers settled, each with its action, its state and its lateness in seconds.
     pub settled: Vec<(Timer, TimerState, f64)>,
-    /// Timers left pending because their task was held by another transaction.
+    /// Tasks whose timers were left for the next look: another transaction held them.
     pub busy: usize,
 }
 
@@ -49,27 +49,25 @@ pub async fn fire_due(
     only: Option<Uuid>,
 ) -> Result<Fired, DomainError> {
     conn.transaction(async |conn| {
-        let mut claimed = timers::claim_due(conn, workspace_id, limit, only).await?;
-        if claimed.is_empty() {
+        // The tasks first, then their timers (the order every writer of timers keeps, see
+        // `db::timers`): a task a caller is changing is passed over, not waited for, and its
+        // timers are left for the next look.
+        let due = timers::due_tasks(conn, workspace_id, limit, only).await?;
+        if due.is_empty() {
             return Ok(Fired::default());
         }
+        let locked = tasks::lock_available(conn, workspace_id, &due).await?;
+        let busy_tasks = due.len() - locked.len();
+        let task_ids: Vec<Uuid> = locked.iter().map(|task| task.id).collect();
+        let mut tasks: HashMap<Uuid, TaskRow> =
+            locked.into_iter().map(|task| (task.id, task)).collect();
+        let mut claimed = timers::claim_due(conn, workspace_id, &task_ids, limit, only).await?;
         // Tasks in id order, and each task's timers in the order they came due.
         claimed.sort_by_key(|t| (t.task_id, t.fire_at, t.id));
-        let mut task_ids: Vec<Uuid> = claimed.iter().map(|t| t.task_id).collect();
-        task_ids.dedup();
-        let mut tasks: HashMap<Uuid, TaskRow> =
-            tasks::lock_available(conn, workspace_id, &task_ids)
-                .await?
-                .into_iter()
-                .map(|task| (task.id, task))
-                .collect();
         let mut recorder = Recorder::with_cause(system_cause());
         let mut settled = Vec::with_capacity(claimed.len());
-        let mut busy = 0;
         for timer in claimed {
-            // Held by a caller's change: due again at the next tick, never waited for here.
             let Some(task) = tasks.remove(&timer.task_id) else {
-                busy += 1;
                 continue;
             };
             let (task, state, outcome) = match TaskAction::from_stored(timer.action, &timer.params)
@@ -99,7 +97,10 @@ pub async fn fire_due(
             .zip(lateness.into_iter().chain(std::iter::repeat(0.0)))
             .map(|((timer, state, _), late)| (timer, state, late))
             .collect();
-        Ok(Fired { settled, busy })
+        Ok(Fired {
+            settled,
+            busy: busy_tasks,
+        })
     })
     .await
 }

@@ -250,7 +250,8 @@ pub async fn cancel(
         let timer = timers::find(conn, workspace_id, action_id)
             .await?
             .ok_or(DomainError::ScheduledActionNotFound)?;
-        let task = tasks::find(conn, workspace_id, timer.task_id)
+        // The task first, then the timer (the order every writer of timers keeps: db::timers).
+        let task = tasks::lock(conn, workspace_id, timer.task_id)
             .await?
             .ok_or(DomainError::ScheduledActionNotFound)?;
         match may_act(conn, caller, &task, timer.action).await {

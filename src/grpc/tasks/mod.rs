@@ -4,6 +4,7 @@
 pub(crate) mod convert;
 mod events;
 mod list_requests;
+mod reminders;
 pub(crate) mod requests;
 mod schedule;
 

@@ -109,6 +109,8 @@ impl Parse for pb::CreateTaskRequest {
         let request_id = v.check("request_id", Text::optional(&self.request_id));
         let formats = body_formats(v, &self.body_formats);
         let follow_up_at = optional_instant(v, "follow_up_at", self.follow_up_at.as_ref());
+        let has_due = matches!(due, Some(Some(_)));
+        let reminders = super::reminders::read(v, &self.reminders, has_due).unwrap_or_default();
         let draft = TaskDraft {
             title: title?,
             body: body?,
@@ -124,6 +126,7 @@ impl Parse for pb::CreateTaskRequest {
             recipient_user_ids: users,
             recipient_channel_ids: channels,
             follow_up_at,
+            reminders,
         };
         Some(CreateTask {
             task: NewTask::from(draft),
@@ -202,6 +205,10 @@ impl Parse for pb::UpdateTaskRequest {
                 }
                 TaskField::SequenceId => {
                     changes.sequence_id = v.check("sequence_id", optional_uuid(&patch.sequence_id))
+                }
+                TaskField::Reminders => {
+                    // Whether the task will have a due is the domain's to check.
+                    changes.reminders = super::reminders::read(v, &patch.reminders, true)
                 }
                 TaskField::FollowUpAt => {
                     changes.follow_up_at = Some(optional_instant(

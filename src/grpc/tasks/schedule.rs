@@ -95,6 +95,8 @@ fn action(v: &mut Violations, action: Option<&pb::TaskAction>) -> Option<TaskAct
                 author: remind.author,
                 user_ids,
                 note,
+                of_task: false,
+                before_due: None,
             }))
         }
         Action::Wake(_) => {
@@ -148,6 +150,10 @@ fn action_to_proto(action: TaskAction) -> pb::TaskAction {
             author: reminded.author,
             user_ids: reminded.user_ids.iter().map(Uuid::to_string).collect(),
             note: reminded.note.map(Text::into_string).unwrap_or_default(),
+            task_reminder: reminded.of_task,
+            before_due: reminded
+                .before_due
+                .and_then(|d| prost_types::Duration::try_from(d).ok()),
         }),
         TaskAction::Wake => Action::Wake(pb::WakeAction {}),
     };

@@ -128,6 +128,7 @@ async fn escalations_reassignments_and_reminders_fire_as_the_system() {
         author: false,
         user_ids: vec![team.outsider.0.to_string()],
         note: "the contract ends Friday".into(),
+        ..Default::default()
     };
     let told = schedule(&team, &team.author.1, &task.id, remind(reminder), now)
         .await

@@ -4,6 +4,7 @@
 
 mod fired;
 mod races;
+mod reminders;
 mod replicas;
 mod rules;
 mod snooze;
