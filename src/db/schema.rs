@@ -9,6 +9,7 @@ diesel::table! {
         assignments_enabled -> Bool,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        time_zone -> Text,
     }
 }
 
@@ -85,6 +86,7 @@ diesel::table! {
         snoozed_until -> Nullable<Timestamptz>,
         snooze_reason -> Nullable<Text>,
         follow_up_at -> Nullable<Timestamptz>,
+        due_key -> Nullable<Timestamptz>,
     }
 }
 

@@ -96,6 +96,8 @@ pub struct Workspace {
     pub assignments_enabled: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The IANA time zone a due date is read in (its end is the task's due instant).
+    pub time_zone: String,
 }
 
 /// A timer: what Docket does to a task by itself when `fire_at` comes (a scheduled action), and

@@ -18,6 +18,33 @@ use crate::{
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct SettingsChange {
     pub assignments_enabled: Option<bool>,
+    pub time_zone: Option<TimeZoneName>,
+}
+
+/// An IANA time zone name as a request gives it ("Europe/Berlin", "UTC"), checked for its shape;
+/// whether it names a zone is for the database, whose tz database does the arithmetic, to say
+/// (`update_settings`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimeZoneName(String);
+
+impl TimeZoneName {
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        let name = raw.trim();
+        let shaped = !name.is_empty()
+            && name.len() <= 64
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "/_+-".contains(c));
+        if shaped {
+            Ok(Self(name.to_owned()))
+        } else {
+            Err("must be an IANA time zone name, such as Europe/Berlin or UTC")
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 /// A workspace's name.
@@ -57,15 +84,17 @@ pub async fn get(conn: &mut AsyncPgConnection, caller: &Caller) -> Result<Worksp
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Setting {
     AssignmentsEnabled,
+    TimeZone,
 }
 
 impl Setting {
-    pub const ALL: [Setting; 1] = [Setting::AssignmentsEnabled];
+    pub const ALL: [Setting; 2] = [Setting::AssignmentsEnabled, Setting::TimeZone];
 
     /// The setting's name in update masks.
     pub fn path(self) -> &'static str {
         match self {
             Setting::AssignmentsEnabled => "assignments_enabled",
+            Setting::TimeZone => "time_zone",
         }
     }
 
@@ -90,13 +119,35 @@ impl Setting {
     }
 }
 
-/// Changes the caller's workspace settings.
+/// Changes the caller's workspace settings. A new time zone moves the due instant of every task
+/// due on a date (and their reminders before the due), in the same transaction.
 pub async fn update_settings(
     conn: &mut AsyncPgConnection,
     caller: &Caller,
     change: SettingsChange,
 ) -> Result<Workspace, DomainError> {
-    workspaces::update_settings(conn, caller.workspace_id, change)
-        .await?
-        .ok_or(DomainError::WorkspaceNotFound)
+    conn.transaction(async |conn| {
+        if let Some(zone) = &change.time_zone
+            && !workspaces::knows_time_zone(conn, zone.as_str()).await?
+        {
+            return Err(DomainError::invalid(
+                "settings.time_zone",
+                format!(
+                    "{} is not a time zone this server knows",
+                    quoted(zone.as_str())
+                ),
+            ));
+        }
+        let before = workspaces::find(conn, caller.workspace_id)
+            .await?
+            .ok_or(DomainError::WorkspaceNotFound)?;
+        let after = workspaces::update_settings(conn, caller.workspace_id, change)
+            .await?
+            .ok_or(DomainError::WorkspaceNotFound)?;
+        if after.time_zone != before.time_zone {
+            workspaces::redate_dues(conn, caller.workspace_id).await?;
+        }
+        Ok(after)
+    })
+    .await
 }

@@ -12,7 +12,7 @@ use crate::{
     app::App,
     domain::{
         input::Violations,
-        workspaces::{self, Setting, SettingsChange},
+        workspaces::{self, Setting, SettingsChange, TimeZoneName},
     },
 };
 
@@ -68,6 +68,17 @@ impl Parse for pb::UpdateWorkspaceSettingsRequest {
                 Setting::AssignmentsEnabled => {
                     change.assignments_enabled = Some(settings.assignments_enabled)
                 }
+                // Empty, as in a request that replaces every setting and leaves this one unset:
+                // the default.
+                Setting::TimeZone if settings.time_zone.trim().is_empty() => {
+                    change.time_zone = TimeZoneName::parse("UTC").ok()
+                }
+                Setting::TimeZone => {
+                    change.time_zone = v.check(
+                        "settings.time_zone",
+                        TimeZoneName::parse(&settings.time_zone),
+                    )
+                }
             }
         }
         Some(change)
@@ -80,6 +91,7 @@ fn to_proto(workspace: Workspace) -> pb::Workspace {
         name: workspace.name,
         settings: Some(pb::WorkspaceSettings {
             assignments_enabled: workspace.assignments_enabled,
+            time_zone: workspace.time_zone,
         }),
         created_at: Some(timestamp(workspace.created_at)),
         updated_at: Some(timestamp(workspace.updated_at)),

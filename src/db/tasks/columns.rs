@@ -4,7 +4,7 @@
 use crate::domain::vocabulary::BodyFormat;
 
 /// The columns of `tasks` in `TaskRow`'s order (a test checks them against the schema).
-const TASK_COLUMNS: [&str; 37] = [
+const TASK_COLUMNS: [&str; 38] = [
     "workspace_id",
     "id",
     "number",
@@ -42,6 +42,7 @@ const TASK_COLUMNS: [&str; 37] = [
     "snoozed_until",
     "snooze_reason",
     "follow_up_at",
+    "due_key",
 ];
 
 /// The column of each body rendition.

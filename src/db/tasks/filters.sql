@@ -51,13 +51,13 @@ t.workspace_id = :workspace_id
   AND t.correlation_id = :correlation_id
 -- end
 -- if due_before
-  AND task_due_key(t.due_at, t.due_date) < :due_before
+  AND task_due_sort_key(t.due_key) < :due_before
 -- end
 -- if due_after
   -- No due date is +infinity to the sort, but it is not "due after" anything; bounding the range
   -- there also keeps the index scan off the undated tasks.
-  AND task_due_key(t.due_at, t.due_date) >= :due_after
-  AND task_due_key(t.due_at, t.due_date) < 'infinity'
+  AND task_due_sort_key(t.due_key) >= :due_after
+  AND task_due_sort_key(t.due_key) < 'infinity'
 -- end
 -- if created_before
   AND t.created_at < :created_before

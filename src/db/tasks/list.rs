@@ -10,7 +10,7 @@
 //! - a count adds up two disjoint halves (tasks the caller authored, found by the author index;
 //!   tasks they received, found through their assignments).
 
-use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, Utc};
 use diesel::{
     QueryResult, QueryableByName,
     sql_types::{Array, BigInt, Nullable, SmallInt, Text, Timestamptz, Uuid as SqlUuid},
@@ -157,7 +157,7 @@ impl Sort {
         match self.key {
             SortKey::CreatedAt => Position::At(Some(task.created_at), task.id),
             SortKey::UpdatedAt => Position::At(Some(task.updated_at), task.id),
-            SortKey::Due => Position::At(due_key(task.due_at, task.due_date), task.id),
+            SortKey::Due => Position::At(task.due_key, task.id),
             SortKey::Number => Position::Number(task.number),
             SortKey::Priority => Position::Rank(task.priority.rank(), task.id),
             SortKey::FollowUp => Position::At(task.follow_up_at, task.id),
@@ -168,25 +168,12 @@ impl Sort {
         match self.key {
             SortKey::CreatedAt => "t.created_at",
             SortKey::UpdatedAt => "t.updated_at",
-            SortKey::Due => "task_due_key(t.due_at, t.due_date)",
+            SortKey::Due => "task_due_sort_key(t.due_key)",
             SortKey::Number => "t.number",
             SortKey::Priority => "task_priority_rank(t.priority)",
             SortKey::FollowUp => "task_follow_up_key(t.follow_up_at)",
         }
     }
-}
-
-/// `task_due_key` in the task_lists migration: the due time, or the end (next midnight, UTC) of
-/// the due date; `None` for no due date (the SQL's +infinity).
-pub fn due_key(
-    due_at: Option<DateTime<Utc>>,
-    due_date: Option<NaiveDate>,
-) -> Option<DateTime<Utc>> {
-    due_at.or_else(|| {
-        due_date
-            .and_then(|date| date.succ_opt())
-            .map(|next| next.and_time(NaiveTime::MIN).and_utc())
-    })
 }
 
 /// Up to `limit` tasks matching `filter`, in `sort` order, after `after`, holding at most

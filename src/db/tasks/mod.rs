@@ -65,6 +65,9 @@ pub struct TaskRow {
     pub snoozed_until: Option<DateTime<Utc>>,
     pub snooze_reason: Option<String>,
     pub follow_up_at: Option<DateTime<Utc>>,
+    /// The instant the task is due: its due time, or the end of its due date in its workspace's
+    /// time zone (kept by a trigger, the time_zones migration).
+    pub due_key: Option<DateTime<Utc>>,
 }
 
 /// A task to insert (`create::create_many`); its number is drawn from the workspace's sequence.

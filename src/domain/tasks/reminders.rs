@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::auth::Caller;
 use crate::db::{
     directory::users,
-    tasks::{TaskRow, list::due_key},
+    tasks::TaskRow,
     timers::{self, NewTimer},
 };
 use crate::domain::{
@@ -61,7 +61,7 @@ pub(crate) async fn write(
     if let Some(unknown) = named.into_iter().find(|user| !active.contains(user)) {
         return Err(DomainError::UnknownUser(unknown));
     }
-    let due = due_key(task.due_at, task.due_date);
+    let due = task.due_key;
     let actor_id = caller.actor.id();
     let mut written = Vec::with_capacity(reminders.len());
     for (index, reminder) in reminders.iter().enumerate() {

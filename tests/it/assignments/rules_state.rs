@@ -59,6 +59,7 @@ async fn feature_disabled_on_every_rpc() {
             pb::UpdateWorkspaceSettingsRequest {
                 settings: Some(pb::WorkspaceSettings {
                     assignments_enabled: false,
+                    ..Default::default()
                 }),
                 update_mask: Some(prost_types::FieldMask {
                     paths: vec!["assignments_enabled".into()],

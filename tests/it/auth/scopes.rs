@@ -117,6 +117,7 @@ async fn settings_updates_follow_the_mask_and_reject_unknown_paths() {
     let update = |paths: &[&str], enabled: bool| pb::UpdateWorkspaceSettingsRequest {
         settings: Some(pb::WorkspaceSettings {
             assignments_enabled: enabled,
+            ..Default::default()
         }),
         update_mask: Some(prost_types::FieldMask {
             paths: paths.iter().map(|p| p.to_string()).collect(),

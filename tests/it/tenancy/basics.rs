@@ -224,6 +224,7 @@ async fn workspace_rpcs_only_touch_the_callers_workspace() {
     let update = pb::UpdateWorkspaceSettingsRequest {
         settings: Some(pb::WorkspaceSettings {
             assignments_enabled: false,
+            ..Default::default()
         }),
         update_mask: None,
     };
@@ -236,7 +237,8 @@ async fn workspace_rpcs_only_touch_the_callers_workspace() {
     assert_eq!(
         updated.settings,
         Some(pb::WorkspaceSettings {
-            assignments_enabled: false
+            assignments_enabled: false,
+            time_zone: "UTC".into(),
         })
     );
 

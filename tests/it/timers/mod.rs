@@ -8,6 +8,7 @@ mod reminders;
 mod replicas;
 mod rules;
 mod snooze;
+mod time_zones;
 
 use std::time::Duration;
 
