@@ -22,7 +22,9 @@ use crate::db::{
 };
 use crate::domain::{
     DomainError,
+    input::Text,
     records::Timer,
+    tasks::Reason,
     tasks::{change, lifecycle, move_details, reassign_one},
     vocabulary::{EventKind, Status, TimerState},
 };
@@ -127,32 +129,7 @@ async fn perform(
             recorder.task(&awake, EventKind::TaskUnsnoozed, details, Vec::new());
             Ok((awake, None))
         }
-        TaskAction::Reopen { reason } => {
-            let closed_at = task.completed_at.or(task.skipped_at).or(task.cancelled_at);
-            if !closed {
-                return Ok(skip(task, "the task is open again"));
-            }
-            if closed_at.is_some_and(|at| at > timer.created_at) {
-                return Ok(skip(
-                    task,
-                    "the task was closed again after the reopen was scheduled",
-                ));
-            }
-            let change = StatusChange {
-                to: Status::Open,
-                work_begins_from: lifecycle::work_begins_from(Status::Open),
-                outcome: None,
-                reopen_reason: Some(reason.as_str()),
-                by_policy: false,
-            };
-            let from = task.status;
-            let moved = tasks::change_status(conn, task.workspace_id, task.id, &change).await?;
-            let mut details = with(move_details(&change), &tag);
-            details["from"] = json!(from.as_str());
-            details["to"] = json!(Status::Open.as_str());
-            recorder.task(&moved, EventKind::TaskReopened, details, Vec::new());
-            Ok((moved, None))
-        }
+        TaskAction::Reopen { reason } => reopen(conn, task, timer, &reason, &tag, recorder).await,
         _ if closed => Ok(skip(task, "the task is closed")),
         TaskAction::Escalate { to } => {
             let target = to.or_else(|| more_urgent(task.priority));
@@ -191,6 +168,39 @@ async fn perform(
             Ok((task, None))
         }
     }
+}
+
+/// Reopens the task if it is still closed as it was when the reopen was scheduled.
+async fn reopen(
+    conn: &mut AsyncPgConnection,
+    task: TaskRow,
+    timer: &Timer,
+    reason: &Text<Reason>,
+    tag: &Value,
+    recorder: &mut Recorder,
+) -> Result<(TaskRow, Option<String>), DomainError> {
+    if !task.status.is_terminal() {
+        return Ok(skip(task, "the task is open again"));
+    }
+    let closed_at = task.completed_at.or(task.skipped_at).or(task.cancelled_at);
+    if closed_at.is_some_and(|at| at > timer.created_at) {
+        let why = "the task was closed again after the reopen was scheduled";
+        return Ok(skip(task, why));
+    }
+    let change = StatusChange {
+        to: Status::Open,
+        work_begins_from: lifecycle::work_begins_from(Status::Open),
+        outcome: None,
+        reopen_reason: Some(reason.as_str()),
+        by_policy: false,
+    };
+    let from = task.status;
+    let moved = tasks::change_status(conn, task.workspace_id, task.id, &change).await?;
+    let mut details = with(move_details(&change), tag);
+    details["from"] = json!(from.as_str());
+    details["to"] = json!(Status::Open.as_str());
+    recorder.task(&moved, EventKind::TaskReopened, details, Vec::new());
+    Ok((moved, None))
 }
 
 /// The change that ends a snooze.
