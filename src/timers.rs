@@ -79,7 +79,9 @@ pub async fn run(
     }
 }
 
-/// One look: finds what is due, fires it, and says whether more may be due (a backlog).
+/// One look: finds what is due, fires it, and says whether to look again at once: more was due
+/// than one look takes, and this one got somewhere (timers whose tasks other transactions hold are
+/// left for the next poll, not looked at again and again meanwhile).
 async fn tick(
     pool: &PgPool,
     config: &TimerConfig,
@@ -94,11 +96,12 @@ async fn tick(
     let backlog = sample.len() as i64 >= config.batch;
     let shares: Vec<(Uuid, i64)> = if backlog {
         // Shared out, so that one workspace's storm does not hold back another's timer.
+        // In turn: those after the last one served, then, wrapping round, those up to it.
         let mut workspaces = timers::due_workspaces(&mut conn, *after, WORKSPACES_PER_TICK).await?;
         if (workspaces.len() as i64) < WORKSPACES_PER_TICK && *after != Uuid::nil() {
             let rest = WORKSPACES_PER_TICK - workspaces.len() as i64;
             let wrapped = timers::due_workspaces(&mut conn, Uuid::nil(), rest).await?;
-            workspaces.extend(wrapped.into_iter().filter(|w| w > after));
+            workspaces.extend(wrapped.into_iter().filter(|w| w <= after));
         }
         *after = workspaces.last().copied().unwrap_or_else(Uuid::nil);
         let share = (config.batch / workspaces.len().max(1) as i64).max(LEAST_SHARE);
@@ -110,19 +113,25 @@ async fn tick(
         workspaces.into_iter().map(|w| (w, config.batch)).collect()
     };
     drop(conn);
-    stream::iter(shares)
+    let settled: Vec<usize> = stream::iter(shares)
         .map(|(workspace_id, share)| fire_workspace(pool, metrics, workspace_id, share))
         .buffer_unordered(config.concurrency.max(1))
-        .collect::<Vec<()>>()
+        .collect()
         .await;
-    Ok(backlog)
+    Ok(backlog && settled.iter().sum::<usize>() > 0)
 }
 
 /// Fires up to `share` of the workspace's due timers in one transaction; if that fails, one at
-/// a time, so that one timer whose action fails cannot hold back the others.
-async fn fire_workspace(pool: &PgPool, metrics: &TimerMetrics, workspace_id: Uuid, share: i64) {
+/// a time, so that one timer whose action fails cannot hold back the others. Returns how many
+/// timers it settled.
+async fn fire_workspace(
+    pool: &PgPool,
+    metrics: &TimerMetrics,
+    workspace_id: Uuid,
+    share: i64,
+) -> usize {
     let Ok(mut conn) = db::checkout(pool).await else {
-        return;
+        return 0;
     };
     let error = match fire::fire_due(&mut conn, workspace_id, share, None).await {
         Ok(fired) => return record(metrics, &fired),
@@ -130,15 +139,16 @@ async fn fire_workspace(pool: &PgPool, metrics: &TimerMetrics, workspace_id: Uui
     };
     if !is_the_timers_fault(&error) {
         tracing::debug!(%error, %workspace_id, "timers: a batch did not commit; the next look tries again");
-        return;
+        return 0;
     }
     tracing::warn!(%error, %workspace_id, "timers: a batch failed; firing its timers one at a time");
     let Ok(ids) = timers::due_ids(&mut conn, workspace_id, share).await else {
-        return;
+        return 0;
     };
+    let mut settled = 0;
     for id in ids {
         match fire::fire_due(&mut conn, workspace_id, 1, Some(id)).await {
-            Ok(fired) => record(metrics, &fired),
+            Ok(fired) => settled += record(metrics, &fired),
             Err(error) if is_the_timers_fault(&error) => {
                 let why = error.to_string();
                 match timers::attempt_failed(&mut conn, workspace_id, id, &why, ATTEMPTS).await {
@@ -150,9 +160,10 @@ async fn fire_workspace(pool: &PgPool, metrics: &TimerMetrics, workspace_id: Uui
                     }
                 }
             }
-            Err(_) => return,
+            Err(_) => return settled,
         }
     }
+    settled
 }
 
 /// Whether the failure is the timer's own (its action broke a rule or a constraint), rather than
@@ -164,7 +175,8 @@ fn is_the_timers_fault(error: &DomainError) -> bool {
     }
 }
 
-fn record(metrics: &TimerMetrics, fired: &fire::Fired) {
+/// Counts what a firing settled in the metrics; returns how many.
+fn record(metrics: &TimerMetrics, fired: &fire::Fired) -> usize {
     for (timer, state, lateness) in &fired.settled {
         let action = timer.action.as_str();
         metrics
@@ -176,4 +188,5 @@ fn record(metrics: &TimerMetrics, fired: &fire::Fired) {
             .with_label_values(&[action])
             .observe(*lateness);
     }
+    fired.settled.len()
 }
