@@ -49,6 +49,8 @@ pub struct TimerMetrics {
     pub settled: IntCounterVec,
     /// From a timer's `fire_at` to its settling, by action.
     pub lateness: HistogramVec,
+    /// Looks for due timers this server made.
+    pub looks: IntCounter,
 }
 
 impl TimerMetrics {
@@ -71,12 +73,18 @@ impl TimerMetrics {
                 ]),
                 &["action"],
             )?,
+            looks: IntCounter::new(
+                "docket_timer_looks_total",
+                "Looks for due timers this server made (one every poll interval, more while a \
+                 backlog is worked through).",
+            )?,
         })
     }
 
     fn register(&self, registry: &Registry) -> Result<(), prometheus::Error> {
         registry.register(Box::new(self.settled.clone()))?;
-        registry.register(Box::new(self.lateness.clone()))
+        registry.register(Box::new(self.lateness.clone()))?;
+        registry.register(Box::new(self.looks.clone()))
     }
 }
 

@@ -88,6 +88,7 @@ async fn tick(
     metrics: &TimerMetrics,
     after: &mut Uuid,
 ) -> Result<bool, DbError> {
+    metrics.looks.inc();
     let mut conn = db::checkout(pool).await?;
     let sample = timers::due_sample(&mut conn, config.batch).await?;
     if sample.is_empty() {

@@ -229,3 +229,49 @@ async fn a_deletion_and_a_firing_leave_nothing_behind() {
         );
     }
 }
+
+/// A backlog whose task another transaction holds is left for the next poll, not looked at again
+/// and again meanwhile (the worker's own counter of looks says how often it looked); once the
+/// task is free, the backlog fires.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_backlog_held_by_another_transaction_waits_for_the_next_poll() {
+    let team = Team::with_config(|config| config.timer_batch = 4).await;
+    let task = team.create(&team.author.1, titled("Held")).await.unwrap();
+    let id: Uuid = task.id.parse().unwrap();
+    let db = connect(&team.app.db.url()).await;
+    // Ten timers due in a second (more than one look takes: a backlog), all on one task, which
+    // another transaction holds before they come due, and for two seconds after.
+    db.execute(
+        "INSERT INTO task_timers (workspace_id, id, task_id, action, params, fire_at, \
+         created_by_type, created_by_id) SELECT workspace_id, gen_random_uuid(), id, 'REMIND', \
+         '{\"author\": true}', now() + interval '1 s', 'SYSTEM', 'docket' \
+         FROM tasks, generate_series(1, 10) WHERE id = $1",
+        &[&id],
+    )
+    .await
+    .unwrap();
+    let holder = connect(&team.app.db.url()).await;
+    holder.batch_execute("BEGIN").await.unwrap();
+    holder
+        .execute("SELECT 1 FROM tasks WHERE id = $1 FOR UPDATE", &[&id])
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let metrics = team.app.metrics_addr.expect("metrics");
+    let looks = || crate::helpers::scrape::sum(metrics, "docket_timer_looks_total");
+    let before = looks().await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let looked = looks().await - before;
+    assert!(looked <= 20.0, "{looked} looks in 2 s, at a 250 ms poll");
+    let fired: i64 = db
+        .query_one(
+            "SELECT count(*) FROM task_timers WHERE state <> 'PENDING'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(fired, 0, "nothing fires while the task is held");
+    holder.batch_execute("COMMIT").await.unwrap();
+    wait_until_settled(&team).await;
+}
