@@ -178,21 +178,20 @@ pub(crate) fn body_formats(violations: &mut Violations, formats: &[i32]) -> Vec<
     read
 }
 
-/// A span of time, from `least` to ten years (what a scheduled action may be put off by).
+/// A span of time within `range` (a scheduled action's delay, a reminder's time before the due).
 pub(crate) fn duration(
     span: &prost_types::Duration,
-    least: std::time::Duration,
+    range: std::ops::RangeInclusive<std::time::Duration>,
 ) -> Result<std::time::Duration, String> {
-    let most = crate::domain::timers::MAX_AHEAD;
     let valid = (0..1_000_000_000).contains(&span.nanos) && span.seconds >= 0;
     let span = valid
         .then(|| std::time::Duration::new(span.seconds as u64, span.nanos as u32))
-        .filter(|span| (least..=most).contains(span));
+        .filter(|span| range.contains(span));
     span.ok_or_else(|| {
         format!(
-            "must be from {} to {} seconds (10 years)",
-            least.as_secs(),
-            most.as_secs()
+            "must be from {} to {} seconds",
+            range.start().as_secs(),
+            range.end().as_secs()
         )
     })
 }

@@ -9,7 +9,7 @@ use crate::{
         timers::action::Reminded,
     },
     grpc::{
-        parse::{instant, uuid},
+        parse::{duration, instant, uuid},
         pb,
     },
 };
@@ -36,7 +36,10 @@ pub(super) fn read(
                 None
             }
             Some(pb::reminder::When::BeforeDue(before)) => v
-                .check(field("before_due"), within(before, MAX_BEFORE_DUE))
+                .check(
+                    field("before_due"),
+                    duration(before, Duration::ZERO..=MAX_BEFORE_DUE),
+                )
                 .map(ReminderTime::BeforeDue),
             None => {
                 v.add(field("when"), "give at or before_due");
@@ -62,13 +65,4 @@ pub(super) fn read(
         }
     }
     Some(read)
-}
-
-/// A span of time from zero to `most`.
-fn within(span: &prost_types::Duration, most: Duration) -> Result<Duration, String> {
-    let valid = (0..1_000_000_000).contains(&span.nanos) && span.seconds >= 0;
-    valid
-        .then(|| Duration::new(span.seconds as u64, span.nanos as u32))
-        .filter(|span| *span <= most)
-        .ok_or_else(|| format!("must be from 0 to {} seconds", most.as_secs()))
 }

@@ -18,7 +18,7 @@ use crate::{
             Tag, TaskChanges, TaskDraft, TaskField, TaskKind,
             input::{MAX_LINKED_RECORDS, MAX_RECIPIENTS, MAX_TAGS},
         },
-        timers::ReopenAfter,
+        timers::{MAX_AHEAD, ReopenAfter},
     },
     grpc::{
         enums::optional,
@@ -59,7 +59,11 @@ pub(crate) struct ReassignTask {
     pub scope: ReassignScope,
 }
 
-fn one_task(violations: &mut Violations, task_id: &str, formats: &[i32]) -> Option<OneTask> {
+pub(super) fn one_task(
+    violations: &mut Violations,
+    task_id: &str,
+    formats: &[i32],
+) -> Option<OneTask> {
     let task_id = violations.check("task_id", uuid(task_id));
     let formats = body_formats(violations, formats);
     Some(OneTask {
@@ -285,7 +289,10 @@ impl Parse for pb::CompleteTaskRequest {
         let note = v.check("outcome.note", Text::optional(&outcome.note));
         let reopen = match &self.reopen_after {
             Some(after) => {
-                let after = v.check("reopen_after", duration(after, Duration::from_secs(1)));
+                let after = v.check(
+                    "reopen_after",
+                    duration(after, Duration::from_secs(1)..=MAX_AHEAD),
+                );
                 let reason = v.check("reopen_reason", Text::optional(&self.reopen_reason));
                 Some(ReopenAfter {
                     after: after?,

@@ -11,13 +11,13 @@ use crate::{
         records::Timer,
         tasks::CreateRequest,
         tasks::Reason,
-        timers::{Reminded, Schedule, TaskAction, When, snooze::SnoozeUntil},
+        timers::{MAX_AHEAD, Reminded, Schedule, TaskAction, When, snooze::SnoozeUntil},
     },
     grpc::{
         enums::optional,
-        parse::{Parse, body_formats, duration, instant, one_id, reminder_rule, uuid, uuids},
+        parse::{Parse, duration, instant, one_id, reminder_rule, uuid, uuids},
         pb,
-        tasks::requests::OneTask,
+        tasks::requests::{OneTask, one_task},
         timestamp,
     },
 };
@@ -36,7 +36,10 @@ impl Parse for pb::ScheduleTaskActionRequest {
                 v.check("run_at", instant(at)).map(When::At)
             }
             Some(pb::schedule_task_action_request::When::RunAfter(after)) => v
-                .check("run_after", duration(after, std::time::Duration::ZERO))
+                .check(
+                    "run_after",
+                    duration(after, std::time::Duration::ZERO..=MAX_AHEAD),
+                )
                 .map(When::After),
             None => {
                 v.add("when", "give run_at or run_after");
@@ -173,8 +176,7 @@ impl Parse for pb::SnoozeTaskRequest {
     type Checked = SnoozeTask;
 
     fn parse(&self, v: &mut Violations) -> Option<SnoozeTask> {
-        let task_id = v.check("task_id", uuid(&self.task_id));
-        let formats = body_formats(v, &self.body_formats);
+        let task = one_task(v, &self.task_id, &self.body_formats);
         let until = match &self.when {
             Some(pb::snooze_task_request::When::Until(at)) => {
                 v.check("until", instant(at)).map(SnoozeUntil::At)
@@ -182,7 +184,7 @@ impl Parse for pb::SnoozeTaskRequest {
             Some(pb::snooze_task_request::When::SnoozeFor(span)) => v
                 .check(
                     "snooze_for",
-                    duration(span, std::time::Duration::from_secs(1)),
+                    duration(span, std::time::Duration::from_secs(1)..=MAX_AHEAD),
                 )
                 .map(SnoozeUntil::For),
             None => {
@@ -192,10 +194,7 @@ impl Parse for pb::SnoozeTaskRequest {
         };
         let reason = v.check("reason", Text::optional(&self.reason));
         Some(SnoozeTask {
-            task: OneTask {
-                task_id: task_id?,
-                formats,
-            },
+            task: task?,
             until: until?,
             reason: reason?,
         })
@@ -206,11 +205,6 @@ impl Parse for pb::UnsnoozeTaskRequest {
     type Checked = OneTask;
 
     fn parse(&self, v: &mut Violations) -> Option<OneTask> {
-        let task_id = v.check("task_id", uuid(&self.task_id));
-        let formats = body_formats(v, &self.body_formats);
-        Some(OneTask {
-            task_id: task_id?,
-            formats,
-        })
+        one_task(v, &self.task_id, &self.body_formats)
     }
 }
