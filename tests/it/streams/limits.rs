@@ -12,7 +12,7 @@ use tonic_types::StatusExt;
 use crate::{
     helpers::rpc::authorized,
     helpers::{
-        app::{TestApp, channel},
+        app::{TestApp, channel, narrow_channel},
         raw::assert_error,
         seed,
     },
@@ -61,12 +61,25 @@ async fn count(channel: Channel, token: &str) -> Result<i64, tonic::Status> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn stalled_streams_leave_the_pool_to_unary_calls() {
-    let (app, token) = with_tasks(2, 1, 10_000).await;
-    // Each over its own connection, so HTTP/2 flow control holds each one back separately.
+    // The pool is what this test is about: the caller may buffer as much as all streams may, so
+    // that its forty unread streams (two pages each at most, once their windows are full) fit.
+    // What one caller's unread streams may hold of the buffers is `fairness.rs`'s subject.
+    let app = TestApp::builder()
+        .configure(|config| {
+            config.database.pool_size = 2;
+            config.database.stream_connections = Some(1);
+            config.connections.caller_streams_buffer_bytes =
+                config.connections.streams_buffer_bytes;
+        })
+        .spawn()
+        .await;
+    let token = seed_tasks(&app, 2000, 2048).await;
+    // Each over its own connection with a small HTTP/2 window, so that flow control holds each
+    // one back separately and soon: stalled means not read, not read into a 2 MB window.
     let mut streams = Vec::new();
     for _ in 0..40 {
         streams.push(
-            stalled(channel(app.addr).await, &token)
+            stalled(narrow_channel(app.addr).await, &token)
                 .await
                 .expect("stream opens"),
         );
