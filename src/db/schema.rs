@@ -87,6 +87,39 @@ diesel::table! {
         snooze_reason -> Nullable<Text>,
         follow_up_at -> Nullable<Timestamptz>,
         due_key -> Nullable<Timestamptz>,
+        source_occurred_at -> Nullable<Timestamptz>,
+        sla_policy_id -> Nullable<Int8>,
+        sla_policy -> Nullable<Text>,
+        sla_started_at -> Nullable<Timestamptz>,
+        sla_response_due_at -> Nullable<Timestamptz>,
+        sla_response_met_at -> Nullable<Timestamptz>,
+        sla_response_left -> Nullable<Interval>,
+        sla_resolution_due_at -> Nullable<Timestamptz>,
+        sla_resolution_met_at -> Nullable<Timestamptz>,
+        sla_resolution_left -> Nullable<Interval>,
+        sla_paused_since -> Nullable<Timestamptz>,
+        sla_breached_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    sla_policies (workspace_id, id) {
+        workspace_id -> Uuid,
+        id -> Int8,
+        position -> Int4,
+        name -> Text,
+        kinds -> Array<Text>,
+        priorities -> Array<Text>,
+        first_response_secs -> Nullable<Int8>,
+        resolution_secs -> Nullable<Int8>,
+        at_risk_secs -> Nullable<Int8>,
+        counted_from -> Text,
+        business_days -> Nullable<Array<Int2>>,
+        business_opens -> Nullable<Time>,
+        business_closes -> Nullable<Time>,
+        pause_statuses -> Array<Text>,
+        created_at -> Timestamptz,
+        retired_at -> Nullable<Timestamptz>,
     }
 }
 

@@ -137,6 +137,8 @@ vocabulary!(
         ReminderDue = "REMINDER_DUE",
         TaskSnoozed = "TASK_SNOOZED",
         TaskUnsnoozed = "TASK_UNSNOOZED",
+        SlaAtRisk = "SLA_AT_RISK",
+        SlaBreached = "SLA_BREACHED",
     }
 );
 
@@ -164,6 +166,28 @@ vocabulary!(
         Remind = "REMIND",
         /// Ends a snooze (SnoozeTask schedules it).
         Wake = "WAKE",
+        /// An SLA clock's at-risk or breach moment (the slas migration's triggers schedule it).
+        Sla = "SLA",
+    }
+);
+
+vocabulary!(
+    /// One of a task's SLA clocks.
+    SlaClock {
+        /// Until the task leaves NEW and OPEN.
+        FirstResponse = "FIRST_RESPONSE",
+        /// Until the task is closed.
+        Resolution = "RESOLUTION",
+    }
+);
+
+vocabulary!(
+    /// A moment of an SLA clock that Docket marks with an event.
+    SlaStage {
+        /// Its policy's `at_risk_before` ahead of its due.
+        AtRisk = "AT_RISK",
+        /// Its due.
+        Breached = "BREACHED",
     }
 );
 

@@ -11,7 +11,8 @@ use super::{
 use crate::domain::records::Workspace;
 use crate::{
     auth::{Caller, Scope},
-    db::directory::workspaces,
+    db::directory::{sla_policies, workspaces},
+    domain::sla_policies::SlaPolicy,
 };
 
 /// Settings to change; `None` leaves a setting as it is.
@@ -19,7 +20,12 @@ use crate::{
 pub struct SettingsChange {
     pub assignments_enabled: Option<bool>,
     pub time_zone: Option<TimeZoneName>,
+    /// Replaces every current policy (checked, names unique).
+    pub sla_policies: Option<Vec<SlaPolicy>>,
 }
+
+/// A workspace with its SLA policies, as GetWorkspace and UpdateWorkspaceSettings answer.
+pub type WorkspaceSettings = (Workspace, Vec<SlaPolicy>);
 
 /// An IANA time zone name as a request gives it ("Europe/Berlin", "UTC"), checked for its shape;
 /// whether it names a zone is for the database, whose tz database does the arithmetic, to say
@@ -73,11 +79,16 @@ pub async fn create(
     .await
 }
 
-/// The caller's workspace.
-pub async fn get(conn: &mut AsyncPgConnection, caller: &Caller) -> Result<Workspace, DomainError> {
-    workspaces::find(conn, caller.workspace_id)
+/// The caller's workspace, with its SLA policies.
+pub async fn get(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+) -> Result<WorkspaceSettings, DomainError> {
+    let workspace = workspaces::find(conn, caller.workspace_id)
         .await?
-        .ok_or(DomainError::WorkspaceNotFound)
+        .ok_or(DomainError::WorkspaceNotFound)?;
+    let policies = sla_policies::current(conn, caller.workspace_id).await?;
+    Ok((workspace, policies))
 }
 
 /// A workspace setting UpdateWorkspaceSettings may change.
@@ -85,16 +96,22 @@ pub async fn get(conn: &mut AsyncPgConnection, caller: &Caller) -> Result<Worksp
 pub enum Setting {
     AssignmentsEnabled,
     TimeZone,
+    SlaPolicies,
 }
 
 impl Setting {
-    pub const ALL: [Setting; 2] = [Setting::AssignmentsEnabled, Setting::TimeZone];
+    pub const ALL: [Setting; 3] = [
+        Setting::AssignmentsEnabled,
+        Setting::TimeZone,
+        Setting::SlaPolicies,
+    ];
 
     /// The setting's name in update masks.
     pub fn path(self) -> &'static str {
         match self {
             Setting::AssignmentsEnabled => "assignments_enabled",
             Setting::TimeZone => "time_zone",
+            Setting::SlaPolicies => "sla_policies",
         }
     }
 
@@ -120,12 +137,13 @@ impl Setting {
 }
 
 /// Changes the caller's workspace settings. A new time zone moves the due instant of every task
-/// due on a date (and their reminders before the due), in the same transaction.
+/// due on a date (and their reminders before the due), in the same transaction; new SLA policies
+/// apply to tasks created afterwards.
 pub async fn update_settings(
     conn: &mut AsyncPgConnection,
     caller: &Caller,
     change: SettingsChange,
-) -> Result<Workspace, DomainError> {
+) -> Result<WorkspaceSettings, DomainError> {
     conn.transaction(async |conn| {
         if let Some(zone) = &change.time_zone
             && !workspaces::knows_time_zone(conn, zone.as_str()).await?
@@ -141,13 +159,17 @@ pub async fn update_settings(
         let before = workspaces::find(conn, caller.workspace_id)
             .await?
             .ok_or(DomainError::WorkspaceNotFound)?;
+        if let Some(policies) = &change.sla_policies {
+            sla_policies::replace(conn, caller.workspace_id, policies).await?;
+        }
         let after = workspaces::update_settings(conn, caller.workspace_id, change)
             .await?
             .ok_or(DomainError::WorkspaceNotFound)?;
         if after.time_zone != before.time_zone {
             workspaces::redate_dues(conn, caller.workspace_id).await?;
         }
-        Ok(after)
+        let policies = sla_policies::current(conn, caller.workspace_id).await?;
+        Ok((after, policies))
     })
     .await
 }

@@ -9,7 +9,7 @@ use crate::{
     domain::assignments::list::{MyAssignmentSort, TaskAssignmentSort},
     domain::tasks::{
         CompletionPolicy, Disposition, DistributionKind, Priority, ReassignScope, Status,
-        list::{SnoozeFilter, TaskSort, TaskSortKey},
+        list::{SlaFilter, SnoozeFilter, TaskSort, TaskSortKey},
     },
     grpc::pb,
 };
@@ -110,6 +110,8 @@ pair!(EventKind, TaskEventKind {
     ReminderDue <=> ReminderDue,
     TaskSnoozed <=> TaskSnoozed,
     TaskUnsnoozed <=> TaskUnsnoozed,
+    SlaAtRisk <=> SlaAtRisk,
+    SlaBreached <=> SlaBreached,
 });
 pair!(TimerState, ScheduledActionState {
     Pending <=> Pending,
@@ -170,6 +172,13 @@ read_only!(TaskSort, TaskSort {
     PriorityDesc => task_sort(TaskSortKey::Priority, true),
     FollowUpAsc => task_sort(TaskSortKey::FollowUp, false),
     FollowUpDesc => task_sort(TaskSortKey::FollowUp, true),
+    SlaDueAsc => task_sort(TaskSortKey::SlaDue, false),
+    SlaDueDesc => task_sort(TaskSortKey::SlaDue, true),
+});
+read_only!(SlaFilter, SlaFilter {
+    WithSla => SlaFilter::WithSla,
+    Breached => SlaFilter::Breached,
+    NotBreached => SlaFilter::NotBreached,
 });
 read_only!(SnoozeFilter, SnoozeFilter {
     Awake => SnoozeFilter::Awake,

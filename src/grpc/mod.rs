@@ -14,6 +14,7 @@ pub mod error;
 pub(crate) mod parse;
 pub(crate) mod reauthorize;
 pub mod request_context;
+mod sla_policies;
 pub(crate) mod subject;
 pub mod tasks;
 pub mod workspace;

@@ -2,12 +2,13 @@
 
 use tonic::{Request, Response, Status};
 
+use super::sla_policies::{parse_policies, policy_to_proto};
 use super::{
     caller,
     parse::{Parse, mask_paths, parse},
     pb, timestamp,
 };
-use crate::domain::records::Workspace;
+use crate::domain::{records::Workspace, sla_policies::SlaPolicy};
 use crate::{
     app::App,
     domain::{
@@ -33,9 +34,10 @@ impl pb::workspace_service_server::WorkspaceService for WorkspaceApi {
         request: Request<pb::GetWorkspaceRequest>,
     ) -> Result<Response<pb::GetWorkspaceResponse>, Status> {
         let caller = caller(&request)?;
-        let workspace = workspaces::get(&mut *self.app.connection().await?, caller).await?;
+        let (workspace, policies) =
+            workspaces::get(&mut *self.app.connection().await?, caller).await?;
         Ok(Response::new(pb::GetWorkspaceResponse {
-            workspace: Some(to_proto(workspace)),
+            workspace: Some(to_proto(workspace, policies)),
         }))
     }
 
@@ -45,9 +47,10 @@ impl pb::workspace_service_server::WorkspaceService for WorkspaceApi {
     ) -> Result<Response<pb::UpdateWorkspaceSettingsResponse>, Status> {
         let change = parse(request.get_ref())?;
         let mut conn = self.app.connection().await?;
-        let workspace = workspaces::update_settings(&mut conn, caller(&request)?, change).await?;
+        let (workspace, policies) =
+            workspaces::update_settings(&mut conn, caller(&request)?, change).await?;
         Ok(Response::new(pb::UpdateWorkspaceSettingsResponse {
-            workspace: Some(to_proto(workspace)),
+            workspace: Some(to_proto(workspace, policies)),
         }))
     }
 }
@@ -79,19 +82,23 @@ impl Parse for pb::UpdateWorkspaceSettingsRequest {
                         TimeZoneName::parse(&settings.time_zone),
                     )
                 }
+                Setting::SlaPolicies => {
+                    change.sla_policies = Some(parse_policies(v, &settings.sla_policies))
+                }
             }
         }
         Some(change)
     }
 }
 
-fn to_proto(workspace: Workspace) -> pb::Workspace {
+fn to_proto(workspace: Workspace, policies: Vec<SlaPolicy>) -> pb::Workspace {
     pb::Workspace {
         id: workspace.id.to_string(),
         name: workspace.name,
         settings: Some(pb::WorkspaceSettings {
             assignments_enabled: workspace.assignments_enabled,
             time_zone: workspace.time_zone,
+            sla_policies: policies.into_iter().map(policy_to_proto).collect(),
         }),
         created_at: Some(timestamp(workspace.created_at)),
         updated_at: Some(timestamp(workspace.updated_at)),

@@ -3,5 +3,6 @@
 
 pub mod api_tokens;
 pub mod channels;
+pub mod sla_policies;
 pub mod users;
 pub mod workspaces;

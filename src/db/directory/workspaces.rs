@@ -68,6 +68,7 @@ pub async fn update_settings(
     let SettingsChange {
         assignments_enabled,
         time_zone,
+        sla_policies: _,
     } = change;
     let columns = SettingsColumns {
         assignments_enabled,

@@ -4,7 +4,7 @@
 use crate::domain::vocabulary::BodyFormat;
 
 /// The columns of `tasks` in `TaskRow`'s order (a test checks them against the schema).
-const TASK_COLUMNS: [&str; 38] = [
+const TASK_COLUMNS: [&str; 49] = [
     "workspace_id",
     "id",
     "number",
@@ -43,6 +43,17 @@ const TASK_COLUMNS: [&str; 38] = [
     "snooze_reason",
     "follow_up_at",
     "due_key",
+    "source_occurred_at",
+    "sla_policy",
+    "sla_started_at",
+    "sla_response_due_at",
+    "sla_response_met_at",
+    "sla_response_left",
+    "sla_resolution_due_at",
+    "sla_resolution_met_at",
+    "sla_resolution_left",
+    "sla_paused_since",
+    "sla_breached_at",
 ];
 
 /// The column of each body rendition.

@@ -155,6 +155,10 @@ fn task_values(writes: &[TaskWrite]) -> Binds {
             "follow_up_ats",
             column(writes, |w| w.task.follow_up_at),
         )
+        .bind::<Array<Nullable<Timestamptz>>, _>(
+            "source_occurred_ats",
+            column(writes, |w| w.task.source_occurred_at),
+        )
         .bind::<Array<Text>, _>("tags", column(writes, |w| w.task.tags.join(TAG_SEPARATOR)))
         .bind::<Array<Nullable<Text>>, _>(
             "external_ids",

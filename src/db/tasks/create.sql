@@ -11,20 +11,22 @@ WITH input AS (
     (SELECT :external_ids), (SELECT :correlation_ids), (SELECT :sequence_ids),
     (SELECT :completion_policies), (SELECT :distributed), (SELECT :created_by_types),
     (SELECT :created_by_ids), (SELECT :request_ids), (SELECT :audiences), (SELECT :nths),
-    (SELECT :follow_up_ats)
+    (SELECT :follow_up_ats), (SELECT :source_occurred_ats)
   ) WITH ORDINALITY AS i (workspace_id, id, title, body_format, body_plain, body_html,
     body_delta, kind, priority, due_date, due_at, tags, external_id, correlation_id,
     sequence_id, completion_policy, distributed, created_by_type, created_by_id, request_id,
-    audience, nth, follow_up_at, ord)
+    audience, nth, follow_up_at, source_occurred_at, ord)
 ),
 task AS (
   INSERT INTO tasks (workspace_id, id, number, title, body_format, body_plain, body_html,
     body_delta, kind, priority, due_date, due_at, tags, external_id, correlation_id,
-    sequence_id, completion_policy, distributed, created_by_type, created_by_id, follow_up_at)
+    sequence_id, completion_policy, distributed, created_by_type, created_by_id, follow_up_at,
+    source_occurred_at)
   SELECT workspace_id, id, next_task_number(workspace_id), title, body_format, body_plain,
     body_html, body_delta, kind, priority, due_date, due_at,
     string_to_array(tags, :tag_separator), external_id, correlation_id, sequence_id,
-    completion_policy, distributed, created_by_type, created_by_id, follow_up_at
+    completion_policy, distributed, created_by_type, created_by_id, follow_up_at,
+    source_occurred_at
   FROM input ORDER BY ord
   RETURNING *
 ),

@@ -10,7 +10,7 @@ use diesel::sql_types::{
 use crate::db::{
     query::sql::Sql,
     query::statement::{Binds, Statement},
-    tasks::list::{SnoozeFilter, TaskFilter, Visibility},
+    tasks::list::{SlaFilter, SnoozeFilter, TaskFilter, Visibility},
 };
 use crate::domain::vocabulary::ActorType;
 
@@ -50,6 +50,11 @@ fn filter_values(f: &TaskFilter) -> (Vec<&'static str>, Binds) {
     when("follow_up_after", f.follow_up_after.is_some());
     when("awake", f.snoozed == SnoozeFilter::Awake);
     when("snoozed", f.snoozed == SnoozeFilter::Snoozed);
+    when("sla_due_before", f.sla_due_before.is_some());
+    when("sla_due_after", f.sla_due_after.is_some());
+    when("with_sla", f.sla == SlaFilter::WithSla);
+    when("sla_breached", f.sla == SlaFilter::Breached);
+    when("sla_not_breached", f.sla == SlaFilter::NotBreached);
     let (object, record_id) = f.linked_record.clone().unzip();
     let binds = Binds::default()
         .bind::<SqlUuid, _>("workspace_id", f.workspace_id)
@@ -74,7 +79,9 @@ fn filter_values(f: &TaskFilter) -> (Vec<&'static str>, Binds) {
         .bind::<Nullable<Text>, _>("title_words", f.title_words.clone())
         .bind::<Nullable<BigInt>, _>("number", f.number)
         .bind::<Nullable<Timestamptz>, _>("follow_up_before", f.follow_up_before)
-        .bind::<Nullable<Timestamptz>, _>("follow_up_after", f.follow_up_after);
+        .bind::<Nullable<Timestamptz>, _>("follow_up_after", f.follow_up_after)
+        .bind::<Nullable<Timestamptz>, _>("sla_due_before", f.sla_due_before)
+        .bind::<Nullable<Timestamptz>, _>("sla_due_after", f.sla_due_after);
     (on, binds)
 }
 

@@ -87,3 +87,20 @@ t.workspace_id = :workspace_id
 -- if snoozed
   AND t.snoozed_until IS NOT NULL
 -- end
+-- if sla_due_before
+  AND task_sla_due_key(t.sla_next_due_at) < :sla_due_before
+-- end
+-- if sla_due_after
+  AND task_sla_due_key(t.sla_next_due_at) >= :sla_due_after
+  AND task_sla_due_key(t.sla_next_due_at) < 'infinity'
+-- end
+-- if with_sla
+  AND t.sla_policy_id IS NOT NULL
+-- end
+-- if sla_breached
+  AND (t.sla_breached_at IS NOT NULL OR task_sla_due_key(t.sla_next_due_at) <= now())
+-- end
+-- if sla_not_breached
+  AND t.sla_policy_id IS NOT NULL AND t.sla_breached_at IS NULL
+  AND task_sla_due_key(t.sla_next_due_at) > now()
+-- end

@@ -70,6 +70,23 @@ pub struct TaskFilter {
     pub follow_up_before: Option<DateTime<Utc>>,
     pub follow_up_after: Option<DateTime<Utc>>,
     pub snoozed: SnoozeFilter,
+    pub sla_due_before: Option<DateTime<Utc>>,
+    pub sla_due_after: Option<DateTime<Utc>>,
+    pub sla: SlaFilter,
+}
+
+/// Which tasks a listing takes by their SLA.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub enum SlaFilter {
+    /// Every task.
+    #[default]
+    Any,
+    /// Tasks with an SLA.
+    WithSla,
+    /// Tasks whose SLA is breached: recorded so, or a running clock past its due.
+    Breached,
+    /// Tasks with an SLA not breached.
+    NotBreached,
 }
 
 /// Whether a listing takes in snoozed tasks.
@@ -109,6 +126,9 @@ impl TaskFilter {
             follow_up_before: None,
             follow_up_after: None,
             snoozed: SnoozeFilter::Awake,
+            sla_due_before: None,
+            sla_due_after: None,
+            sla: SlaFilter::Any,
         }
     }
 
@@ -132,6 +152,7 @@ pub enum SortKey {
     Number,
     Priority,
     FollowUp,
+    SlaDue,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -143,7 +164,7 @@ pub struct Sort {
 /// A task's place in a sort order: its sort key and id. A listing resumes after a position.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Position {
-    /// CREATED_AT, UPDATED_AT, DUE and FOLLOW_UP (`None`: no date, after every date).
+    /// CREATED_AT, UPDATED_AT, DUE, FOLLOW_UP and SLA_DUE (`None`: no date, after every date).
     At(Option<DateTime<Utc>>, Uuid),
     /// NUMBER (unique on its own).
     Number(i64),
@@ -161,6 +182,7 @@ impl Sort {
             SortKey::Number => Position::Number(task.number),
             SortKey::Priority => Position::Rank(task.priority.rank(), task.id),
             SortKey::FollowUp => Position::At(task.follow_up_at, task.id),
+            SortKey::SlaDue => Position::At(task.sla.next_due(), task.id),
         }
     }
 
@@ -172,6 +194,7 @@ impl Sort {
             SortKey::Number => "t.number",
             SortKey::Priority => "task_priority_rank(t.priority)",
             SortKey::FollowUp => "task_follow_up_key(t.follow_up_at)",
+            SortKey::SlaDue => "task_sla_due_key(t.sla_next_due_at)",
         }
     }
 }

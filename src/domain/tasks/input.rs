@@ -153,6 +153,8 @@ pub struct TaskDraft {
     pub recipient_channel_ids: Vec<Uuid>,
     pub follow_up_at: Option<DateTime<Utc>>,
     pub reminders: Vec<Reminder>,
+    /// When what the task reacts to happened (not after now; never changed).
+    pub source_occurred_at: Option<DateTime<Utc>>,
 }
 
 /// A checked new task.
@@ -173,6 +175,8 @@ pub struct NewTask {
     pub recipient_channel_ids: Vec<Uuid>,
     pub follow_up_at: Option<DateTime<Utc>>,
     pub reminders: Vec<Reminder>,
+    /// When what the task reacts to happened (not after now; never changed).
+    pub source_occurred_at: Option<DateTime<Utc>>,
 }
 
 impl NewTask {
@@ -208,6 +212,7 @@ impl From<TaskDraft> for NewTask {
             recipient_channel_ids: unique(draft.recipient_channel_ids),
             follow_up_at: draft.follow_up_at,
             reminders: draft.reminders,
+            source_occurred_at: draft.source_occurred_at,
         }
     }
 }
@@ -385,6 +390,7 @@ mod tests {
             recipient_channel_ids: Vec::new(),
             follow_up_at: None,
             reminders: Vec::new(),
+            source_occurred_at: None,
         };
         assert_eq!(
             NewTask::from(draft.clone()).completion_policy,

@@ -29,7 +29,9 @@ use crate::{
     },
 };
 
-pub use crate::db::tasks::list::{SnoozeFilter, Sort as TaskSort, SortKey as TaskSortKey};
+pub use crate::db::tasks::list::{
+    SlaFilter, SnoozeFilter, Sort as TaskSort, SortKey as TaskSortKey,
+};
 
 /// Most values one list filter may name.
 pub const MAX_FILTER_VALUES: usize = 100;
@@ -57,6 +59,9 @@ pub struct TaskQueryDraft {
     pub follow_up_before: Option<DateTime<Utc>>,
     pub follow_up_after: Option<DateTime<Utc>>,
     pub snoozed: SnoozeFilter,
+    pub sla_due_before: Option<DateTime<Utc>>,
+    pub sla_due_after: Option<DateTime<Utc>>,
+    pub sla: SlaFilter,
 }
 
 /// What a caller asks a listing for, before visibility is applied.
@@ -107,6 +112,9 @@ impl From<TaskQueryDraft> for TaskQuery {
             follow_up_before: draft.follow_up_before,
             follow_up_after: draft.follow_up_after,
             snoozed: draft.snoozed,
+            sla_due_before: draft.sla_due_before,
+            sla_due_after: draft.sla_due_after,
+            sla: draft.sla,
         };
         Self {
             distribution_kinds: unique(draft.distribution_kinds),

@@ -14,6 +14,7 @@ mod reassign;
 mod recipients;
 pub mod reminders;
 mod settle;
+mod sla;
 mod update;
 mod view;
 
@@ -35,6 +36,7 @@ pub use reassign::{ReassignScope, reassign};
 pub(crate) use recipients::recipients;
 pub use settle::policy_holds;
 pub(crate) use settle::settle;
+pub use sla::{Sla, SlaClockState};
 pub use update::update;
 use view::Context;
 pub(crate) use view::{Received, is_author, view, views};
@@ -188,6 +190,7 @@ fn to_write(
             created_by_type: caller.actor.kind(),
             created_by_id: caller.actor.id(),
             follow_up_at: task.follow_up_at,
+            source_occurred_at: task.source_occurred_at,
         },
         assigned,
         progress,

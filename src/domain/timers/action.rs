@@ -10,7 +10,7 @@ use crate::domain::{
     DomainError,
     input::Text,
     tasks::{Note, Reason},
-    vocabulary::{Priority, TimerAction},
+    vocabulary::{Priority, SlaClock, SlaStage, TimerAction, UnknownName},
 };
 
 /// The reopen reason when the caller gives none: Topo's word for a task reopened by a rule.
@@ -48,6 +48,9 @@ pub enum TaskAction {
     /// The end of a snooze: the task back in the default listings, if it is still snoozed until
     /// the timer's time (SnoozeTask makes it; ScheduleTaskAction does not).
     Wake,
+    /// An SLA clock's moment: an SLA_AT_RISK or SLA_BREACHED event if the clock is still running
+    /// toward the due the moment was reckoned from (the slas migration's triggers schedule it).
+    Sla { clock: SlaClock, stage: SlaStage },
 }
 
 /// The arguments as stored: the union of every action's, each action using its own.
@@ -73,6 +76,10 @@ struct Stored {
     /// Seconds (the reminders migration's trigger reads it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     before_due: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    clock: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    stage: Option<String>,
 }
 
 impl TaskAction {
@@ -84,6 +91,7 @@ impl TaskAction {
             TaskAction::Reassign { .. } => TimerAction::Reassign,
             TaskAction::Remind(_) => TimerAction::Remind,
             TaskAction::Wake => TimerAction::Wake,
+            TaskAction::Sla { .. } => TimerAction::Sla,
         }
     }
 
@@ -112,6 +120,11 @@ impl TaskAction {
                 ..Stored::default()
             },
             TaskAction::Wake => Stored::default(),
+            TaskAction::Sla { clock, stage } => Stored {
+                clock: Some(clock.as_str().to_owned()),
+                stage: Some(stage.as_str().to_owned()),
+                ..Stored::default()
+            },
         };
         serde_json::to_value(stored).unwrap_or_default()
     }
@@ -161,6 +174,20 @@ impl TaskAction {
                     .map_err(|e| unreadable(e.to_string()))?,
             }),
             TimerAction::Wake => TaskAction::Wake,
+            TimerAction::Sla => TaskAction::Sla {
+                clock: stored
+                    .clock
+                    .as_deref()
+                    .unwrap_or_default()
+                    .parse()
+                    .map_err(|e: UnknownName| unreadable(e.to_string()))?,
+                stage: stored
+                    .stage
+                    .as_deref()
+                    .unwrap_or_default()
+                    .parse()
+                    .map_err(|e: UnknownName| unreadable(e.to_string()))?,
+            },
         })
     }
 }
@@ -201,6 +228,10 @@ mod tests {
                 before_due: Some(std::time::Duration::from_secs(1800)),
             }),
             TaskAction::Wake,
+            TaskAction::Sla {
+                clock: SlaClock::Resolution,
+                stage: SlaStage::AtRisk,
+            },
         ];
         for action in actions {
             let read = TaskAction::from_stored(action.kind(), &action.params()).expect("read");

@@ -13,7 +13,10 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::action::{Reminded, TaskAction, more_urgent};
+use super::{
+    action::{Reminded, TaskAction, more_urgent},
+    sla,
+};
 use crate::db::{
     DbError, assignments,
     directory::users,
@@ -130,6 +133,10 @@ async fn perform(
             Ok((awake, None))
         }
         TaskAction::Reopen { reason } => reopen(conn, task, timer, &reason, &tag, recorder).await,
+        // A met resolution clock no longer runs; a first response may be late on a closed task.
+        TaskAction::Sla { clock, stage } => {
+            sla::mark(conn, task, timer, (clock, stage), &tag, recorder).await
+        }
         _ if closed => Ok(skip(task, "the task is closed")),
         TaskAction::Escalate { to } => {
             let target = to.or_else(|| more_urgent(task.priority));
@@ -212,12 +219,12 @@ pub(crate) fn unsnoozed() -> TaskChangeset<'static> {
     }
 }
 
-fn skip(task: TaskRow, why: &str) -> (TaskRow, Option<String>) {
+pub(super) fn skip(task: TaskRow, why: &str) -> (TaskRow, Option<String>) {
     (task, Some(why.to_owned()))
 }
 
 /// `details` with the fields of `more` added.
-fn with(details: Value, more: &Value) -> Value {
+pub(super) fn with(details: Value, more: &Value) -> Value {
     let mut details = details;
     if let (Value::Object(fields), Value::Object(extra)) = (&mut details, more) {
         fields.extend(extra.clone());

@@ -10,6 +10,7 @@
 
 pub mod action;
 pub mod fire;
+mod sla;
 pub mod snooze;
 
 use std::time::Duration;
@@ -182,6 +183,10 @@ async fn may_act(
     let relation = relation(conn, caller, task).await?;
     match (kind, relation) {
         (_, Relation::Stranger) => Err(DomainError::TaskNotFound),
+        (TimerAction::Sla, _) => Err(DomainError::invalid(
+            "scheduled_action_id",
+            "an SLA moment follows the task's SLA clocks: it is cancelled when its clock is met",
+        )),
         (TimerAction::Reopen, Relation::Admin) => Err(DomainError::NotTaskParticipant),
         (TimerAction::Escalate, _) if !is_author(caller, task) => Err(DomainError::TaskNotFound),
         (TimerAction::Reassign, _) if !is_author(caller, task) && !caller.is_workspace_admin() => {
@@ -207,6 +212,7 @@ async fn applies_to(
                 TaskAction::Reassign { .. } => "schedule a reassignment of",
                 TaskAction::Remind(_) => "schedule a reminder of",
                 TaskAction::Wake => "schedule a wake of",
+                TaskAction::Sla { .. } => "schedule an SLA moment of",
             },
             status: task.status,
         });
@@ -214,7 +220,10 @@ async fn applies_to(
     let named = match action {
         TaskAction::Reassign { assignee } => vec![*assignee],
         TaskAction::Remind(reminded) => reminded.user_ids.clone(),
-        TaskAction::Reopen { .. } | TaskAction::Escalate { .. } | TaskAction::Wake => Vec::new(),
+        TaskAction::Reopen { .. }
+        | TaskAction::Escalate { .. }
+        | TaskAction::Wake
+        | TaskAction::Sla { .. } => Vec::new(),
     };
     let active = users::existing_ids(conn, task.workspace_id, &named, true).await?;
     match named.into_iter().find(|user| !active.contains(user)) {

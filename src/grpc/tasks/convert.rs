@@ -7,7 +7,7 @@ use crate::domain::vocabulary::ActorType;
 use crate::{
     domain::{
         body::BodyFormat,
-        tasks::{Due, TaskView},
+        tasks::{Due, Sla, SlaClockState, TaskView},
     },
     grpc::{pb, timestamp},
 };
@@ -85,6 +85,27 @@ pub(crate) fn task_to_proto(view: TaskView, formats: &[BodyFormat]) -> pb::Task 
         follow_up_at: task.follow_up_at.map(timestamp),
         snoozed_until: task.snoozed_until.map(timestamp),
         snooze_reason: task.snooze_reason.unwrap_or_default(),
+        source_occurred_at: task.source_occurred_at.map(timestamp),
+        sla: Sla::of(&task.sla).map(sla_to_proto),
+    }
+}
+
+/// The task's SLA clocks, if a policy matched it.
+fn sla_to_proto(sla: Sla) -> pb::TaskSla {
+    let clock = |clock: SlaClockState| pb::SlaClock {
+        due_at: clock.due_at.map(timestamp),
+        met_at: clock.met_at.map(timestamp),
+        paused_remaining: clock
+            .paused_remaining
+            .and_then(|left| prost_types::Duration::try_from(left).ok()),
+    };
+    pb::TaskSla {
+        policy: sla.policy,
+        started_at: sla.started_at.map(timestamp),
+        first_response: sla.first_response.map(clock),
+        resolution: sla.resolution.map(clock),
+        paused_since: sla.paused_since.map(timestamp),
+        breached_at: sla.breached_at.map(timestamp),
     }
 }
 

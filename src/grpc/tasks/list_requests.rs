@@ -70,6 +70,9 @@ fn filters_of(request: &pb::ListTasksRequest) -> pb::CountTasksRequest {
         follow_up_before: request.follow_up_before,
         follow_up_after: request.follow_up_after,
         snoozed: request.snoozed,
+        sla_due_before: request.sla_due_before,
+        sla_due_after: request.sla_due_after,
+        sla: request.sla,
     }
 }
 
@@ -106,6 +109,9 @@ impl Parse for pb::CountTasksRequest {
             optional_instant(v, "follow_up_before", self.follow_up_before.as_ref());
         let follow_up_after = optional_instant(v, "follow_up_after", self.follow_up_after.as_ref());
         let snoozed = v.check("snoozed", optional(self.snoozed));
+        let sla_due_before = optional_instant(v, "sla_due_before", self.sla_due_before.as_ref());
+        let sla_due_after = optional_instant(v, "sla_due_after", self.sla_due_after.as_ref());
+        let sla = v.check("sla", optional(self.sla));
         Some(TaskQuery::from(TaskQueryDraft {
             distribution_kinds,
             statuses,
@@ -126,6 +132,9 @@ impl Parse for pb::CountTasksRequest {
             follow_up_before,
             follow_up_after,
             snoozed: snoozed?.unwrap_or_default(),
+            sla_due_before,
+            sla_due_after,
+            sla: sla?.unwrap_or_default(),
         }))
     }
 }

@@ -113,6 +113,14 @@ impl Parse for pb::CreateTaskRequest {
         let request_id = v.check("request_id", Text::optional(&self.request_id));
         let formats = body_formats(v, &self.body_formats);
         let follow_up_at = optional_instant(v, "follow_up_at", self.follow_up_at.as_ref());
+        let source_occurred_at =
+            optional_instant(v, "source_occurred_at", self.source_occurred_at.as_ref());
+        // A minute of leeway for the caller's clock.
+        if source_occurred_at
+            .is_some_and(|at| at > chrono::Utc::now() + chrono::Duration::minutes(1))
+        {
+            v.add("source_occurred_at", "must not be in the future");
+        }
         let has_due = matches!(due, Some(Some(_)));
         let reminders = super::reminders::read(v, &self.reminders, has_due).unwrap_or_default();
         let draft = TaskDraft {
@@ -131,6 +139,7 @@ impl Parse for pb::CreateTaskRequest {
             recipient_channel_ids: channels,
             follow_up_at,
             reminders,
+            source_occurred_at,
         };
         Some(CreateTask {
             task: NewTask::from(draft),

@@ -109,6 +109,13 @@ fn action(v: &mut Violations, action: Option<&pb::TaskAction>) -> Option<TaskAct
             );
             None
         }
+        Action::Sla(_) => {
+            v.add(
+                "action.sla",
+                "SLA moments follow the task's SLA clocks (workspace settings' sla_policies)",
+            );
+            None
+        }
     }
 }
 
@@ -159,6 +166,10 @@ fn action_to_proto(action: TaskAction) -> pb::TaskAction {
                 .and_then(|d| prost_types::Duration::try_from(d).ok()),
         }),
         TaskAction::Wake => Action::Wake(pb::WakeAction {}),
+        TaskAction::Sla { clock, stage } => Action::Sla(pb::SlaAction {
+            clock: clock.as_str().to_owned(),
+            stage: stage.as_str().to_owned(),
+        }),
     };
     pb::TaskAction {
         action: Some(action),

@@ -239,6 +239,7 @@ async fn workspace_rpcs_only_touch_the_callers_workspace() {
         Some(pb::WorkspaceSettings {
             assignments_enabled: false,
             time_zone: "UTC".into(),
+            sla_policies: Vec::new(),
         })
     );
 

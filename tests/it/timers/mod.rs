@@ -7,6 +7,7 @@ mod races;
 mod reminders;
 mod replicas;
 mod rules;
+mod sla;
 mod snooze;
 mod time_zones;
 

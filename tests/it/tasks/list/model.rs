@@ -30,6 +30,9 @@ pub(super) fn count_request(list: &pb::ListTasksRequest) -> pb::CountTasksReques
         follow_up_before: list.follow_up_before,
         follow_up_after: list.follow_up_after,
         snoozed: list.snoozed,
+        sla_due_before: list.sla_due_before,
+        sla_due_after: list.sla_due_after,
+        sla: list.sla,
     }
 }
 
@@ -92,6 +95,10 @@ pub(super) fn compare(sort: pb::TaskSort, a: &pb::Task, b: &pb::Task) -> Orderin
         let at = t.follow_up_at.as_ref().map(instant);
         (at.is_none(), at)
     };
+    let sla_due = |t: &pb::Task| {
+        let at = sla_next_due(t);
+        (at.is_none(), at)
+    };
     let ascending = match sort {
         Unspecified | CreatedAtDesc | CreatedAtAsc => created(a).cmp(&created(b)).then_with(by_id),
         UpdatedAtAsc | UpdatedAtDesc => updated(a).cmp(&updated(b)).then_with(by_id),
@@ -99,12 +106,24 @@ pub(super) fn compare(sort: pb::TaskSort, a: &pb::Task, b: &pb::Task) -> Orderin
         NumberAsc | NumberDesc => a.number.cmp(&b.number),
         PriorityAsc | PriorityDesc => urgency(a).cmp(&urgency(b)).then_with(by_id),
         FollowUpAsc | FollowUpDesc => follow_up(a).cmp(&follow_up(b)).then_with(by_id),
+        SlaDueAsc | SlaDueDesc => sla_due(a).cmp(&sla_due(b)).then_with(by_id),
     };
     match sort {
         Unspecified | CreatedAtDesc | UpdatedAtDesc | DueDesc | NumberDesc | PriorityDesc
-        | FollowUpDesc => ascending.reverse(),
+        | FollowUpDesc | SlaDueDesc => ascending.reverse(),
         _ => ascending,
     }
+}
+
+/// The next due of the task's running SLA clocks not met yet.
+fn sla_next_due(task: &pb::Task) -> Option<DateTime<Utc>> {
+    let sla = task.sla.as_ref()?;
+    [&sla.first_response, &sla.resolution]
+        .into_iter()
+        .flatten()
+        .filter(|clock| clock.met_at.is_none())
+        .filter_map(|clock| clock.due_at.as_ref().map(instant))
+        .min()
 }
 
 /// `query` as the contract reads it: a task number, or words that each begin a word of the title.
