@@ -1,5 +1,6 @@
 //! The server's housekeeping: every interval, it purges what has outlived its retention: the
-//! request ids CreateTask remembers, the event log, and settled timers (scheduled actions). Every replica runs it; the database lock in
+//! request ids CreateTask remembers, the event log, settled timers (scheduled actions) and
+//! retired SLA policies no task follows. Every replica runs it; the database lock in
 //! `db::housekeeping` lets one purge at a time, so replicas starting together do the work once.
 
 use std::time::Duration;
@@ -57,8 +58,14 @@ pub async fn pass(pool: &PgPool, retention: Retention) -> Option<Purged> {
         let timers =
             db::housekeeping::expire_timers(&mut conn, retention.events, PURGE_BATCH).await?;
         report("settled timers", timers, retention.events);
-        Ok::<_, db::DbError>(match (request_ids, events, timers) {
-            (Purged::Rows(a), Purged::Rows(b), Purged::Rows(c)) => Purged::Rows(a + b + c),
+        // Retired SLA policies go once no task follows them, after the events of their age.
+        let policies =
+            db::housekeeping::expire_sla_policies(&mut conn, retention.events, PURGE_BATCH).await?;
+        report("retired SLA policies", policies, retention.events);
+        Ok::<_, db::DbError>(match (request_ids, events, timers, policies) {
+            (Purged::Rows(a), Purged::Rows(b), Purged::Rows(c), Purged::Rows(d)) => {
+                Purged::Rows(a + b + c + d)
+            }
             _ => Purged::ElsewhereUnderway,
         })
     };

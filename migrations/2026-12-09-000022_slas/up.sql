@@ -80,6 +80,10 @@ CREATE FUNCTION task_sla_due_key(next_due timestamptz) RETURNS timestamptz
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN coalesce(next_due, 'infinity'::timestamptz);
 CREATE INDEX tasks_sla_due_idx ON tasks (workspace_id, task_sla_due_key(sla_next_due_at), id);
+-- A policy's tasks: the foreign key's checks, and housekeeping's purge of retired policies no task
+-- follows any more.
+CREATE INDEX tasks_sla_policy_idx ON tasks (workspace_id, sla_policy_id)
+    WHERE sla_policy_id IS NOT NULL;
 CREATE INDEX tasks_sla_breached_idx ON tasks (workspace_id, sla_breached_at)
     WHERE sla_breached_at IS NOT NULL;
 

@@ -97,6 +97,26 @@ pub async fn expire_timers(
     .await
 }
 
+/// Deletes the SLA policies retired more than `retention` ago that no task follows any more, like
+/// [`expire_request_ids`] (a retired policy applies to no new task).
+pub async fn expire_sla_policies(
+    conn: &mut AsyncPgConnection,
+    retention: Duration,
+    batch: i64,
+) -> QueryResult<Purged> {
+    purge_in_batches(
+        conn,
+        "WITH gone AS (DELETE FROM sla_policies WHERE ctid = ANY (ARRAY(\
+         SELECT p.ctid FROM sla_policies p WHERE p.retired_at < now() - $1 \
+         AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.workspace_id = p.workspace_id \
+         AND t.sla_policy_id = p.id) LIMIT $2)) \
+         RETURNING 1) SELECT count(*) AS deleted FROM gone",
+        retention,
+        batch,
+    )
+    .await
+}
+
 #[derive(QueryableByName)]
 struct Deleted {
     #[diesel(sql_type = BigInt)]

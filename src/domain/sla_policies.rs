@@ -5,7 +5,10 @@
 use chrono::NaiveTime;
 use std::time::Duration;
 
-use crate::domain::vocabulary::{Priority, Status};
+use crate::domain::{
+    input::TextKind,
+    vocabulary::{Priority, Status},
+};
 
 /// Policies a workspace may have.
 pub const MAX_SLA_POLICIES: usize = 50;
@@ -66,6 +69,28 @@ pub struct BusinessHours {
     pub days: Vec<u8>,
     pub opens: NaiveTime,
     pub closes: NaiveTime,
+}
+
+/// A policy's name.
+#[derive(Debug)]
+pub enum PolicyName {}
+impl TextKind for PolicyName {
+    const MAX_CHARS: usize = 100;
+    const REQUIRED: bool = true;
+}
+
+/// Calendar years a clock may take to run out in business hours: the database's arithmetic walks
+/// at most ten years of days (the slas migration's `sla_add`), so that a due is always found.
+const MAX_CALENDAR_YEARS: u64 = 8;
+
+impl BusinessHours {
+    /// Whether `within` of business time ends within [`MAX_CALENDAR_YEARS`] of its start: a year
+    /// of one minute a week does not.
+    pub fn fits(&self, within: Duration) -> bool {
+        let daily = (self.closes - self.opens).num_seconds().max(0) as u64;
+        let weekly = daily * self.days.len() as u64;
+        within.as_secs() <= weekly.saturating_mul(52 * MAX_CALENDAR_YEARS)
+    }
 }
 
 /// Whether a status may pause SLA clocks: not NEW (a first response leaves it) and not a closed

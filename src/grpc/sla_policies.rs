@@ -7,9 +7,10 @@ use super::{
     pb,
 };
 use crate::domain::{
-    input::Violations,
+    input::{Text, Violations},
     sla_policies::{
-        BusinessHours, MAX_SLA_POLICIES, SLA_WITHIN, SlaCountedFrom, SlaPolicy, may_pause,
+        BusinessHours, MAX_SLA_POLICIES, PolicyName, SLA_WITHIN, SlaCountedFrom, SlaPolicy,
+        may_pause,
     },
     tasks::TaskKind,
     vocabulary::Status,
@@ -43,10 +44,10 @@ pub(super) fn parse_policies(v: &mut Violations, policies: &[pb::SlaPolicy]) -> 
 
 fn parse_policy(v: &mut Violations, at: &str, policy: &pb::SlaPolicy) -> Option<SlaPolicy> {
     let field = |name: &str| format!("{at}.{name}");
-    let name = policy.name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        v.add(field("name").as_str(), "must be 1 to 100 characters");
-    }
+    let name = v.check(
+        field("name").as_str(),
+        Text::<PolicyName>::parse(&policy.name),
+    );
     let kinds = v.each(&field("kinds"), &policy.kinds, MAX_MATCHED, |k| {
         TaskKind::parse(k).map(|k| k.as_str().to_owned())
     });
@@ -71,6 +72,15 @@ fn parse_policy(v: &mut Violations, at: &str, policy: &pb::SlaPolicy) -> Option<
         .business_hours
         .as_ref()
         .map(|hours| business_hours(v, &field("business_hours"), hours));
+    if let Some(Some(hours)) = &business_hours {
+        let longest = first_response_within.max(resolution_within);
+        if longest.is_some_and(|within| !hours.fits(within)) {
+            v.add(
+                field("business_hours").as_str(),
+                "too few hours a week for the clocks' times to run out within eight years",
+            );
+        }
+    }
     let pause_statuses: Vec<Status> = enums(v, &field("pause_statuses"), &policy.pause_statuses, 3);
     if pause_statuses.iter().any(|s| !may_pause(*s)) {
         v.add(
@@ -79,7 +89,7 @@ fn parse_policy(v: &mut Violations, at: &str, policy: &pb::SlaPolicy) -> Option<
         );
     }
     Some(SlaPolicy {
-        name: name.to_owned(),
+        name: name?.into_string(),
         kinds,
         priorities,
         first_response_within,
@@ -120,7 +130,7 @@ fn business_hours(
     let mut unique = days.clone();
     unique.sort_unstable();
     unique.dedup();
-    if unique.len() != hours.days.len() {
+    if unique.is_empty() || unique.len() != hours.days.len() {
         v.add(field("days").as_str(), "give one to seven days, each once");
     }
     let time = |text: &str| {

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use docket::{
     db::housekeeping::{
-        HOUSEKEEPING_LOCK_KEY, Purged, expire_events, expire_request_ids, expire_timers,
+        HOUSEKEEPING_LOCK_KEY, Purged, expire_events, expire_request_ids, expire_sla_policies,
+        expire_timers,
     },
     grpc::pb::{self, task_service_client::TaskServiceClient},
 };
@@ -188,6 +189,48 @@ async fn settled_timers_are_purged_and_pending_ones_kept() {
         .map(|row| row.get(0))
         .collect();
     assert_eq!(left, ["CANCELLED", "PENDING"]);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn retired_sla_policies_no_task_follows_are_purged() {
+    let app = TestApp::spawn().await;
+    let (workspace, token) = seed::workspace(&app.db, "acme").await;
+    let db = connect(&app.db.url()).await;
+    // Retired 31 days ago: one a task follows, one none does; retired now; and a current one.
+    db.execute(
+        "INSERT INTO sla_policies (workspace_id, position, name, resolution_secs, counted_from, \
+         retired_at) SELECT $1, p.position, p.name, 3600, 'CREATED_AT', p.retired_at \
+         FROM (VALUES (0, 'followed', now() - interval '31 days'), \
+         (1, 'forgotten', now() - interval '31 days'), (2, 'recent', now()), \
+         (0, 'current', NULL)) AS p (position, name, retired_at)",
+        &[&workspace.id],
+    )
+    .await
+    .expect("policies");
+    create(&app, &token, "followed").await;
+    db.execute(
+        "UPDATE tasks SET sla_policy_id = (SELECT id FROM sla_policies WHERE name = 'followed')",
+        &[],
+    )
+    .await
+    .expect("a task follows it");
+    let mut conn = seed::diesel(&app.db).await;
+    let month = Duration::from_secs(30 * 24 * 3600);
+    assert_eq!(
+        expire_sla_policies(&mut conn, month, 10)
+            .await
+            .expect("purge"),
+        Purged::Rows(1)
+    );
+    let left: Vec<String> = db
+        .query("SELECT name FROM sla_policies ORDER BY name", &[])
+        .await
+        .expect("policies")
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert_eq!(left, ["current", "followed", "recent"]);
     app.stop().await;
 }
 

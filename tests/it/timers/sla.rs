@@ -13,7 +13,9 @@ use docket::grpc::pb::{
 use crate::helpers::{
     database::connect,
     history::history,
+    raw::violated_fields,
     rpc::authorized,
+    seed,
     team::{Team, titled},
 };
 
@@ -135,8 +137,38 @@ async fn an_unmet_clock_is_breached_once_and_counted() {
     );
 }
 
+async fn start(team: &Team, task: &str) -> pb::Task {
+    let request = pb::StartTaskRequest {
+        task_id: task.into(),
+        body_formats: vec![],
+    };
+    team.client()
+        .await
+        .start_task(authorized(request, &team.author.1))
+        .await
+        .expect("start")
+        .into_inner()
+        .task
+        .expect("task")
+}
+
+async fn submit(team: &Team, task: &str) -> pb::Task {
+    let request = pb::SubmitTaskForReviewRequest {
+        task_id: task.into(),
+        body_formats: vec![],
+    };
+    team.client()
+        .await
+        .submit_task_for_review(authorized(request, &team.author.1))
+        .await
+        .expect("submit")
+        .into_inner()
+        .task
+        .expect("task")
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn a_paused_clock_keeps_what_it_had_left_and_policies_are_checked() {
+async fn a_paused_clock_keeps_what_it_had_left() {
     let team = Team::new().await;
     let mut policy = support();
     policy.first_response_within = seconds(3600);
@@ -145,42 +177,28 @@ async fn a_paused_clock_keeps_what_it_had_left_and_policies_are_checked() {
     let mut request = titled("Refund");
     request.kind = "COMPLAINT".into();
     let task = team.create(&team.author.1, request).await.expect("create");
-    let db = connect(&team.app.db.url()).await;
-    let id: uuid::Uuid = task.id.parse().expect("id");
-    db.execute(
-        "UPDATE tasks SET status = 'IN_REVIEW' WHERE id = $1",
-        &[&id],
-    )
-    .await
-    .expect("pause");
-    let paused = team
-        .get(&team.author.1, &task.id)
-        .await
-        .expect("get")
-        .sla
-        .expect("sla");
-    assert!(paused.paused_since.is_some());
-    assert!(
-        paused.first_response.as_ref().unwrap().met_at.is_some(),
-        "a response"
-    );
+
+    let started = start(&team, &task.id).await.sla.expect("sla");
+    let response = started.first_response.expect("first response");
+    assert!(response.met_at.is_some(), "started: responded to");
+    assert_eq!(started.breached_at, None);
+
+    let paused = submit(&team, &task.id).await.sla.expect("sla");
+    assert!(paused.paused_since.is_some(), "IN_REVIEW pauses");
     let resolution = paused.resolution.expect("resolution");
     assert!(resolution.due_at.is_none(), "no due while paused");
     let left = resolution.paused_remaining.expect("left").seconds;
     assert!((7190..=7200).contains(&left), "{left}");
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    db.execute(
-        "UPDATE tasks SET status = 'IN_PROGRESS' WHERE id = $1",
-        &[&id],
-    )
-    .await
-    .expect("resume");
-    let resumed = team
-        .get(&team.author.1, &task.id)
+    let pending = super::list(&team, &team.author.1, &task.id)
         .await
-        .expect("get")
-        .sla
-        .expect("sla");
+        .expect("actions")
+        .into_iter()
+        .filter(|a| a.state == pb::ScheduledActionState::Pending as i32)
+        .count();
+    assert_eq!(pending, 0, "a paused clock has no moments to come");
+
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let resumed = start(&team, &task.id).await.sla.expect("sla");
     let due = instant(
         resumed
             .resolution
@@ -195,8 +213,41 @@ async fn a_paused_clock_keeps_what_it_had_left_and_policies_are_checked() {
         "{from_now} of {left}"
     );
     assert!(resumed.paused_since.is_none());
+    let actions = super::list(&team, &team.author.1, &task.id)
+        .await
+        .expect("actions");
+    let breach = actions
+        .iter()
+        .find(|a| a.state == pb::ScheduledActionState::Pending as i32)
+        .expect("the resolution's breach, to come");
+    assert_eq!(instant(breach.run_at.as_ref().expect("run_at")), due);
+    // SLA moments follow the clocks: no caller cancels or schedules one.
+    let cancel = pb::CancelScheduledTaskActionRequest {
+        scheduled_action_id: breach.id.clone(),
+    };
+    let status = team
+        .client()
+        .await
+        .cancel_scheduled_task_action(authorized(cancel, &team.author.1))
+        .await
+        .expect_err("not cancelled");
+    assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
+    let sla = breach.action.clone().expect("action");
+    let status = super::schedule(
+        &team,
+        &team.author.1,
+        &task.id,
+        sla,
+        Duration::from_secs(60),
+    )
+    .await
+    .expect_err("not scheduled");
+    assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
+}
 
-    // What a policy must hold.
+#[tokio::test(flavor = "multi_thread")]
+async fn policies_are_checked_and_apply_in_their_own_workspace_only() {
+    let team = Team::new().await;
     let mut bad = support();
     bad.pause_statuses = vec![pb::TaskStatus::Completed as i32];
     bad.business_hours = Some(pb::BusinessHours {
@@ -204,21 +255,85 @@ async fn a_paused_clock_keeps_what_it_had_left_and_policies_are_checked() {
         opens: "18:00".into(),
         closes: "09:00".into(),
     });
-    let status = set_policies(&team, vec![bad, support()])
+    let mut thin = support();
+    thin.name = "thin".into();
+    thin.resolution_within = seconds(366 * 86_400);
+    thin.business_hours = Some(pb::BusinessHours {
+        days: vec![pb::Weekday::Monday as i32],
+        opens: "09:00".into(),
+        closes: "09:01".into(),
+    });
+    let status = set_policies(&team, vec![bad, support(), thin])
         .await
         .expect_err("refused");
-    assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
+    let fields = violated_fields(&status);
     for field in [
-        "pause_statuses",
-        "business_hours.days",
-        "business_hours.closes",
-        "[1].name",
+        "settings.sla_policies[0].pause_statuses",
+        "settings.sla_policies[0].business_hours.days",
+        "settings.sla_policies[0].business_hours.closes",
+        "settings.sla_policies[1].name",
+        "settings.sla_policies[2].business_hours",
     ] {
-        assert!(
-            status.message().contains(field) || format!("{status:?}").contains(field),
-            "{field}: {status:?}"
-        );
+        assert!(fields.iter().any(|f| f == field), "{field}: {fields:?}");
     }
+    // A caller without workspace:admin cannot set them.
+    let request = pb::UpdateWorkspaceSettingsRequest {
+        settings: Some(pb::WorkspaceSettings {
+            sla_policies: vec![support()],
+            ..Default::default()
+        }),
+        update_mask: Some(prost_types::FieldMask {
+            paths: vec!["sla_policies".into()],
+        }),
+    };
+    let status = WorkspaceServiceClient::new(team.app.channel().await)
+        .update_workspace_settings(authorized(request, &team.author.1))
+        .await
+        .expect_err("not an admin");
+    assert_eq!(status.code(), tonic::Code::PermissionDenied, "{status:?}");
+
+    // Another workspace's policies (on the same server) do not reach this one's tasks.
+    let (other, other_admin) = seed::workspace(&team.app.db, "other").await;
+    let request = pb::UpdateWorkspaceSettingsRequest {
+        settings: Some(pb::WorkspaceSettings {
+            sla_policies: vec![pb::SlaPolicy {
+                kinds: vec![],
+                ..support()
+            }],
+            ..Default::default()
+        }),
+        update_mask: Some(prost_types::FieldMask {
+            paths: vec!["sla_policies".into()],
+        }),
+    };
+    WorkspaceServiceClient::new(team.app.channel().await)
+        .update_workspace_settings(authorized(request, &other_admin))
+        .await
+        .expect("the other workspace's admin sets its own");
+    let here = team
+        .create(&team.author.1, titled("Here"))
+        .await
+        .expect("create");
+    assert!(here.sla.is_none(), "no policy of this workspace");
+    let there = team
+        .client()
+        .await
+        .create_task(authorized(titled("There"), &other_admin))
+        .await
+        .expect("create")
+        .into_inner()
+        .task
+        .expect("task");
+    assert_eq!(there.workspace_id, other.id.to_string());
+    assert_eq!(there.sla.expect("its own policy").policy, "support");
+    let mine = WorkspaceServiceClient::new(team.app.channel().await)
+        .get_workspace(authorized(pb::GetWorkspaceRequest {}, &team.admin))
+        .await
+        .expect("get")
+        .into_inner()
+        .workspace
+        .expect("workspace");
+    assert!(mine.settings.expect("settings").sla_policies.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread")]

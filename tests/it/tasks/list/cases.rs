@@ -5,7 +5,7 @@ use docket::grpc::pb;
 
 use super::{fixture::*, model::*};
 
-pub const SORTS: [pb::TaskSort; 13] = [
+pub const SORTS: [pb::TaskSort; 15] = [
     pb::TaskSort::Unspecified,
     pb::TaskSort::CreatedAtAsc,
     pb::TaskSort::CreatedAtDesc,
@@ -19,6 +19,8 @@ pub const SORTS: [pb::TaskSort; 13] = [
     pb::TaskSort::PriorityDesc,
     pb::TaskSort::FollowUpAsc,
     pb::TaskSort::FollowUpDesc,
+    pb::TaskSort::SlaDueAsc,
+    pb::TaskSort::SlaDueDesc,
 ];
 
 pub type Case = (
@@ -232,7 +234,59 @@ pub fn single_filters() -> Vec<Case> {
             }),
             Box::new(|_, _| true),
         ),
+        (
+            "with an SLA",
+            Box::new(|_| pb::ListTasksRequest {
+                sla: pb::SlaFilter::WithSla as i32,
+                ..Default::default()
+            }),
+            Box::new(|_, k| k.task.sla.is_some()),
+        ),
+        (
+            "SLA breached",
+            Box::new(|_| pb::ListTasksRequest {
+                sla: pb::SlaFilter::Breached as i32,
+                ..Default::default()
+            }),
+            Box::new(|_, k| sla_breached(k)),
+        ),
+        (
+            "SLA not breached",
+            Box::new(|_| pb::ListTasksRequest {
+                sla: pb::SlaFilter::NotBreached as i32,
+                ..Default::default()
+            }),
+            Box::new(|_, k| k.task.sla.is_some() && !sla_breached(k)),
+        ),
+        (
+            "SLA due before",
+            Box::new(|_| pb::ListTasksRequest {
+                sla_due_before: Some(proto_time(half_a_day())),
+                ..Default::default()
+            }),
+            Box::new(|_, k| sla_next_due(&k.task).is_some_and(|due| due < half_a_day())),
+        ),
+        (
+            "SLA due after",
+            Box::new(|_| pb::ListTasksRequest {
+                sla_due_after: Some(proto_time(half_a_day())),
+                ..Default::default()
+            }),
+            Box::new(|_, k| sla_next_due(&k.task).is_some_and(|due| due >= half_a_day())),
+        ),
     ]
+}
+
+/// Twelve hours from now: no fixture task's SLA due is within hours of it.
+fn half_a_day() -> chrono::DateTime<chrono::Utc> {
+    chrono::Utc::now() + chrono::Duration::hours(12)
+}
+
+/// A breach recorded, or a running clock past its due.
+fn sla_breached(k: &Known) -> bool {
+    let sla = k.task.sla.as_ref();
+    sla.is_some_and(|sla| sla.breached_at.is_some())
+        || sla_next_due(&k.task).is_some_and(|due| due <= chrono::Utc::now())
 }
 
 fn follow_up(k: &Known) -> Option<chrono::DateTime<chrono::Utc>> {

@@ -43,6 +43,44 @@ pub(super) struct Known {
     pub(super) assignees: Vec<Uuid>,
 }
 
+/// SLAs for calls (by kind) and urgent tasks (by priority), around the clock.
+async fn set_sla_policies(team: &Team) {
+    let hours = |h: i64| {
+        Some(prost_types::Duration {
+            seconds: h * 3600,
+            nanos: 0,
+        })
+    };
+    let request = pb::UpdateWorkspaceSettingsRequest {
+        settings: Some(pb::WorkspaceSettings {
+            sla_policies: vec![
+                pb::SlaPolicy {
+                    name: "calls".into(),
+                    kinds: vec!["CALL".into()],
+                    first_response_within: hours(1),
+                    resolution_within: hours(24),
+                    ..Default::default()
+                },
+                pb::SlaPolicy {
+                    name: "urgent".into(),
+                    priorities: vec![pb::TaskPriority::Urgent as i32],
+                    resolution_within: hours(2),
+                    pause_statuses: vec![pb::TaskStatus::InReview as i32],
+                    ..Default::default()
+                },
+            ],
+            ..Default::default()
+        }),
+        update_mask: Some(prost_types::FieldMask {
+            paths: vec!["sla_policies".into()],
+        }),
+    };
+    pb::workspace_service_client::WorkspaceServiceClient::new(team.app.channel().await)
+        .update_workspace_settings(authorized(request, &team.admin))
+        .await
+        .expect("SLA policies");
+}
+
 pub(super) struct Fixture {
     pub(super) team: Team,
     pub(super) tasks: Vec<Known>,
@@ -53,6 +91,7 @@ impl Fixture {
     /// 60 tasks by four creators, with every field varied and every status reached.
     pub(super) async fn new() -> Self {
         let team = Team::new().await;
+        set_sla_policies(&team).await;
         let sequence = [Uuid::new_v4(), Uuid::new_v4()];
         let mut created = Vec::new();
         for i in 0..60usize {
@@ -128,6 +167,9 @@ impl Fixture {
                     )),
                     _ => None,
                 },
+                // Some clocks counted from days ago: past their dues at once.
+                source_occurred_at: (i % 5 == 0)
+                    .then(|| proto_time(chrono::Utc::now() - chrono::Duration::days(3))),
                 ..titled(&format!(
                     "{} {} about {}",
                     VERBS[i % 3],

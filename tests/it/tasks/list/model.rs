@@ -116,7 +116,7 @@ pub(super) fn compare(sort: pb::TaskSort, a: &pb::Task, b: &pb::Task) -> Orderin
 }
 
 /// The next due of the task's running SLA clocks not met yet.
-fn sla_next_due(task: &pb::Task) -> Option<DateTime<Utc>> {
+pub(super) fn sla_next_due(task: &pb::Task) -> Option<DateTime<Utc>> {
     let sla = task.sla.as_ref()?;
     [&sla.first_response, &sla.resolution]
         .into_iter()

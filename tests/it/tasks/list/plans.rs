@@ -158,6 +158,7 @@ async fn every_sort_and_filter_is_served_by_an_index_on_100k_tasks() {
             SortKey::Number,
             SortKey::Priority,
             SortKey::FollowUp,
+            SortKey::SlaDue,
         ] {
             let after = match key {
                 SortKey::Number => Position::Number(TASKS / 2),
