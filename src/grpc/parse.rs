@@ -125,6 +125,15 @@ pub(crate) fn optional_instant(
     time.and_then(|time| violations.check(field, instant(time)))
 }
 
+/// An instant that has passed (a minute of leeway for the caller's clock).
+pub(crate) fn past_instant(time: &prost_types::Timestamp) -> Result<DateTime<Utc>, &'static str> {
+    let at = instant(time)?;
+    if at > Utc::now() + chrono::Duration::minutes(1) {
+        return Err("must not be in the future");
+    }
+    Ok(at)
+}
+
 /// A task's `due`: a calendar date, or an instant; unset is `None`.
 pub(crate) fn due(violations: &mut Violations, due: Option<&pb::Due>) -> Option<Option<Due>> {
     match due.and_then(|due| due.value.as_ref()) {

@@ -3,6 +3,8 @@
 
 use std::sync::LazyLock;
 
+use serde::Serialize;
+
 use diesel::sql_types::{
     Array, BigInt, Bool, Nullable, SmallInt, Text, Timestamptz, Uuid as SqlUuid,
 };
@@ -10,9 +12,35 @@ use diesel::sql_types::{
 use crate::db::{
     query::sql::Sql,
     query::statement::{Binds, Statement},
-    tasks::list::{SlaFilter, SnoozeFilter, TaskFilter, Visibility},
+    tasks::list::{TaskFilter, Visibility},
 };
 use crate::domain::vocabulary::ActorType;
+
+/// Which tasks a listing takes by their SLA.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub enum SlaFilter {
+    /// Every task.
+    #[default]
+    Any,
+    /// Tasks with an SLA.
+    WithSla,
+    /// Tasks whose SLA is breached: recorded so, or a running clock past its due.
+    Breached,
+    /// Tasks with an SLA not breached.
+    NotBreached,
+}
+
+/// Whether a listing takes in snoozed tasks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub enum SnoozeFilter {
+    /// Tasks not snoozed (the default).
+    #[default]
+    Awake,
+    /// Only snoozed tasks.
+    Snoozed,
+    /// Both.
+    Any,
+}
 
 /// `filters.sql`, parsed once.
 static FILTERS: LazyLock<Statement> =

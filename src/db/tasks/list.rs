@@ -27,6 +27,8 @@ use crate::db::{
 };
 use crate::domain::vocabulary::{ActorType, BodyFormat, Priority, Status};
 
+pub use super::filters::{SlaFilter, SnoozeFilter};
+
 /// Which tasks of the workspace the caller may list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub enum Visibility {
@@ -73,32 +75,6 @@ pub struct TaskFilter {
     pub sla_due_before: Option<DateTime<Utc>>,
     pub sla_due_after: Option<DateTime<Utc>>,
     pub sla: SlaFilter,
-}
-
-/// Which tasks a listing takes by their SLA.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
-pub enum SlaFilter {
-    /// Every task.
-    #[default]
-    Any,
-    /// Tasks with an SLA.
-    WithSla,
-    /// Tasks whose SLA is breached: recorded so, or a running clock past its due.
-    Breached,
-    /// Tasks with an SLA not breached.
-    NotBreached,
-}
-
-/// Whether a listing takes in snoozed tasks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
-pub enum SnoozeFilter {
-    /// Tasks not snoozed (the default).
-    #[default]
-    Awake,
-    /// Only snoozed tasks.
-    Snoozed,
-    /// Both.
-    Any,
 }
 
 impl TaskFilter {

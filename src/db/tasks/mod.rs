@@ -8,11 +8,14 @@ pub mod create_requests;
 pub mod filters;
 pub mod linked_records;
 pub mod list;
+mod sla;
 pub mod trips;
+
+pub use sla::{SlaColumns, mark_sla_breached};
 
 use crate::events::log::{Cause, audience_sql, kind_and_cause, one_position};
 use chrono::{DateTime, NaiveDate, Utc};
-use diesel::{dsl::now, pg::data_types::PgInterval, prelude::*, sql_types};
+use diesel::{dsl::now, prelude::*, sql_types};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
@@ -72,34 +75,6 @@ pub struct TaskRow {
     /// The SLA clocks, kept by triggers (the slas migration).
     #[diesel(embed)]
     pub sla: SlaColumns,
-}
-
-/// A task's SLA clocks as the slas migration's triggers keep them.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, QueryableByName, Selectable)]
-#[diesel(table_name = tasks, check_for_backend(diesel::pg::Pg))]
-pub struct SlaColumns {
-    pub sla_policy: Option<String>,
-    pub sla_started_at: Option<DateTime<Utc>>,
-    pub sla_response_due_at: Option<DateTime<Utc>>,
-    pub sla_response_met_at: Option<DateTime<Utc>>,
-    pub sla_response_left: Option<PgInterval>,
-    pub sla_resolution_due_at: Option<DateTime<Utc>>,
-    pub sla_resolution_met_at: Option<DateTime<Utc>>,
-    pub sla_resolution_left: Option<PgInterval>,
-    pub sla_paused_since: Option<DateTime<Utc>>,
-    pub sla_breached_at: Option<DateTime<Utc>>,
-}
-
-impl SlaColumns {
-    /// The next due of a running clock not met yet: the stored `sla_next_due_at`, which the
-    /// migration generates by the same rule.
-    pub fn next_due(&self) -> Option<DateTime<Utc>> {
-        let unmet =
-            |due: Option<DateTime<Utc>>, met: Option<DateTime<Utc>>| due.filter(|_| met.is_none());
-        let response = unmet(self.sla_response_due_at, self.sla_response_met_at);
-        let resolution = unmet(self.sla_resolution_due_at, self.sla_resolution_met_at);
-        response.into_iter().chain(resolution).min()
-    }
 }
 
 /// A task to insert (`create::create_many`); its number is drawn from the workspace's sequence.
@@ -181,26 +156,6 @@ pub async fn update(
         .returning(TaskRow::as_returning())
         .get_result(conn)
         .await
-}
-
-/// Records that an SLA clock passed `due` unmet, on a task (locked) with no breach recorded yet;
-/// `None` if one is. Not a change of the task's own fields: its version and etag stay.
-pub async fn mark_sla_breached(
-    conn: &mut AsyncPgConnection,
-    workspace_id: Uuid,
-    id: Uuid,
-    due: DateTime<Utc>,
-) -> QueryResult<Option<TaskRow>> {
-    diesel::update(
-        tasks::table
-            .find((workspace_id, id))
-            .filter(tasks::sla_breached_at.is_null()),
-    )
-    .set(tasks::sla_breached_at.eq(due))
-    .returning(TaskRow::as_returning())
-    .get_result(conn)
-    .await
-    .optional()
 }
 
 /// The task, locked until the transaction ends so a read-check-write cannot race another.

@@ -10,6 +10,7 @@ pub mod input;
 pub mod lifecycle;
 pub mod list;
 pub mod model;
+mod patch;
 mod reassign;
 mod recipients;
 pub mod reminders;

@@ -24,7 +24,7 @@ use crate::{
         enums::optional,
         parse::{
             Parse, body_formats, due, duration, mask_paths, one_id, optional_instant,
-            optional_uuid, page, reminder_rule, uuid, uuids,
+            optional_uuid, page, past_instant, reminder_rule, uuid, uuids,
         },
         pb,
     },
@@ -113,14 +113,10 @@ impl Parse for pb::CreateTaskRequest {
         let request_id = v.check("request_id", Text::optional(&self.request_id));
         let formats = body_formats(v, &self.body_formats);
         let follow_up_at = optional_instant(v, "follow_up_at", self.follow_up_at.as_ref());
-        let source_occurred_at =
-            optional_instant(v, "source_occurred_at", self.source_occurred_at.as_ref());
-        // A minute of leeway for the caller's clock.
-        if source_occurred_at
-            .is_some_and(|at| at > chrono::Utc::now() + chrono::Duration::minutes(1))
-        {
-            v.add("source_occurred_at", "must not be in the future");
-        }
+        let source_occurred_at = self
+            .source_occurred_at
+            .as_ref()
+            .and_then(|at| v.check("source_occurred_at", past_instant(at)));
         let has_due = matches!(due, Some(Some(_)));
         let reminders = super::reminders::read(v, &self.reminders, has_due).unwrap_or_default();
         let draft = TaskDraft {

@@ -4,7 +4,10 @@
 use docket::{
     auth::Scope,
     domain::tokens::{self, TokenOwner},
-    grpc::pb::{self, task_service_client::TaskServiceClient},
+    grpc::pb::{
+        self, task_service_client::TaskServiceClient,
+        workspace_service_client::WorkspaceServiceClient,
+    },
 };
 use tonic::transport::Channel;
 use uuid::Uuid;
@@ -125,6 +128,26 @@ impl Team {
             .iter()
             .map(|row| row.get(0))
             .collect()
+    }
+
+    /// Replaces the workspace's SLA policies, as its admin.
+    pub async fn set_sla_policies(
+        &self,
+        policies: Vec<pb::SlaPolicy>,
+    ) -> Result<pb::Workspace, tonic::Status> {
+        let request = pb::UpdateWorkspaceSettingsRequest {
+            settings: Some(pb::WorkspaceSettings {
+                sla_policies: policies,
+                ..Default::default()
+            }),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["sla_policies".into()],
+            }),
+        };
+        let response = WorkspaceServiceClient::new(self.app.channel().await)
+            .update_workspace_settings(authorized(request, &self.admin))
+            .await?;
+        Ok(response.into_inner().workspace.expect("workspace"))
     }
 
     pub async fn count(&self, table: &str) -> i64 {

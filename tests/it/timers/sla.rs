@@ -13,7 +13,7 @@ use docket::grpc::pb::{
 use crate::helpers::{
     database::connect,
     history::history,
-    raw::violated_fields,
+    raw::{call, violated_fields},
     rpc::authorized,
     seed,
     team::{Team, titled},
@@ -21,27 +21,6 @@ use crate::helpers::{
 
 fn seconds(seconds: i64) -> Option<prost_types::Duration> {
     Some(prost_types::Duration { seconds, nanos: 0 })
-}
-
-async fn set_policies(
-    team: &Team,
-    policies: Vec<pb::SlaPolicy>,
-) -> Result<pb::Workspace, tonic::Status> {
-    let request = pb::UpdateWorkspaceSettingsRequest {
-        settings: Some(pb::WorkspaceSettings {
-            sla_policies: policies,
-            ..Default::default()
-        }),
-        update_mask: Some(prost_types::FieldMask {
-            paths: vec!["sla_policies".into()],
-        }),
-    };
-    Ok(WorkspaceServiceClient::new(team.app.channel().await)
-        .update_workspace_settings(authorized(request, &team.admin))
-        .await?
-        .into_inner()
-        .workspace
-        .expect("workspace"))
 }
 
 fn support() -> pb::SlaPolicy {
@@ -62,7 +41,8 @@ fn instant(t: &prost_types::Timestamp) -> DateTime<Utc> {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unmet_clock_is_breached_once_and_counted() {
     let team = Team::new().await;
-    let workspace = set_policies(&team, vec![support()])
+    let workspace = team
+        .set_sla_policies(vec![support()])
         .await
         .expect("policies");
     assert_eq!(
@@ -137,34 +117,22 @@ async fn an_unmet_clock_is_breached_once_and_counted() {
     );
 }
 
-async fn start(team: &Team, task: &str) -> pb::Task {
-    let request = pb::StartTaskRequest {
+/// The task after `action` (StartTask, SubmitTaskForReview: the same request) by its author.
+async fn moved(team: &Team, action: &str, task: &str) -> pb::Task {
+    let request = prost::Message::encode_to_vec(&pb::StartTaskRequest {
         task_id: task.into(),
         body_formats: vec![],
-    };
-    team.client()
-        .await
-        .start_task(authorized(request, &team.author.1))
-        .await
-        .expect("start")
-        .into_inner()
-        .task
-        .expect("task")
-}
-
-async fn submit(team: &Team, task: &str) -> pb::Task {
-    let request = pb::SubmitTaskForReviewRequest {
-        task_id: task.into(),
-        body_formats: vec![],
-    };
-    team.client()
-        .await
-        .submit_task_for_review(authorized(request, &team.author.1))
-        .await
-        .expect("submit")
-        .into_inner()
-        .task
-        .expect("task")
+    });
+    let path = format!("/docket.v1.TaskService/{action}");
+    call(
+        team.app.channel().await,
+        &path,
+        Some(&team.author.1),
+        request,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{action}: {e:?}"));
+    team.get(&team.author.1, task).await.expect("get")
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -173,17 +141,20 @@ async fn a_paused_clock_keeps_what_it_had_left() {
     let mut policy = support();
     policy.first_response_within = seconds(3600);
     policy.resolution_within = seconds(7200);
-    set_policies(&team, vec![policy]).await.expect("policies");
+    team.set_sla_policies(vec![policy]).await.expect("policies");
     let mut request = titled("Refund");
     request.kind = "COMPLAINT".into();
     let task = team.create(&team.author.1, request).await.expect("create");
 
-    let started = start(&team, &task.id).await.sla.expect("sla");
+    let started = moved(&team, "StartTask", &task.id).await.sla.expect("sla");
     let response = started.first_response.expect("first response");
     assert!(response.met_at.is_some(), "started: responded to");
     assert_eq!(started.breached_at, None);
 
-    let paused = submit(&team, &task.id).await.sla.expect("sla");
+    let paused = moved(&team, "SubmitTaskForReview", &task.id)
+        .await
+        .sla
+        .expect("sla");
     assert!(paused.paused_since.is_some(), "IN_REVIEW pauses");
     let resolution = paused.resolution.expect("resolution");
     assert!(resolution.due_at.is_none(), "no due while paused");
@@ -198,7 +169,7 @@ async fn a_paused_clock_keeps_what_it_had_left() {
     assert_eq!(pending, 0, "a paused clock has no moments to come");
 
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let resumed = start(&team, &task.id).await.sla.expect("sla");
+    let resumed = moved(&team, "StartTask", &task.id).await.sla.expect("sla");
     let due = instant(
         resumed
             .resolution
@@ -263,7 +234,8 @@ async fn policies_are_checked_and_apply_in_their_own_workspace_only() {
         opens: "09:00".into(),
         closes: "09:01".into(),
     });
-    let status = set_policies(&team, vec![bad, support(), thin])
+    let status = team
+        .set_sla_policies(vec![bad, support(), thin])
         .await
         .expect_err("refused");
     let fields = violated_fields(&status);

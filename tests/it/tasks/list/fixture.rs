@@ -51,34 +51,24 @@ async fn set_sla_policies(team: &Team) {
             nanos: 0,
         })
     };
-    let request = pb::UpdateWorkspaceSettingsRequest {
-        settings: Some(pb::WorkspaceSettings {
-            sla_policies: vec![
-                pb::SlaPolicy {
-                    name: "calls".into(),
-                    kinds: vec!["CALL".into()],
-                    first_response_within: hours(1),
-                    resolution_within: hours(24),
-                    ..Default::default()
-                },
-                pb::SlaPolicy {
-                    name: "urgent".into(),
-                    priorities: vec![pb::TaskPriority::Urgent as i32],
-                    resolution_within: hours(2),
-                    pause_statuses: vec![pb::TaskStatus::InReview as i32],
-                    ..Default::default()
-                },
-            ],
+    team.set_sla_policies(vec![
+        pb::SlaPolicy {
+            name: "calls".into(),
+            kinds: vec!["CALL".into()],
+            first_response_within: hours(1),
+            resolution_within: hours(24),
             ..Default::default()
-        }),
-        update_mask: Some(prost_types::FieldMask {
-            paths: vec!["sla_policies".into()],
-        }),
-    };
-    pb::workspace_service_client::WorkspaceServiceClient::new(team.app.channel().await)
-        .update_workspace_settings(authorized(request, &team.admin))
-        .await
-        .expect("SLA policies");
+        },
+        pb::SlaPolicy {
+            name: "urgent".into(),
+            priorities: vec![pb::TaskPriority::Urgent as i32],
+            resolution_within: hours(2),
+            pause_statuses: vec![pb::TaskStatus::InReview as i32],
+            ..Default::default()
+        },
+    ])
+    .await
+    .expect("SLA policies");
 }
 
 pub(super) struct Fixture {
