@@ -146,21 +146,17 @@ BEGIN
     RETURN total;
 END $$;
 
--- A new task takes the first current policy of its workspace that matches its kind and priority.
+-- A new task takes the first current policy of its workspace that matches its kind and priority:
+-- CreateTask's statement (src/db/tasks/create.sql) names it in `sla_policy_id`, so that a task no
+-- policy matches costs an index probe and no trigger; this trigger then starts its clocks.
 CREATE FUNCTION tasks_start_sla() RETURNS trigger
     LANGUAGE plpgsql AS $$
 DECLARE
     policy sla_policies;
     zone text;
 BEGIN
-    SELECT * INTO policy FROM sla_policies p
-     WHERE p.workspace_id = NEW.workspace_id AND p.retired_at IS NULL
-       AND (p.kinds = '{}' OR NEW.kind = ANY (p.kinds))
-       AND (p.priorities = '{}' OR NEW.priority = ANY (p.priorities))
-     ORDER BY p.position LIMIT 1;
-    IF NOT FOUND THEN
-        RETURN NEW;
-    END IF;
+    SELECT * INTO STRICT policy FROM sla_policies
+     WHERE workspace_id = NEW.workspace_id AND id = NEW.sla_policy_id;
     SELECT time_zone INTO zone FROM workspaces WHERE id = NEW.workspace_id;
     NEW.sla_policy_id := policy.id;
     NEW.sla_policy := policy.name;
@@ -178,7 +174,7 @@ BEGIN
     RETURN NEW;
 END $$;
 CREATE TRIGGER tasks_sla_on_insert BEFORE INSERT ON tasks
-    FOR EACH ROW EXECUTE FUNCTION tasks_start_sla();
+    FOR EACH ROW WHEN (NEW.sla_policy_id IS NOT NULL) EXECUTE FUNCTION tasks_start_sla();
 
 -- A status change meets, pauses, resumes or restarts the task's clocks. A clock is met by the
 -- first change that meets it (late: the breach is recorded); a pause keeps the business time each

@@ -21,12 +21,19 @@ task AS (
   INSERT INTO tasks (workspace_id, id, number, title, body_format, body_plain, body_html,
     body_delta, kind, priority, due_date, due_at, tags, external_id, correlation_id,
     sequence_id, completion_policy, distributed, created_by_type, created_by_id, follow_up_at,
-    source_occurred_at)
+    source_occurred_at, sla_policy_id)
   SELECT workspace_id, id, next_task_number(workspace_id), title, body_format, body_plain,
     body_html, body_delta, kind, priority, due_date, due_at,
     string_to_array(tags, :tag_separator), external_id, correlation_id, sequence_id,
     completion_policy, distributed, created_by_type, created_by_id, follow_up_at,
-    source_occurred_at
+    source_occurred_at,
+    -- The workspace's first current SLA policy that matches the task (the slas migration's
+    -- trigger starts its clocks).
+    (SELECT p.id FROM sla_policies p
+     WHERE p.workspace_id = input.workspace_id AND p.retired_at IS NULL
+       AND (p.kinds = '{}' OR input.kind = ANY (p.kinds))
+       AND (p.priorities = '{}' OR input.priority = ANY (p.priorities))
+     ORDER BY p.position LIMIT 1)
   FROM input ORDER BY ord
   RETURNING *
 ),
