@@ -2,6 +2,7 @@
 //! as actor SYSTEM), what it checks first, who may schedule and cancel what, and the races
 //! between a firing and a caller's change.
 
+mod backlog;
 mod fired;
 mod races;
 mod reminders;

@@ -62,7 +62,7 @@ async fn logged(team: &Team, task: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-async fn wait_until_settled(team: &Team) {
+pub(super) async fn wait_until_settled(team: &Team) {
     let client = connect(&team.app.db.url()).await;
     for _ in 0..400 {
         let pending: i64 = client
@@ -274,4 +274,80 @@ async fn a_backlog_held_by_another_transaction_waits_for_the_next_poll() {
     assert_eq!(fired, 0, "nothing fires while the task is held");
     holder.batch_execute("COMMIT").await.unwrap();
     wait_until_settled(&team).await;
+}
+
+/// A first response at about its SLA due: each clock ends met in time (no breach), or breached
+/// once (recorded as its due; the SLA_BREACHED event at most once, none if the late response came
+/// before the worker did), never both.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_response_at_its_sla_due_is_in_time_or_breached_never_both() {
+    let team = &Team::new().await;
+    let policy = pb::SlaPolicy {
+        name: "fast".into(),
+        first_response_within: Some(prost_types::Duration {
+            seconds: 60,
+            nanos: 0,
+        }),
+        ..Default::default()
+    };
+    team.set_sla_policies(vec![policy]).await.unwrap();
+    let (due, due_instant) = (
+        chrono::Utc::now() + chrono::Duration::seconds(2),
+        tokio::time::Instant::now() + Duration::from_secs(2),
+    );
+    let source = due - chrono::Duration::seconds(60);
+    let made = (0..TASKS).map(|i| {
+        let mut request = titled(&format!("Respond {i}"));
+        request.source_occurred_at = Some(prost_types::Timestamp {
+            seconds: source.timestamp(),
+            nanos: source.timestamp_subsec_nanos() as i32,
+        });
+        team.create(&team.author.1, request)
+    });
+    let ids: Vec<String> = join_all(made)
+        .await
+        .into_iter()
+        .map(|t| t.unwrap().id)
+        .collect();
+    let starts = ids.iter().enumerate().map(|(i, id)| async move {
+        tokio::time::sleep_until(due_instant - DUE + around(i)).await;
+        let request = pb::StartTaskRequest {
+            task_id: id.clone(),
+            body_formats: vec![],
+        };
+        team.client()
+            .await
+            .start_task(authorized(request, &team.author.1))
+            .await
+            .unwrap();
+    });
+    join_all(starts).await;
+    wait_until_settled(team).await;
+    let rows = connect(&team.app.db.url())
+        .await
+        .query(
+            "SELECT t.sla_response_met_at <= t.sla_response_due_at, \
+             t.sla_breached_at IS NOT DISTINCT FROM t.sla_response_due_at, \
+             t.sla_breached_at IS NULL, \
+             (SELECT count(*) FROM task_events e WHERE e.workspace_id = t.workspace_id \
+              AND e.task_id = t.id AND e.kind = 'SLA_BREACHED') \
+             FROM tasks t WHERE t.sla_policy_id IS NOT NULL",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), TASKS);
+    let (mut in_time, mut breached) = (0, 0);
+    for row in rows {
+        let (met_in_time, breached_at_due, no_breach, events): (bool, bool, bool, i64) =
+            (row.get(0), row.get(1), row.get(2), row.get(3));
+        if met_in_time {
+            assert!(no_breach && events == 0, "met in time, yet breached");
+            in_time += 1;
+        } else {
+            assert!(breached_at_due && events <= 1, "late: the breach, once");
+            breached += 1;
+        }
+    }
+    eprintln!("response vs breach: {in_time} in time, {breached} breached");
 }
