@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::db::schema::sla_policies;
 use crate::domain::sla_policies::{BusinessHours, SlaCountedFrom, SlaPolicy};
-use crate::domain::vocabulary::{Priority, Status};
+use crate::domain::vocabulary::{Priority, Status, UnknownName};
 
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = sla_policies, check_for_backend(diesel::pg::Pg))]
@@ -109,18 +109,20 @@ fn policy(row: PolicyRow) -> QueryResult<SlaPolicy> {
     let unreadable = |what: String| {
         diesel::result::Error::DeserializationError(format!("a stored SLA policy: {what}").into())
     };
-    let names = |names: &[String]| -> QueryResult<Vec<Priority>> {
+    fn vocabulary<T: std::str::FromStr<Err = UnknownName>>(
+        names: &[String],
+    ) -> QueryResult<Vec<T>> {
         names
             .iter()
-            .map(|n| n.parse().map_err(|e| unreadable(format!("{e}"))))
+            .map(|name| {
+                name.parse().map_err(|e: UnknownName| {
+                    diesel::result::Error::DeserializationError(
+                        format!("a stored SLA policy: {e}").into(),
+                    )
+                })
+            })
             .collect()
-    };
-    let statuses = |names: &[String]| -> QueryResult<Vec<Status>> {
-        names
-            .iter()
-            .map(|n| n.parse().map_err(|e| unreadable(format!("{e}"))))
-            .collect()
-    };
+    }
     let span = |secs: Option<i64>| secs.map(|s| std::time::Duration::from_secs(s.max(0) as u64));
     let business_hours = match (row.business_days, row.business_opens, row.business_closes) {
         (Some(days), Some(opens), Some(closes)) => Some(BusinessHours {
@@ -133,13 +135,13 @@ fn policy(row: PolicyRow) -> QueryResult<SlaPolicy> {
     Ok(SlaPolicy {
         name: row.name,
         kinds: row.kinds,
-        priorities: names(&row.priorities)?,
+        priorities: vocabulary::<Priority>(&row.priorities)?,
         first_response_within: span(row.first_response_secs),
         resolution_within: span(row.resolution_secs),
         at_risk_before: span(row.at_risk_secs),
         counted_from: SlaCountedFrom::parse(&row.counted_from)
             .ok_or_else(|| unreadable(format!("counted from {:?}", row.counted_from)))?,
         business_hours,
-        pause_statuses: statuses(&row.pause_statuses)?,
+        pause_statuses: vocabulary::<Status>(&row.pause_statuses)?,
     })
 }
