@@ -17,6 +17,7 @@ use crate::helpers::{
     rpc::authorized,
     seed,
     team::{Team, titled},
+    watch,
 };
 
 fn seconds(seconds: i64) -> Option<prost_types::Duration> {
@@ -49,6 +50,14 @@ async fn an_unmet_clock_is_breached_once_and_counted() {
         workspace.settings.expect("settings").sla_policies[0].name,
         "support"
     );
+    let mut watch = watch::watch(
+        team.app.channel().await,
+        &team.author.1,
+        pb::WatchTasksRequest::default(),
+    )
+    .await
+    .expect("watch");
+    watch::start_now(&mut watch).await;
     let occurred = Utc::now() - chrono::Duration::seconds(119);
     let mut request = titled("The parcel never came");
     request.kind = "COMPLAINT".into();
@@ -82,6 +91,14 @@ async fn an_unmet_clock_is_breached_once_and_counted() {
         .filter(|e| e.event.as_ref().expect("event").kind == Kind::SlaBreached as i32)
         .collect();
     assert_eq!(breaches.len(), 2, "{events:?}");
+    // A watcher sees them too, by the system (the two creations come as well).
+    let watched = watch::events(&mut watch, 4).await.expect("watched");
+    let system_breaches = watched
+        .iter()
+        .filter(|(e, _)| e.kind() == Kind::SlaBreached && e.task_id == task.id)
+        .filter(|(e, _)| e.actor.as_ref().map(|a| a.r#type()) == Some(pb::ActorType::System))
+        .count();
+    assert_eq!(system_breaches, 2, "{watched:?}");
     let now = team.get(&team.author.1, &task.id).await.expect("get");
     let breached = now.sla.expect("sla").breached_at.expect("breached_at");
     assert_eq!(instant(&breached), response_due, "the first due passed");
