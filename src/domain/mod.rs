@@ -7,6 +7,7 @@ pub mod cursor;
 pub mod directory;
 pub mod input;
 pub mod records;
+pub mod recurrence;
 pub mod sla_policies;
 pub mod tasks;
 pub mod timers;
