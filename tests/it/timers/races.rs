@@ -13,6 +13,7 @@ use crate::helpers::{
     database::connect,
     rpc::authorized,
     team::{Team, titled},
+    watch,
 };
 
 const TASKS: usize = 40;
@@ -33,7 +34,16 @@ async fn escalate_all(
 }
 
 async fn tasks(team: &Team) -> Vec<String> {
-    let made = (0..TASKS).map(|i| team.create(&team.author.1, titled(&format!("Race {i}"))));
+    created(team, TASKS, |i| titled(&format!("Race {i}"))).await
+}
+
+/// `count` tasks made at once by the author, the `i`th from `request(i)`; their ids.
+pub(super) async fn created(
+    team: &Team,
+    count: usize,
+    request: impl Fn(usize) -> pb::CreateTaskRequest,
+) -> Vec<String> {
+    let made = (0..count).map(|i| team.create(&team.author.1, request(i)));
     join_all(made)
         .await
         .into_iter()
@@ -296,30 +306,18 @@ async fn a_response_at_its_sla_due_is_in_time_or_breached_never_both() {
         tokio::time::Instant::now() + Duration::from_secs(2),
     );
     let source = due - chrono::Duration::seconds(60);
-    let made = (0..TASKS).map(|i| {
+    let ids = created(team, TASKS, |i| {
         let mut request = titled(&format!("Respond {i}"));
         request.source_occurred_at = Some(prost_types::Timestamp {
             seconds: source.timestamp(),
             nanos: source.timestamp_subsec_nanos() as i32,
         });
-        team.create(&team.author.1, request)
-    });
-    let ids: Vec<String> = join_all(made)
-        .await
-        .into_iter()
-        .map(|t| t.unwrap().id)
-        .collect();
+        request
+    })
+    .await;
     let starts = ids.iter().enumerate().map(|(i, id)| async move {
         tokio::time::sleep_until(due_instant - DUE + around(i)).await;
-        let request = pb::StartTaskRequest {
-            task_id: id.clone(),
-            body_formats: vec![],
-        };
-        team.client()
-            .await
-            .start_task(authorized(request, &team.author.1))
-            .await
-            .unwrap();
+        watch::start(team, id, &team.author.1).await;
     });
     join_all(starts).await;
     wait_until_settled(team).await;

@@ -310,17 +310,13 @@ async fn a_due_moved_while_its_reminder_comes_due_either_fires_it_or_moves_it() 
     let team = &Team::new().await;
     // 40 tasks due in 62 s, each reminded a minute before: in one to two seconds (whole seconds);
     // the dues move from 0.3 s to 2.6 s after, so that both orders happen.
-    let made = (0..40).map(|i| {
+    let ids = super::races::created(team, 40, |i| {
         let mut request = titled(&format!("Race {i}"));
         request.due = due_at(62);
         request.reminders = vec![before_due(60)];
-        team.create(&team.author.1, request)
-    });
-    let ids: Vec<String> = join_all(made)
-        .await
-        .into_iter()
-        .map(|t| t.unwrap().id)
-        .collect();
+        request
+    })
+    .await;
     let moves = ids.iter().enumerate().map(|(i, id)| async move {
         tokio::time::sleep(Duration::from_millis(300 + 60 * i as u64)).await;
         let later = pb::TaskPatch {
