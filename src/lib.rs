@@ -16,6 +16,7 @@ pub mod health;
 pub mod housekeeping;
 pub mod metrics;
 pub mod probe;
+pub mod recurrences;
 pub mod server;
 pub mod telemetry;
 pub mod timers;

@@ -51,6 +51,9 @@ pub struct TimerMetrics {
     pub lateness: HistogramVec,
     /// Looks for due timers this server made.
     pub looks: IntCounter,
+    /// Occurrences of recurring templates this server made, or found missed and left by their
+    /// catch-up policy (`result`: made, missed).
+    pub occurrences: IntCounterVec,
 }
 
 impl TimerMetrics {
@@ -78,13 +81,22 @@ impl TimerMetrics {
                 "Looks for due timers this server made (one every poll interval, more while a \
                  backlog is worked through).",
             )?,
+            occurrences: IntCounterVec::new(
+                Opts::new(
+                    "docket_occurrences_total",
+                    "Occurrences of recurring templates this server made (result=made), or found \
+                     missed and left by their catch-up policy (result=missed).",
+                ),
+                &["result"],
+            )?,
         })
     }
 
     fn register(&self, registry: &Registry) -> Result<(), prometheus::Error> {
         registry.register(Box::new(self.settled.clone()))?;
         registry.register(Box::new(self.lateness.clone()))?;
-        registry.register(Box::new(self.looks.clone()))
+        registry.register(Box::new(self.looks.clone()))?;
+        registry.register(Box::new(self.occurrences.clone()))
     }
 }
 

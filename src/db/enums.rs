@@ -13,8 +13,8 @@ use diesel::{
 };
 
 use crate::domain::vocabulary::{
-    ActorType, BodyFormat, CompletionPolicy, Disposition, EventKind, Priority, ProgressStatus,
-    Scope, Status, TimerAction, TimerState,
+    ActorType, BodyFormat, CatchUp, CompletionPolicy, Disposition, EventKind, Priority,
+    ProgressStatus, RecurrenceMode, ScheduleState, Scope, Status, TimerAction, TimerState,
 };
 
 /// Stores a vocabulary in a text column.
@@ -78,4 +78,7 @@ text_column!(
     Scope,
     TimerAction,
     TimerState,
+    RecurrenceMode,
+    CatchUp,
+    ScheduleState,
 );

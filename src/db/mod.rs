@@ -14,6 +14,7 @@ pub mod query;
 mod rows;
 pub mod schema;
 pub mod tasks;
+pub mod templates;
 pub mod timers;
 
 use std::sync::Arc;

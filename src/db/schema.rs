@@ -99,6 +99,66 @@ diesel::table! {
         sla_resolution_left -> Nullable<Interval>,
         sla_paused_since -> Nullable<Timestamptz>,
         sla_breached_at -> Nullable<Timestamptz>,
+        template_id -> Nullable<Uuid>,
+        template_name -> Nullable<Text>,
+        occurrence_index -> Nullable<Int4>,
+        scheduled_for -> Nullable<Timestamptz>,
+        series_previous_id -> Nullable<Uuid>,
+        series_next_id -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
+    task_templates (workspace_id, id) {
+        workspace_id -> Uuid,
+        id -> Uuid,
+        name -> Text,
+        title -> Text,
+        body_format -> Text,
+        body_plain -> Text,
+        body_html -> Text,
+        body_delta -> Text,
+        kind -> Text,
+        priority -> Text,
+        tags -> Array<Text>,
+        link_objects -> Array<Text>,
+        link_record_ids -> Array<Text>,
+        correlation_id -> Nullable<Text>,
+        completion_policy -> Nullable<Text>,
+        recipient_user_ids -> Array<Uuid>,
+        recipient_channel_ids -> Array<Uuid>,
+        due_after_secs -> Nullable<Int8>,
+        reminders -> Jsonb,
+        created_by_type -> Text,
+        created_by_id -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        version -> Int8,
+        rrule -> Nullable<Text>,
+        time_zone -> Nullable<Text>,
+        starts_local -> Nullable<Timestamp>,
+        skipped_dates -> Array<Date>,
+        mode -> Nullable<Text>,
+        catch_up -> Nullable<Text>,
+        lead_secs -> Int8,
+        due_time -> Nullable<Time>,
+        state -> Nullable<Text>,
+        state_reason -> Nullable<Text>,
+        next_at -> Nullable<Timestamptz>,
+        wake_at -> Nullable<Timestamptz>,
+        last_task_id -> Nullable<Uuid>,
+        last_index -> Int4,
+        last_scheduled_for -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    task_template_releases (workspace_id, template_id, occurrence_index) {
+        workspace_id -> Uuid,
+        template_id -> Uuid,
+        occurrence_index -> Int4,
+        released_at -> Timestamptz,
+        handled_at -> Nullable<Timestamptz>,
     }
 }
 

@@ -145,6 +145,18 @@ impl Violations {
         self.invalid.listed.is_empty()
     }
 
+    /// Takes in the violations of a part of the request read on its own, under `prefix`
+    /// (`task.title` for a template's task read as a CreateTask's).
+    pub fn nest(&mut self, prefix: &str, part: Violations) {
+        for violation in part.invalid.listed {
+            self.add(
+                format!("{prefix}.{}", violation.field).as_str(),
+                violation.description,
+            );
+        }
+        self.invalid.unlisted += part.invalid.unlisted;
+    }
+
     /// `value` if nothing was violated.
     pub fn finish<T>(self, value: T) -> Result<T, Invalid> {
         if self.is_empty() {

@@ -10,6 +10,7 @@ pub mod records;
 pub mod recurrence;
 pub mod sla_policies;
 pub mod tasks;
+pub mod templates;
 pub mod timers;
 pub mod tokens;
 pub mod vocabulary;
@@ -86,6 +87,14 @@ pub enum DomainError {
     ScheduledActionSettled(vocabulary::TimerState),
     #[error("a task holds at most {0} pending scheduled actions; cancel one first")]
     TooManyScheduledActions(i64),
+    #[error("no such task template")]
+    TemplateNotFound,
+    #[error("the template changed since the etag given; read it again and retry")]
+    TemplateChangeConflict,
+    #[error("{0}")]
+    ScheduleState(String),
+    #[error("a workspace holds at most {0} templates; delete one first")]
+    TooManyTemplates(i64),
     #[error("the system's random number source failed")]
     Entropy(#[from] getrandom::Error),
     #[error(transparent)]

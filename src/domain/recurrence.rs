@@ -32,6 +32,7 @@ pub enum RecurrenceError {
 #[derive(Debug, Clone)]
 pub struct Recurrence {
     set: RRuleSet,
+    zone: chrono_tz::Tz,
 }
 
 impl Recurrence {
@@ -43,10 +44,10 @@ impl Recurrence {
         first: NaiveDateTime,
         skipped: &[NaiveDate],
     ) -> Result<Self, RecurrenceError> {
-        let zone: Tz = zone
+        let named = zone
             .parse::<chrono_tz::Tz>()
-            .map_err(|_| RecurrenceError::UnknownZone(zone.to_owned()))?
-            .into();
+            .map_err(|_| RecurrenceError::UnknownZone(zone.to_owned()))?;
+        let zone: Tz = named.into();
         if skipped.len() > MAX_SKIPPED {
             return Err(RecurrenceError::TooManySkipped);
         }
@@ -75,7 +76,26 @@ impl Recurrence {
                 set = set.exdate(at);
             }
         }
-        Ok(Self { set })
+        Ok(Self { set, zone: named })
+    }
+
+    /// `time` on the local date of `at` in the rule's zone, or on the next day if that comes
+    /// before `at`. A local time that does not exist that day (a spring-forward gap) is read with
+    /// the offset before the gap, as RFC 5545 reads such times (02:30 becomes 03:30); one that
+    /// exists twice (autumn) is the first of the two.
+    pub fn local_time_on_or_after(
+        &self,
+        at: DateTime<Utc>,
+        time: chrono::NaiveTime,
+    ) -> Option<DateTime<Utc>> {
+        let date = at.with_timezone(&self.zone).date_naive();
+        let on = |date: NaiveDate| resolve_local(&self.zone, date.and_time(time));
+        let same_day = on(date)?;
+        if same_day >= at {
+            Some(same_day)
+        } else {
+            on(date.succ_opt()?)
+        }
     }
 
     /// The first occurrence strictly after `instant`, if the rule has one.
@@ -115,6 +135,20 @@ impl Recurrence {
         let more = dates.len() > usize::from(limit) || expanded.limited;
         dates.truncate(usize::from(limit));
         (dates, more)
+    }
+}
+
+/// The instant a local date-time names in `zone`, by RFC 5545's rules for gaps and overlaps.
+fn resolve_local(zone: &chrono_tz::Tz, local: NaiveDateTime) -> Option<DateTime<Utc>> {
+    use chrono::{LocalResult, Offset};
+    match zone.from_local_datetime(&local) {
+        LocalResult::Single(at) | LocalResult::Ambiguous(at, _) => Some(at.with_timezone(&Utc)),
+        LocalResult::None => {
+            // In a gap: the offset in force before it (gaps last hours, not days).
+            let before = local - chrono::Duration::hours(6);
+            let offset = zone.from_local_datetime(&before).earliest()?.offset().fix();
+            Some(Utc.from_utc_datetime(&(local - offset)))
+        }
     }
 }
 

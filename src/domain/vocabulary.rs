@@ -139,6 +139,13 @@ vocabulary!(
         TaskUnsnoozed = "TASK_UNSNOOZED",
         SlaAtRisk = "SLA_AT_RISK",
         SlaBreached = "SLA_BREACHED",
+        TemplateCreated = "TEMPLATE_CREATED",
+        TemplateUpdated = "TEMPLATE_UPDATED",
+        TemplateDeleted = "TEMPLATE_DELETED",
+        SchedulePaused = "SCHEDULE_PAUSED",
+        ScheduleResumed = "SCHEDULE_RESUMED",
+        OccurrenceSkipped = "OCCURRENCE_SKIPPED",
+        SeriesEnded = "SERIES_ENDED",
     }
 );
 
@@ -156,6 +163,38 @@ impl EventKind {
         )
     }
 }
+
+vocabulary!(
+    /// When a recurring template makes its next occurrence.
+    RecurrenceMode {
+        /// On the calendar, whether or not the previous one is done.
+        Fixed = "FIXED",
+        /// At the rule's next time after the series' latest task is closed.
+        AfterCompletion = "AFTER_COMPLETION",
+    }
+);
+
+vocabulary!(
+    /// What a schedule makes of the occurrences it missed while no server ran.
+    CatchUp {
+        /// Every one.
+        All = "ALL",
+        /// Only the latest.
+        Latest = "LATEST",
+        /// None.
+        None = "NONE",
+    }
+);
+
+vocabulary!(
+    /// Where a template's schedule stands.
+    ScheduleState {
+        Active = "ACTIVE",
+        Paused = "PAUSED",
+        /// No more occurrences: the rule ran out, or the series was ended.
+        Ended = "ENDED",
+    }
+);
 
 vocabulary!(
     /// What a timer (a scheduled action) does to its task when it comes due.

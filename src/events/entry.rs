@@ -13,7 +13,10 @@ pub struct Event {
     /// Its number in its workspace's log.
     pub position: Position,
     pub workspace_id: Uuid,
-    pub task_id: Uuid,
+    /// The task it is of; None for an event of a template.
+    pub task_id: Option<Uuid>,
+    /// The template it is of, or that made the task created.
+    pub template_id: Option<Uuid>,
     pub assignment_id: Option<Uuid>,
     pub kind: EventKind,
     pub actor_type: ActorType,

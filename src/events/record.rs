@@ -70,11 +70,32 @@ impl Recorder {
     pub fn task(&mut self, task: &TaskRow, kind: EventKind, details: Value, left: Vec<String>) {
         self.events.push(NewEvent {
             workspace_id: task.workspace_id,
-            task_id: task.id,
+            task_id: Some(task.id),
+            template_id: None,
             assignment_id: None,
             kind,
             details,
             audience: left,
+        });
+    }
+
+    /// A change to a template (its audience: its author).
+    pub fn template(
+        &mut self,
+        workspace_id: Uuid,
+        template_id: Uuid,
+        author: String,
+        kind: EventKind,
+        details: Value,
+    ) {
+        self.events.push(NewEvent {
+            workspace_id,
+            task_id: None,
+            template_id: Some(template_id),
+            assignment_id: None,
+            kind,
+            details,
+            audience: vec![author],
         });
     }
 
@@ -86,7 +107,8 @@ impl Recorder {
         }
         self.events.push(NewEvent {
             workspace_id: assignment.workspace_id,
-            task_id: assignment.task_id,
+            task_id: Some(assignment.task_id),
+            template_id: None,
             assignment_id: Some(assignment.id),
             kind,
             details,

@@ -3,7 +3,10 @@
 //! UNSPECIFIED (`None`: the request decides what it means) from a number the proto does not define
 //! (an error).
 
-use crate::domain::vocabulary::{ActorType, BodyFormat, EventKind, ProgressStatus, TimerState};
+use crate::domain::vocabulary::{
+    ActorType, BodyFormat, CatchUp, EventKind, ProgressStatus, RecurrenceMode, ScheduleState,
+    TimerState,
+};
 use crate::events::watch::WatchScope;
 use crate::{
     domain::assignments::list::{MyAssignmentSort, TaskAssignmentSort},
@@ -112,6 +115,13 @@ pair!(EventKind, TaskEventKind {
     TaskUnsnoozed <=> TaskUnsnoozed,
     SlaAtRisk <=> SlaAtRisk,
     SlaBreached <=> SlaBreached,
+    TemplateCreated <=> TemplateCreated,
+    TemplateUpdated <=> TemplateUpdated,
+    TemplateDeleted <=> TemplateDeleted,
+    SchedulePaused <=> SchedulePaused,
+    ScheduleResumed <=> ScheduleResumed,
+    OccurrenceSkipped <=> OccurrenceSkipped,
+    SeriesEnded <=> SeriesEnded,
 });
 pair!(TimerState, ScheduledActionState {
     Pending <=> Pending,
@@ -234,3 +244,17 @@ mod tests {
         }
     }
 }
+pair!(RecurrenceMode, RecurrenceMode {
+    Fixed <=> Fixed,
+    AfterCompletion <=> AfterCompletion,
+});
+pair!(CatchUp, CatchUpPolicy {
+    All <=> All,
+    Latest <=> Latest,
+    None <=> None,
+});
+pair!(ScheduleState, ScheduleState {
+    Active <=> Active,
+    Paused <=> Paused,
+    Ended <=> Ended,
+});

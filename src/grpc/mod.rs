@@ -17,6 +17,7 @@ pub mod request_context;
 mod sla_policies;
 pub(crate) mod subject;
 pub mod tasks;
+pub mod templates;
 pub mod workspace;
 
 use chrono::{DateTime, Utc};

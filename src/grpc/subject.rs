@@ -68,6 +68,16 @@ subjects! {
     ListChannelMembersRequest: channel_id;
     GetWorkspaceRequest: ;
     UpdateWorkspaceSettingsRequest: ;
+    CreateTaskTemplateRequest: ;
+    GetTaskTemplateRequest: template_id;
+    ListTaskTemplatesRequest: ;
+    UpdateTaskTemplateRequest: template_id;
+    DeleteTaskTemplateRequest: template_id;
+    CreateTaskFromTemplateRequest: template_id;
+    PauseTaskTemplateRequest: template_id;
+    ResumeTaskTemplateRequest: template_id;
+    SkipNextOccurrenceRequest: template_id;
+    EndTaskTemplateSeriesRequest: template_id;
 }
 
 /// Notes the ids of the request being parsed in the call's context (nothing outside a call).

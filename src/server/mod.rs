@@ -32,6 +32,7 @@ use crate::{
     health::Readiness,
     housekeeping::{self, Retention},
     metrics::Metrics,
+    recurrences,
     timers::{self, TimerConfig},
 };
 use services::{DOCKET_SERVICES, Shared, tls_config};
@@ -192,6 +193,16 @@ impl Application {
                 prepared.clone(),
                 timer_config(&config),
                 timer_metrics,
+                stop,
+            )
+        });
+        let occurrence_metrics = self.metrics.timers.clone();
+        background.work(|stop| {
+            recurrences::run(
+                pool.clone(),
+                prepared.clone(),
+                config.timer_poll_interval,
+                occurrence_metrics,
                 stop,
             )
         });

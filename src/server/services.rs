@@ -27,10 +27,12 @@ use crate::{
             self, assignment_service_server::AssignmentServiceServer,
             directory_service_server::DirectoryServiceServer,
             task_service_server::TaskServiceServer,
+            task_template_service_server::TaskTemplateServiceServer,
             workspace_service_server::WorkspaceServiceServer,
         },
         request_context::{CallHooks, CallLimits, RequestContextLayer},
         tasks::TaskApi,
+        templates::TemplateApi,
         workspace::WorkspaceApi,
     },
     health::Readiness,
@@ -53,6 +55,7 @@ pub(super) const DOCKET_SERVICES: &[&str] = &[
     AssignmentServiceServer::<AssignmentApi>::NAME,
     DirectoryServiceServer::<DirectoryApi>::NAME,
     TaskServiceServer::<TaskApi>::NAME,
+    TaskTemplateServiceServer::<TemplateApi>::NAME,
     WorkspaceServiceServer::<WorkspaceApi>::NAME,
 ];
 
@@ -116,6 +119,9 @@ pub(super) fn serve(
             app.clone()
         ))))
         .add_service(gzip!(TaskServiceServer::new(TaskApi::new(app.clone()))))
+        .add_service(gzip!(TaskTemplateServiceServer::new(TemplateApi::new(
+            app.clone()
+        ))))
         .add_service(gzip!(WorkspaceServiceServer::new(WorkspaceApi::new(app))))
         .add_service(reflection().build_v1()?)
         .add_service(reflection().build_v1alpha()?)

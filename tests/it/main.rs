@@ -18,6 +18,7 @@ mod helpers;
 mod operations;
 mod streams;
 mod tasks;
+mod templates;
 mod tenancy;
 mod timers;
 mod watch;

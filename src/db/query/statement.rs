@@ -46,6 +46,12 @@ impl Binds {
         self.values.push((name, Sql::new("").with::<ST, V>(value)));
         self
     }
+
+    /// These binds and `more`'s.
+    pub(crate) fn and(mut self, more: Binds) -> Self {
+        self.values.extend(more.values);
+        self
+    }
 }
 
 impl Statement {

@@ -4,7 +4,7 @@
 use crate::domain::vocabulary::BodyFormat;
 
 /// The columns of `tasks` in `TaskRow`'s order (a test checks them against the schema).
-const TASK_COLUMNS: [&str; 49] = [
+const TASK_COLUMNS: [&str; 55] = [
     "workspace_id",
     "id",
     "number",
@@ -54,6 +54,12 @@ const TASK_COLUMNS: [&str; 49] = [
     "sla_resolution_left",
     "sla_paused_since",
     "sla_breached_at",
+    "template_id",
+    "template_name",
+    "occurrence_index",
+    "scheduled_for",
+    "series_previous_id",
+    "series_next_id",
 ];
 
 /// The column of each body rendition.

@@ -8,7 +8,7 @@ use std::{collections::HashMap, sync::LazyLock};
 
 use diesel::{
     QueryResult,
-    sql_types::{Array, BigInt, Bool, Date, Nullable, Text, Timestamptz, Uuid as SqlUuid},
+    sql_types::{Array, BigInt, Bool, Date, Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid},
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
@@ -17,7 +17,7 @@ use crate::db::{
     assignments::Recipient,
     query::batch::{Batched, Outputs},
     query::statement::{Binds, Statement},
-    tasks::{NewTaskRow, TaskRow},
+    tasks::{NewProvenance, NewTaskRow, TaskRow},
 };
 use crate::domain::vocabulary::{ActorType, EventKind, ProgressStatus};
 
@@ -30,6 +30,9 @@ pub struct TaskWrite {
     pub links: Vec<(String, String)>,
     /// The request id of the call that creates it, which its TASK_CREATED event records.
     pub request_id: Option<String>,
+    /// Who its TASK_CREATED event names as the actor, when not its author (SYSTEM, for an
+    /// occurrence a template's schedule made).
+    pub event_actor: Option<(ActorType, String)>,
 }
 
 /// Joins a row's tags into one text: a statement for many rows takes each column as one array,
@@ -184,6 +187,59 @@ fn task_values(writes: &[TaskWrite]) -> Binds {
         )
         .bind::<Array<Nullable<Text>>, _>("request_ids", column(writes, |w| w.request_id.clone()))
         .bind::<Array<Text>, _>("audiences", column(writes, audience))
+        .bind::<Array<Nullable<Text>>, _>(
+            "event_actor_types",
+            column(writes, |w| w.event_actor.as_ref().map(|(kind, _)| *kind)),
+        )
+        .bind::<Array<Nullable<Text>>, _>(
+            "event_actor_ids",
+            column(writes, |w| w.event_actor.as_ref().map(|(_, id)| id.clone())),
+        )
+        .and(provenance_values(writes))
+}
+
+/// The tasks' provenance columns (the template that made each, if one did).
+fn provenance_values(writes: &[TaskWrite]) -> Binds {
+    fn of(w: &TaskWrite) -> Option<&NewProvenance> {
+        w.task.provenance.as_ref()
+    }
+    let occurrence = |w: &TaskWrite| of(w).and_then(|p| p.occurrence);
+    Binds::default()
+        .bind::<Array<Nullable<SqlUuid>>, _>(
+            "template_ids",
+            writes
+                .iter()
+                .map(|w| of(w).map(|p| p.template_id))
+                .collect::<Vec<_>>(),
+        )
+        .bind::<Array<Nullable<Text>>, _>(
+            "template_names",
+            writes
+                .iter()
+                .map(|w| of(w).map(|p| p.template_name.clone()))
+                .collect::<Vec<_>>(),
+        )
+        .bind::<Array<Nullable<Integer>>, _>(
+            "occurrence_indexes",
+            writes
+                .iter()
+                .map(|w| occurrence(w).map(|o| o.0))
+                .collect::<Vec<_>>(),
+        )
+        .bind::<Array<Nullable<Timestamptz>>, _>(
+            "scheduled_fors",
+            writes
+                .iter()
+                .map(|w| occurrence(w).map(|o| o.1))
+                .collect::<Vec<_>>(),
+        )
+        .bind::<Array<Nullable<SqlUuid>>, _>(
+            "series_previous_ids",
+            writes
+                .iter()
+                .map(|w| occurrence(w).and_then(|o| o.2))
+                .collect::<Vec<_>>(),
+        )
 }
 
 /// The tasks' assignments and linked records, one array per column.

@@ -11,22 +11,27 @@ WITH input AS (
     (SELECT :external_ids), (SELECT :correlation_ids), (SELECT :sequence_ids),
     (SELECT :completion_policies), (SELECT :distributed), (SELECT :created_by_types),
     (SELECT :created_by_ids), (SELECT :request_ids), (SELECT :audiences), (SELECT :nths),
-    (SELECT :follow_up_ats), (SELECT :source_occurred_ats)
+    (SELECT :follow_up_ats), (SELECT :source_occurred_ats), (SELECT :template_ids),
+    (SELECT :template_names), (SELECT :occurrence_indexes), (SELECT :scheduled_fors),
+    (SELECT :series_previous_ids), (SELECT :event_actor_types), (SELECT :event_actor_ids)
   ) WITH ORDINALITY AS i (workspace_id, id, title, body_format, body_plain, body_html,
     body_delta, kind, priority, due_date, due_at, tags, external_id, correlation_id,
     sequence_id, completion_policy, distributed, created_by_type, created_by_id, request_id,
-    audience, nth, follow_up_at, source_occurred_at, ord)
+    audience, nth, follow_up_at, source_occurred_at, template_id, template_name,
+    occurrence_index, scheduled_for, series_previous_id, event_actor_type, event_actor_id, ord)
 ),
 task AS (
   INSERT INTO tasks (workspace_id, id, number, title, body_format, body_plain, body_html,
     body_delta, kind, priority, due_date, due_at, tags, external_id, correlation_id,
     sequence_id, completion_policy, distributed, created_by_type, created_by_id, follow_up_at,
-    source_occurred_at, sla_policy_id)
+    source_occurred_at, template_id, template_name, occurrence_index, scheduled_for,
+    series_previous_id, sla_policy_id)
   SELECT workspace_id, id, next_task_number(workspace_id), title, body_format, body_plain,
     body_html, body_delta, kind, priority, due_date, due_at,
     string_to_array(tags, :tag_separator), external_id, correlation_id, sequence_id,
     completion_policy, distributed, created_by_type, created_by_id, follow_up_at,
-    source_occurred_at,
+    source_occurred_at, template_id, template_name, occurrence_index, scheduled_for,
+    series_previous_id,
     -- The workspace's first current SLA policy that matches the task (the slas migration's
     -- trigger starts its clocks).
     (SELECT p.id FROM sla_policies p
@@ -81,12 +86,20 @@ head AS (
 -- end
   RETURNING h.workspace_id, h.position - c.n AS base
 ),
+-- A task made by a template's schedule is created by actor SYSTEM (event_actor_*), and its
+-- event names the template and the occurrence.
 created AS (
-  INSERT INTO task_events (workspace_id, position, task_id, kind, actor_type, actor_id,
-    request_id, audience)
-  SELECT task.workspace_id, head.base + input.nth, task.id, :task_created,
-    task.created_by_type, task.created_by_id, input.request_id,
-    string_to_array(input.audience, ' ')
+  INSERT INTO task_events (workspace_id, position, task_id, template_id, kind, actor_type,
+    actor_id, request_id, audience, details)
+  SELECT task.workspace_id, head.base + input.nth, task.id, task.template_id, :task_created,
+    coalesce(input.event_actor_type, task.created_by_type),
+    coalesce(input.event_actor_id, task.created_by_id), input.request_id,
+    string_to_array(input.audience, ' '),
+    CASE WHEN task.template_id IS NULL THEN '{}'::jsonb
+         ELSE jsonb_strip_nulls(jsonb_build_object('template_id', task.template_id,
+           'template_name', task.template_name, 'occurrence_index', task.occurrence_index,
+           'scheduled_for', task.scheduled_for, 'previous_task_id', task.series_previous_id))
+    END
   FROM task JOIN input ON input.id = task.id
   LEFT JOIN head ON head.workspace_id = task.workspace_id
 )

@@ -83,6 +83,9 @@ fn filter_values(f: &TaskFilter) -> (Vec<&'static str>, Binds) {
     when("with_sla", f.sla == SlaFilter::WithSla);
     when("sla_breached", f.sla == SlaFilter::Breached);
     when("sla_not_breached", f.sla == SlaFilter::NotBreached);
+    when("recurring", f.from_recurring_template == Some(true));
+    when("not_recurring", f.from_recurring_template == Some(false));
+    when("template_ids", !f.template_ids.is_empty());
     let (object, record_id) = f.linked_record.clone().unzip();
     let binds = Binds::default()
         .bind::<SqlUuid, _>("workspace_id", f.workspace_id)
@@ -109,7 +112,8 @@ fn filter_values(f: &TaskFilter) -> (Vec<&'static str>, Binds) {
         .bind::<Nullable<Timestamptz>, _>("follow_up_before", f.follow_up_before)
         .bind::<Nullable<Timestamptz>, _>("follow_up_after", f.follow_up_after)
         .bind::<Nullable<Timestamptz>, _>("sla_due_before", f.sla_due_before)
-        .bind::<Nullable<Timestamptz>, _>("sla_due_after", f.sla_due_after);
+        .bind::<Nullable<Timestamptz>, _>("sla_due_after", f.sla_due_after)
+        .bind::<Array<SqlUuid>, _>("template_ids", f.template_ids.clone());
     (on, binds)
 }
 

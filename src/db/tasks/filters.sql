@@ -104,3 +104,12 @@ t.workspace_id = :workspace_id
   AND t.sla_policy_id IS NOT NULL AND t.sla_breached_at IS NULL
   AND task_sla_due_key(t.sla_next_due_at) > now()
 -- end
+-- if recurring
+  AND t.occurrence_index IS NOT NULL
+-- end
+-- if not_recurring
+  AND t.occurrence_index IS NULL
+-- end
+-- if template_ids
+  AND t.template_id = ANY(:template_ids)
+-- end

@@ -75,6 +75,9 @@ pub struct TaskFilter {
     pub sla_due_before: Option<DateTime<Utc>>,
     pub sla_due_after: Option<DateTime<Utc>>,
     pub sla: SlaFilter,
+    /// Some(true): only occurrences a template's schedule made; Some(false): only other tasks.
+    pub from_recurring_template: Option<bool>,
+    pub template_ids: Vec<Uuid>,
 }
 
 impl TaskFilter {
@@ -105,6 +108,8 @@ impl TaskFilter {
             sla_due_before: None,
             sla_due_after: None,
             sla: SlaFilter::Any,
+            from_recurring_template: None,
+            template_ids: Vec::new(),
         }
     }
 

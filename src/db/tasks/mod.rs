@@ -8,9 +8,11 @@ pub mod create_requests;
 pub mod filters;
 pub mod linked_records;
 pub mod list;
+pub mod provenance;
 mod sla;
 pub mod trips;
 
+pub use provenance::{NewProvenance, ProvenanceColumns};
 pub use sla::{SlaColumns, mark_sla_breached};
 
 use crate::events::log::{Cause, audience_sql, kind_and_cause, one_position};
@@ -75,6 +77,9 @@ pub struct TaskRow {
     /// The SLA clocks, kept by triggers (the slas migration).
     #[diesel(embed)]
     pub sla: SlaColumns,
+    /// Set when a template made the task.
+    #[diesel(embed)]
+    pub provenance: ProvenanceColumns,
 }
 
 /// A task to insert (`create::create_many`); its number is drawn from the workspace's sequence.
@@ -101,6 +106,7 @@ pub struct NewTaskRow {
     pub created_by_id: String,
     pub follow_up_at: Option<DateTime<Utc>>,
     pub source_occurred_at: Option<DateTime<Utc>>,
+    pub provenance: Option<NewProvenance>,
 }
 
 pub async fn find(

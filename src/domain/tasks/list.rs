@@ -62,6 +62,8 @@ pub struct TaskQueryDraft {
     pub sla_due_before: Option<DateTime<Utc>>,
     pub sla_due_after: Option<DateTime<Utc>>,
     pub sla: SlaFilter,
+    pub from_recurring_template: Option<bool>,
+    pub template_ids: Vec<Uuid>,
 }
 
 /// What a caller asks a listing for, before visibility is applied.
@@ -115,6 +117,8 @@ impl From<TaskQueryDraft> for TaskQuery {
             sla_due_before: draft.sla_due_before,
             sla_due_after: draft.sla_due_after,
             sla: draft.sla,
+            from_recurring_template: draft.from_recurring_template,
+            template_ids: unique(draft.template_ids),
         };
         Self {
             distribution_kinds: unique(draft.distribution_kinds),

@@ -53,7 +53,10 @@ use crate::{
         checkout,
         tasks::create::{self, TaskWrite},
         tasks::trips::{self, Asker, MoveEvent, TaskInContext, TaskRead},
-        tasks::{self, NewTaskRow, StatusChange, TaskRow, create_requests::CreateRequestKey},
+        tasks::{
+            self, NewProvenance, NewTaskRow, StatusChange, TaskRow,
+            create_requests::CreateRequestKey,
+        },
     },
 };
 
@@ -86,13 +89,33 @@ pub async fn create(
     task: NewTask,
     request: Option<CreateRequest>,
 ) -> Result<TaskView, DomainError> {
+    create_with(db, caller, task, request, None).await
+}
+
+/// Where a task comes from when a template makes it, and who its creation event names.
+#[derive(Debug, Clone)]
+pub struct Origin {
+    pub provenance: NewProvenance,
+    /// SYSTEM for an occurrence a schedule made; the author for CreateTaskFromTemplate.
+    pub by_system: bool,
+}
+
+/// As [`create`], for a task a template makes (CreateTaskFromTemplate).
+pub async fn create_with(
+    db: &Db,
+    caller: &Caller,
+    task: NewTask,
+    request: Option<CreateRequest>,
+    origin: Option<Origin>,
+) -> Result<TaskView, DomainError> {
     let task_id = Uuid::now_v7();
-    if request.is_none() && !task.is_distributed() && task.reminders.is_empty() {
+    if request.is_none() && origin.is_none() && !task.is_distributed() && task.reminders.is_empty()
+    {
         // Nothing to read first: the statement can be shared with concurrent creates.
-        let write = to_write(caller, task_id, &task, Vec::new());
+        let write = to_write(caller, task_id, &task, Vec::new(), None);
         let context = context_of(&write);
         let row = db.task_creates.run(write).await?;
-        // Written in a batch runner's statement, outside this call's task.
+        // Written in a batch runner's task, outside this call's task.
         crate::call::mark_written(caller.workspace_id);
         return Ok(view::assemble(caller, row, context));
     }
@@ -118,27 +141,40 @@ pub async fn create(
                 return Ok(view::view(conn, caller, row, false).await?);
             }
         }
-        let recipients = recipients(
-            conn,
-            caller,
-            &task.recipient_user_ids,
-            &task.recipient_channel_ids,
-            &Default::default(),
-        )
-        .await?;
-        if task.is_distributed() && recipients.is_empty() {
-            return Err(DomainError::AssignmentsLowerLimit(
-                "a distributed task needs at least one recipient, and its channels have no active members",
-            ));
-        }
-        let write = to_write(caller, task_id, &task, recipients);
-        let context = context_of(&write);
-        let mut rows = create::create_many(conn, std::slice::from_ref(&write)).await?;
-        let row = rows.pop().ok_or(DbError::Query(diesel::result::Error::NotFound))?;
-        reminders::write(conn, caller, &row, &task.reminders).await?;
-        Ok(view::assemble(caller, row, context))
+        write_new(conn, caller, task_id, &task, origin.as_ref()).await
     })
     .await
+}
+
+/// Writes a new task with its assignments, links and reminders in the connection's transaction.
+pub(crate) async fn write_new(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    task_id: Uuid,
+    task: &NewTask,
+    origin: Option<&Origin>,
+) -> Result<TaskView, DomainError> {
+    let recipients = recipients(
+        conn,
+        caller,
+        &task.recipient_user_ids,
+        &task.recipient_channel_ids,
+        &Default::default(),
+    )
+    .await?;
+    if task.is_distributed() && recipients.is_empty() {
+        return Err(DomainError::AssignmentsLowerLimit(
+            "a distributed task needs at least one recipient, and its channels have no active members",
+        ));
+    }
+    let write = to_write(caller, task_id, task, recipients, origin);
+    let context = context_of(&write);
+    let mut rows = create::create_many(conn, std::slice::from_ref(&write)).await?;
+    let row = rows
+        .pop()
+        .ok_or(DbError::Query(diesel::result::Error::NotFound))?;
+    reminders::write(conn, caller, &row, &task.reminders).await?;
+    Ok(view::assemble(caller, row, context))
 }
 
 /// The rows a new task is written as: the task, its assignments (its recipients', or the author's
@@ -148,6 +184,7 @@ fn to_write(
     task_id: Uuid,
     task: &NewTask,
     recipients: Vec<Recipient>,
+    origin: Option<&Origin>,
 ) -> TaskWrite {
     let (assigned, progress) = match (task.is_distributed(), &caller.actor) {
         (true, _) => (recipients, ProgressStatus::New),
@@ -192,11 +229,16 @@ fn to_write(
             created_by_id: caller.actor.id(),
             follow_up_at: task.follow_up_at,
             source_occurred_at: task.source_occurred_at,
+            provenance: origin.map(|o| o.provenance.clone()),
         },
         assigned,
         progress,
         links,
         request_id: caller.request_id.clone(),
+        event_actor: origin.filter(|o| o.by_system).map(|_| {
+            let system = Actor::System;
+            (system.kind(), system.id())
+        }),
     }
 }
 

@@ -59,7 +59,7 @@ impl WatchFilter {
             && self
                 .task_ids
                 .as_ref()
-                .is_none_or(|ids| ids.contains(&event.task_id))
+                .is_none_or(|ids| event.task_id.is_some_and(|id| ids.contains(&id)))
             && self
                 .kinds
                 .as_ref()

@@ -202,6 +202,14 @@ impl From<DomainError> for ApiError {
             DomainError::TooManyScheduledActions(_) => {
                 (Code::FailedPrecondition, ErrorReason::ScheduledActionsLimit)
             }
+            DomainError::TemplateNotFound => (Code::NotFound, ErrorReason::TemplateNotFound),
+            DomainError::TemplateChangeConflict => {
+                (Code::Aborted, ErrorReason::TemplateChangeConflict)
+            }
+            DomainError::ScheduleState(_) => (Code::FailedPrecondition, ErrorReason::ScheduleState),
+            DomainError::TooManyTemplates(_) => {
+                (Code::FailedPrecondition, ErrorReason::TemplatesLimit)
+            }
         };
         let mut rejected = ApiError::rejected(code, reason, message);
         if let Some(head) = head {

@@ -25,6 +25,7 @@ pub(crate) fn task_to_proto(view: TaskView, formats: &[BodyFormat]) -> pb::Task 
         }),
     });
     let etag = view.etag();
+    let template = template_ref(&view);
     let task = view.task;
     let wants = |format| formats.contains(&format);
     let body = pb::TaskBody {
@@ -87,7 +88,23 @@ pub(crate) fn task_to_proto(view: TaskView, formats: &[BodyFormat]) -> pb::Task 
         snooze_reason: task.snooze_reason.unwrap_or_default(),
         source_occurred_at: task.source_occurred_at.map(timestamp),
         sla: Sla::of(&task.sla).map(sla_to_proto),
+        template,
     }
+}
+
+/// Where the task came from, if a template made it.
+fn template_ref(view: &TaskView) -> Option<pb::TaskTemplateRef> {
+    let provenance = &view.task.provenance;
+    let id = |id: Option<uuid::Uuid>| id.map(|id| id.to_string()).unwrap_or_default();
+    Some(pb::TaskTemplateRef {
+        template_id: provenance.template_id?.to_string(),
+        template_name: provenance.template_name.clone().unwrap_or_default(),
+        recurring: provenance.occurrence_index.is_some(),
+        occurrence_index: provenance.occurrence_index.unwrap_or_default(),
+        scheduled_for: provenance.scheduled_for.map(timestamp),
+        previous_task_id: id(provenance.series_previous_id),
+        next_task_id: id(provenance.series_next_id),
+    })
 }
 
 /// The task's SLA clocks, if a policy matched it.

@@ -22,7 +22,11 @@ use crate::{
 pub(crate) fn event_to_proto(event: &Event) -> pb::TaskEvent {
     pb::TaskEvent {
         position: event.position.to_string(),
-        task_id: event.task_id.to_string(),
+        task_id: event.task_id.map(|id| id.to_string()).unwrap_or_default(),
+        template_id: event
+            .template_id
+            .map(|id| id.to_string())
+            .unwrap_or_default(),
         assignment_id: event
             .assignment_id
             .map(|id| id.to_string())

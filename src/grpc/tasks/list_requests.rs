@@ -73,6 +73,8 @@ fn filters_of(request: &pb::ListTasksRequest) -> pb::CountTasksRequest {
         sla_due_before: request.sla_due_before,
         sla_due_after: request.sla_due_after,
         sla: request.sla,
+        from_recurring_template: request.from_recurring_template,
+        template_ids: request.template_ids.clone(),
     }
 }
 
@@ -112,6 +114,7 @@ impl Parse for pb::CountTasksRequest {
         let sla_due_before = optional_instant(v, "sla_due_before", self.sla_due_before.as_ref());
         let sla_due_after = optional_instant(v, "sla_due_after", self.sla_due_after.as_ref());
         let sla = v.check("sla", optional(self.sla));
+        let template_ids = uuids(v, "template_ids", &self.template_ids, max);
         Some(TaskQuery::from(TaskQueryDraft {
             distribution_kinds,
             statuses,
@@ -135,6 +138,8 @@ impl Parse for pb::CountTasksRequest {
             sla_due_before,
             sla_due_after,
             sla: sla?.unwrap_or_default(),
+            from_recurring_template: self.from_recurring_template,
+            template_ids,
         }))
     }
 }

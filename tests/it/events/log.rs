@@ -19,7 +19,8 @@ use crate::helpers::{
 fn event(workspace_id: Uuid, task_id: Uuid) -> NewEvent {
     NewEvent {
         workspace_id,
-        task_id,
+        task_id: Some(task_id),
+        template_id: None,
         assignment_id: None,
         kind: EventKind::TaskCreated,
         details: serde_json::json!({}),
@@ -36,7 +37,7 @@ fn cause() -> Cause {
 }
 
 fn tasks(events: &[Event]) -> Vec<Uuid> {
-    events.iter().map(|e| e.task_id).collect()
+    events.iter().filter_map(|e| e.task_id).collect()
 }
 
 fn numbers(events: &[Event]) -> Vec<i64> {

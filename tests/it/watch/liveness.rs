@@ -92,7 +92,8 @@ async fn an_open_watch_hears_progress_or_an_error_while_the_database_hangs() {
     let events: Vec<NewEvent> = (0..3000)
         .map(|n| NewEvent {
             workspace_id: workspace.id,
-            task_id: Uuid::from_u128(n),
+            task_id: Some(Uuid::from_u128(n)),
+            template_id: None,
             assignment_id: None,
             kind: EventKind::TaskCreated,
             details: serde_json::json!({}),

@@ -33,6 +33,8 @@ pub(super) fn count_request(list: &pb::ListTasksRequest) -> pb::CountTasksReques
         sla_due_before: list.sla_due_before,
         sla_due_after: list.sla_due_after,
         sla: list.sla,
+        from_recurring_template: list.from_recurring_template,
+        template_ids: list.template_ids.clone(),
     }
 }
 

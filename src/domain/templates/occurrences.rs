@@ -1,0 +1,221 @@
+//! The schedule worker's pass over one template (`crate::recurrences` runs the passes): claims
+//! the template (FOR NO KEY UPDATE SKIP LOCKED), takes its releases, makes the occurrences that
+//! are due as tasks of the template's author created by actor SYSTEM, records those missed and
+//! left by the catch-up policy, and moves the schedule's standing past them, in one transaction.
+//! The unique keys on tasks (template, index) and (template, scheduled time) stand behind it: no
+//! occurrence can be made twice, whatever servers run the pass.
+//!
+//! An occurrence that cannot be made (a recipient deactivated, a channel its author no longer
+//! administers) pauses the schedule, with the reason in its status and a SCHEDULE_PAUSED event:
+//! the author fixes the template and resumes it; nothing is skipped without a word.
+
+use chrono::{DateTime, Utc};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{
+    Schedule, TemplateView, author_key, now,
+    plan::{self, Plan},
+    stored,
+};
+use crate::auth::{Actor, Caller, ScopeSet};
+use crate::db::{
+    DbError,
+    tasks::NewProvenance,
+    templates::{self as rows, Standing},
+};
+use crate::domain::{
+    DomainError,
+    tasks::{self, Origin},
+    vocabulary::{ActorType, EventKind, RecurrenceMode, ScheduleState},
+};
+use crate::events::record::{Recorder, system_cause};
+
+/// What one pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pass {
+    pub made: usize,
+    pub missed: usize,
+}
+
+/// Runs a pass over the template, if it is active and no other server holds it.
+pub async fn run_due(
+    conn: &mut AsyncPgConnection,
+    workspace_id: Uuid,
+    template_id: Uuid,
+) -> Result<Pass, DomainError> {
+    conn.transaction(async |conn| {
+        let Some(row) = rows::claim(conn, workspace_id, template_id).await? else {
+            return Ok(Pass::default());
+        };
+        let author = author_key(&row);
+        let view = stored::view(row.clone())?;
+        let Some((schedule, _)) = &view.schedule else {
+            return Ok(Pass::default());
+        };
+        let now = now(conn).await?;
+        let releases = rows::take_releases(conn, workspace_id, template_id).await?;
+        let mut standing = row.standing.clone();
+        if schedule.mode == RecurrenceMode::AfterCompletion && standing.next_at.is_none() {
+            // The latest occurrence closed: the next is the rule's first time after that.
+            let released = releases
+                .iter()
+                .find(|(index, _)| standing.last_index > 0 && *index == standing.last_index);
+            if let Some((_, released_at)) = released {
+                let from = standing
+                    .last_scheduled_for
+                    .map_or(*released_at, |latest| latest.max(*released_at));
+                standing.next_at = schedule.recurrence().next_after(from);
+                if standing.next_at.is_none() {
+                    standing.state = Some(ScheduleState::Ended);
+                }
+            }
+        }
+        let plan = plan_for(schedule, &standing, now);
+        let mut events = Recorder::with_cause(system_cause());
+        let event = |events: &mut Recorder, kind, details| {
+            events.template(workspace_id, template_id, author.clone(), kind, details)
+        };
+        for at in &plan.missed {
+            let details = json!({"scheduled_for": at, "reason": "MISSED"});
+            event(&mut events, EventKind::OccurrenceSkipped, details);
+        }
+        let mut pass = Pass {
+            made: 0,
+            missed: plan.missed.len(),
+        };
+        let was = standing.state;
+        for at in &plan.make {
+            match make_one(conn, &view, schedule, &standing, *at).await {
+                Ok(task_id) => {
+                    pass.made += 1;
+                    standing.last_task_id = Some(task_id);
+                    standing.last_index += 1;
+                    standing.last_scheduled_for = Some(*at);
+                }
+                Err(DomainError::Db(e)) => return Err(DomainError::Db(e)),
+                Err(refused) => {
+                    let reason = format!(
+                        "the occurrence scheduled for {} could not be made: {refused}",
+                        at.to_rfc3339()
+                    );
+                    let details = json!({"reason": reason, "scheduled_for": at});
+                    event(&mut events, EventKind::SchedulePaused, details);
+                    standing.state = Some(ScheduleState::Paused);
+                    standing.state_reason = Some(reason);
+                    standing.next_at = None;
+                    break;
+                }
+            }
+        }
+        if standing.state == Some(ScheduleState::Active) {
+            standing.next_at = match schedule.mode {
+                RecurrenceMode::Fixed => plan.next,
+                // One at a time: the next waits for this one to close.
+                RecurrenceMode::AfterCompletion if pass.made > 0 => None,
+                RecurrenceMode::AfterCompletion => plan.next,
+            };
+            if schedule.mode == RecurrenceMode::Fixed && plan.next.is_none() {
+                standing.state = Some(ScheduleState::Ended);
+            }
+        }
+        if standing.state == Some(ScheduleState::Ended) && was != standing.state {
+            let reason = "the rule has no more occurrences";
+            standing.state_reason = Some(reason.to_owned());
+            standing.next_at = None;
+            event(
+                &mut events,
+                EventKind::SeriesEnded,
+                json!({"reason": reason}),
+            );
+        }
+        standing.wake_at = standing
+            .next_at
+            .filter(|_| standing.state == Some(ScheduleState::Active))
+            .map(|at| plan::make_at(at, schedule.lead));
+        let bump = was != standing.state;
+        rows::set_standing(conn, workspace_id, template_id, &standing, bump).await?;
+        events.write(conn).await?;
+        Ok(pass)
+    })
+    .await
+}
+
+/// The pass's plan from the standing: nothing when no next occurrence is known.
+fn plan_for(schedule: &Schedule, standing: &Standing, now: DateTime<Utc>) -> Plan {
+    let Some(next) = standing
+        .next_at
+        .filter(|_| standing.state == Some(ScheduleState::Active))
+    else {
+        return Plan::default();
+    };
+    match schedule.mode {
+        RecurrenceMode::Fixed => plan::fixed(
+            schedule.recurrence(),
+            next,
+            schedule.lead,
+            schedule.catch_up,
+            now,
+        ),
+        RecurrenceMode::AfterCompletion if plan::make_at(next, schedule.lead) <= now => Plan {
+            make: vec![next],
+            missed: Vec::new(),
+            next: None,
+        },
+        RecurrenceMode::AfterCompletion => Plan {
+            next: Some(next),
+            ..Plan::default()
+        },
+    }
+}
+
+/// Makes the occurrence scheduled for `at`, linked after the series' latest task, in a
+/// savepoint: if it cannot be made, nothing of it stays.
+async fn make_one(
+    conn: &mut AsyncPgConnection,
+    view: &TemplateView,
+    schedule: &Schedule,
+    standing: &Standing,
+    at: DateTime<Utc>,
+) -> Result<Uuid, DomainError> {
+    let author = author_of(view)?;
+    conn.transaction(async |conn| {
+        let task_id = Uuid::now_v7();
+        if let Some(previous) = standing.last_task_id {
+            rows::link_next(conn, view.workspace_id, previous, task_id).await?;
+        }
+        let task = view.fields.task(schedule.due_of(at, view.fields.due_after));
+        let origin = Origin {
+            provenance: NewProvenance {
+                template_id: view.id,
+                template_name: view.name.as_str().to_owned(),
+                occurrence: Some((standing.last_index + 1, at, standing.last_task_id)),
+            },
+            by_system: true,
+        };
+        tasks::write_new(conn, &author, task_id, &task, Some(&origin)).await?;
+        Ok(task_id)
+    })
+    .await
+}
+
+/// The template's author as the caller its tasks are made for.
+fn author_of(view: &TemplateView) -> Result<Caller, DomainError> {
+    let (kind, id) = &view.created_by;
+    let actor = match kind {
+        ActorType::User => Actor::User(id.parse().map_err(|_| {
+            DomainError::Db(DbError::Query(diesel::result::Error::DeserializationError(
+                format!("a template's author {id:?} is not a user id").into(),
+            )))
+        })?),
+        ActorType::ApiToken => Actor::ApiToken(id.clone()),
+        ActorType::System => Actor::System,
+    };
+    Ok(Caller {
+        workspace_id: view.workspace_id,
+        actor,
+        scopes: ScopeSet::default(),
+        request_id: None,
+    })
+}
