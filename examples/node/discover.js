@@ -60,6 +60,7 @@ function call(client, method, request, metadata) {
     ['TaskService', 'CountTasks', {}],
     ['AssignmentService', 'GetMyAssignmentsSummary', {}],
     ['DirectoryService', 'ListUsers', {}],
+    ['TaskTemplateService', 'ListTaskTemplates', {}],
   ];
   for (const service of services) {
     const methods = Object.keys(definition[service]).length;

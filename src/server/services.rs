@@ -1,4 +1,4 @@
-//! What the gRPC port serves: Docket's four services and health and reflection, behind the layers
+//! What the gRPC port serves: Docket's five services and health and reflection, behind the layers
 //! every call passes (request context, then authentication), with Docket's HTTP/2 and TLS
 //! settings.
 

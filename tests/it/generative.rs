@@ -183,6 +183,36 @@ async fn refresh(team: &Team) -> Pools {
         };
         ids.push(team.create(&team.author.1, request).await.expect("task").id);
     }
+    // Templates to reach: one recurring (so that the controls find a schedule), one not.
+    for schedule in [
+        None,
+        Some(pb::TaskSchedule {
+            rrule: "FREQ=WEEKLY;BYDAY=MO".into(),
+            time_zone: "Europe/Berlin".into(),
+            start: "2030-01-07T09:00".into(),
+            ..Default::default()
+        }),
+    ] {
+        let request = pb::CreateTaskTemplateRequest {
+            name: "Fixture".into(),
+            task: Some(pb::TaskTemplateFields {
+                title: "From a template".into(),
+                recipient_user_ids: vec![team.alice.0.to_string()],
+                ..Default::default()
+            }),
+            schedule,
+        };
+        let template = pb::task_template_service_client::TaskTemplateServiceClient::new(
+            team.app.channel().await,
+        )
+        .create_task_template(crate::helpers::rpc::authorized(request, &team.author.1))
+        .await
+        .expect("a template")
+        .into_inner()
+        .template
+        .expect("template");
+        ids.push(template.id);
+    }
     for row in db
         .query(
             "SELECT id::text FROM assignments UNION SELECT id::text FROM workspaces",

@@ -103,6 +103,24 @@ async fn schedule_of(
     })
 }
 
+/// The template's recipients are active users and channels the caller administers now, as
+/// CreateTask requires (the schedule checks again when it makes each task).
+async fn check_recipients(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    fields: &TemplateFields,
+) -> Result<(), DomainError> {
+    tasks::recipients(
+        conn,
+        caller,
+        &fields.recipient_user_ids,
+        &fields.recipient_channel_ids,
+        &Default::default(),
+    )
+    .await?;
+    Ok(())
+}
+
 /// Reminders before the due need a due: the fields' `due_after`, or the schedule's `due_time`.
 fn check_reminders(
     fields: &TemplateFields,
@@ -188,6 +206,7 @@ pub async fn create(
             None => None,
         };
         check_reminders(&new.fields, schedule.as_ref())?;
+        check_recipients(conn, caller, &new.fields).await?;
         let now = now(conn).await?;
         let empty = Standing {
             state: None,
@@ -309,6 +328,7 @@ pub async fn update(
             }
         };
         check_reminders(&fields, schedule.as_ref())?;
+        check_recipients(conn, caller, &fields).await?;
         let changed = rows::replace(
             conn,
             row.workspace_id,

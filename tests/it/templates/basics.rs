@@ -259,6 +259,12 @@ async fn only_the_author_changes_a_template_and_other_workspaces_see_nothing() {
             ))
             .await
             .map(|_| ()),
+            api.resume_task_template(authorized(
+                pb::ResumeTaskTemplateRequest { template_id: id() },
+                token,
+            ))
+            .await
+            .map(|_| ()),
             api.end_task_template_series(authorized(
                 pb::EndTaskTemplateSeriesRequest {
                     template_id: id(),
@@ -306,5 +312,28 @@ async fn only_the_author_changes_a_template_and_other_workspaces_see_nothing() {
     }
     let unchanged = get(&team, &team.author.1, &made.id).await.expect("get");
     assert_eq!(unchanged, made, "nothing changed");
+    // Their users are unknown here; their list holds none of ours.
+    let (_, other) = seed::workspace(&team.app.db, "other").await;
+    let mut theirs = crate::helpers::rpc::Directory::new(&team.app, other.clone()).await;
+    let stranger = uuid::Uuid::new_v4();
+    theirs
+        .upsert_user(stranger, "Stranger", "Elsewhere", Some(true))
+        .await;
+    let mut task = fields("For a stranger");
+    task.recipient_user_ids = vec![stranger.to_string()];
+    let unknown = create(&team, &team.author.1, "Foreign", task, None)
+        .await
+        .expect_err("a user of another workspace");
+    assert_error(
+        &unknown,
+        Code::NotFound,
+        "UNKNOWN_USER_ID",
+        "a foreign recipient",
+    );
+    let listed = api
+        .list_task_templates(authorized(pb::ListTaskTemplatesRequest::default(), &other))
+        .await
+        .expect("list");
+    assert!(listed.into_inner().templates.is_empty());
     assert_eq!(team.count("tasks").await, 0);
 }

@@ -1,7 +1,7 @@
 //! Controlling a schedule: pause, resume, skip the next occurrence (once, even when retried),
 //! end the series; what each refuses and the events they record.
 
-use docket::grpc::pb;
+use docket::grpc::pb::{self, directory_service_client::DirectoryServiceClient};
 use tonic::Code;
 
 use super::{client, create, database, fields, instant, schedule};
@@ -188,4 +188,70 @@ async fn a_schedule_is_paused_resumed_skipped_and_ended_by_its_author() {
             "SERIES_ENDED"
         ]
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_occurrence_that_cannot_be_made_pauses_its_schedule_and_says_why() {
+    let team = Team::new().await;
+    let token = &team.author.1;
+    let mut task = fields("For Alice");
+    task.recipient_user_ids = vec![team.alice.0.to_string()];
+    let template = create(
+        &team,
+        token,
+        "Alice's",
+        task,
+        Some(schedule("FREQ=DAILY", "UTC", "2030-01-01T09:00")),
+    )
+    .await
+    .expect("create");
+    // Alice leaves; then the schedule's next occurrence comes due.
+    DirectoryServiceClient::new(team.app.channel().await)
+        .deactivate_user(authorized(
+            pb::DeactivateUserRequest {
+                user_id: team.alice.0.to_string(),
+            },
+            &team.admin,
+        ))
+        .await
+        .expect("deactivate");
+    let db = database(&team).await;
+    let id: uuid::Uuid = template.id.parse().expect("uuid");
+    db.execute(
+        "UPDATE task_templates SET next_at = now(), wake_at = now() WHERE id = $1",
+        &[&id],
+    )
+    .await
+    .expect("due now");
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+    let status = loop {
+        let status = super::get(&team, token, &template.id)
+            .await
+            .expect("get")
+            .schedule_status
+            .expect("status");
+        if status.state != pb::ScheduleState::Active as i32 {
+            break status;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "still active");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(status.state, pb::ScheduleState::Paused as i32);
+    assert!(
+        status.reason.contains("could not be made"),
+        "{}",
+        status.reason
+    );
+    assert_eq!(status.occurrences_made, 0);
+    assert_eq!(team.count("tasks").await, 0, "nothing half-made");
+    let paused: (String, String) = db
+        .query_one(
+            "SELECT actor_type, details->>'reason' FROM task_events \
+             WHERE template_id = $1 AND kind = 'SCHEDULE_PAUSED'",
+            &[&id],
+        )
+        .await
+        .map(|row| (row.get(0), row.get(1)))
+        .expect("a SCHEDULE_PAUSED event");
+    assert_eq!(paused, ("SYSTEM".to_owned(), status.reason));
 }

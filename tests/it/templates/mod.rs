@@ -5,7 +5,9 @@
 mod after_completion;
 mod basics;
 mod controls;
+mod expansion;
 mod from_template;
+mod replicas;
 mod schedules;
 
 use std::time::Duration;

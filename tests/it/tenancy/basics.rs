@@ -23,7 +23,8 @@ enum Tenancy {
     /// `tenancy_tasks::task_ids_of_another_workspace_do_not_exist` and
     /// `tenancy_assignments::assignment_ids_of_another_workspace_do_not_exist` check (and, for
     /// scheduled actions and snoozes, `timers::rules::another_workspace_neither_sees_nor_changes_the_actions`
-    /// and `timers::snooze::who_may_snooze_and_what_a_snooze_must_hold`).
+    /// and `timers::snooze::who_may_snooze_and_what_a_snooze_must_hold`; for templates,
+    /// `templates::basics::only_the_author_changes_a_template_and_other_workspaces_see_nothing`).
     ForeignIdsDoNotExist,
 }
 
@@ -182,6 +183,46 @@ const TENANCY: &[(&str, Tenancy)] = &[
     ),
     (
         "/docket.v1.TaskService/CancelScheduledTaskAction",
+        Tenancy::ForeignIdsDoNotExist,
+    ),
+    (
+        "/docket.v1.TaskTemplateService/CreateTaskTemplate",
+        Tenancy::ForeignIdsDoNotExist,
+    ),
+    (
+        "/docket.v1.TaskTemplateService/GetTaskTemplate",
+        Tenancy::ForeignIdsDoNotExist,
+    ),
+    (
+        "/docket.v1.TaskTemplateService/ListTaskTemplates",
+        Tenancy::CallersWorkspaceOnly,
+    ),
+    (
+        "/docket.v1.TaskTemplateService/UpdateTaskTemplate",
+        Tenancy::ForeignIdsDoNotExist,
+    ),
+    (
+        "/docket.v1.TaskTemplateService/DeleteTaskTemplate",
+        Tenancy::ForeignIdsDoNotExist,
+    ),
+    (
+        "/docket.v1.TaskTemplateService/CreateTaskFromTemplate",
+        Tenancy::ForeignIdsDoNotExist,
+    ),
+    (
+        "/docket.v1.TaskTemplateService/PauseTaskTemplate",
+        Tenancy::ForeignIdsDoNotExist,
+    ),
+    (
+        "/docket.v1.TaskTemplateService/ResumeTaskTemplate",
+        Tenancy::ForeignIdsDoNotExist,
+    ),
+    (
+        "/docket.v1.TaskTemplateService/SkipNextOccurrence",
+        Tenancy::ForeignIdsDoNotExist,
+    ),
+    (
+        "/docket.v1.TaskTemplateService/EndTaskTemplateSeries",
         Tenancy::ForeignIdsDoNotExist,
     ),
     (
