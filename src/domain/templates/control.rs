@@ -109,41 +109,7 @@ async fn moved(
                 Some((resumed, EventKind::ScheduleResumed, details))
             }
         },
-        Control::SkipNext { scheduled_for } => {
-            let next = standing
-                .next_at
-                .filter(|_| state != Some(ScheduleState::Ended))
-                .ok_or_else(|| {
-                    DomainError::ScheduleState("no next occurrence is scheduled".into())
-                })?;
-            if scheduled_for.is_some_and(|at| at != next) {
-                return Err(DomainError::ScheduleState(format!(
-                    "the next occurrence is scheduled for {}",
-                    next.to_rfc3339()
-                )));
-            }
-            let after = schedule.recurrence().next_after(next);
-            let active = state == Some(ScheduleState::Active);
-            let skipped = Standing {
-                next_at: after,
-                wake_at: after
-                    .filter(|_| active)
-                    .map(|at| plan::make_at(at, schedule.lead)),
-                state: if after.is_none() {
-                    Some(ScheduleState::Ended)
-                } else {
-                    state
-                },
-                state_reason: if after.is_none() {
-                    Some("the rule has no more occurrences".into())
-                } else {
-                    standing.state_reason.clone()
-                },
-                ..standing.clone()
-            };
-            let details = json!({"scheduled_for": next, "reason": "SKIPPED"});
-            Some((skipped, EventKind::OccurrenceSkipped, details))
-        }
+        Control::SkipNext { scheduled_for } => Some(skip_next(standing, schedule, scheduled_for)?),
         Control::End { reason } => match state {
             Some(ScheduleState::Ended) => None,
             None => return Err(ended()),
@@ -160,4 +126,45 @@ async fn moved(
             }
         },
     })
+}
+
+/// Skips the next occurrence (only the one scheduled for `scheduled_for`, if given): the one
+/// after it becomes the next, or, with none, the series ends.
+fn skip_next(
+    standing: &Standing,
+    schedule: &Schedule,
+    scheduled_for: Option<DateTime<Utc>>,
+) -> Result<(Standing, EventKind, Value), DomainError> {
+    let state = standing.state;
+    let next = standing
+        .next_at
+        .filter(|_| state != Some(ScheduleState::Ended))
+        .ok_or_else(|| DomainError::ScheduleState("no next occurrence is scheduled".into()))?;
+    if scheduled_for.is_some_and(|at| at != next) {
+        return Err(DomainError::ScheduleState(format!(
+            "the next occurrence is scheduled for {}",
+            next.to_rfc3339()
+        )));
+    }
+    let after = schedule.recurrence().next_after(next);
+    let active = state == Some(ScheduleState::Active);
+    let skipped = Standing {
+        next_at: after,
+        wake_at: after
+            .filter(|_| active)
+            .map(|at| plan::make_at(at, schedule.lead)),
+        state: if after.is_none() {
+            Some(ScheduleState::Ended)
+        } else {
+            state
+        },
+        state_reason: if after.is_none() {
+            Some("the rule has no more occurrences".into())
+        } else {
+            standing.state_reason.clone()
+        },
+        ..standing.clone()
+    };
+    let details = json!({"scheduled_for": next, "reason": "SKIPPED"});
+    Ok((skipped, EventKind::OccurrenceSkipped, details))
 }

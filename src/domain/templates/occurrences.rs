@@ -11,7 +11,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
-use serde_json::json;
+use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::{
@@ -57,89 +57,132 @@ pub async fn run_due(
         let now = now(conn).await?;
         let releases = rows::take_releases(conn, workspace_id, template_id).await?;
         let mut standing = row.standing.clone();
-        if schedule.mode == RecurrenceMode::AfterCompletion && standing.next_at.is_none() {
-            // The latest occurrence closed: the next is the rule's first time after that.
-            let released = releases
-                .iter()
-                .find(|(index, _)| standing.last_index > 0 && *index == standing.last_index);
-            if let Some((_, released_at)) = released {
-                let from = standing
-                    .last_scheduled_for
-                    .map_or(*released_at, |latest| latest.max(*released_at));
-                standing.next_at = schedule.recurrence().next_after(from);
-                if standing.next_at.is_none() {
-                    standing.state = Some(ScheduleState::Ended);
-                }
-            }
-        }
-        let plan = plan_for(schedule, &standing, now);
-        let mut events = Recorder::with_cause(system_cause());
-        let event = |events: &mut Recorder, kind, details| {
-            events.template(workspace_id, template_id, author.clone(), kind, details)
-        };
-        for at in &plan.missed {
-            let details = json!({"scheduled_for": at, "reason": "MISSED"});
-            event(&mut events, EventKind::OccurrenceSkipped, details);
-        }
-        let mut pass = Pass {
-            made: 0,
-            missed: plan.missed.len(),
-        };
         let was = standing.state;
-        for at in &plan.make {
-            match make_one(conn, &view, schedule, &standing, *at).await {
-                Ok(task_id) => {
-                    pass.made += 1;
-                    standing.last_task_id = Some(task_id);
-                    standing.last_index += 1;
-                    standing.last_scheduled_for = Some(*at);
-                }
-                Err(DomainError::Db(e)) => return Err(DomainError::Db(e)),
-                Err(refused) => {
-                    let reason = format!(
-                        "the occurrence scheduled for {} could not be made: {refused}",
-                        at.to_rfc3339()
-                    );
-                    let details = json!({"reason": reason, "scheduled_for": at});
-                    event(&mut events, EventKind::SchedulePaused, details);
-                    standing.state = Some(ScheduleState::Paused);
-                    standing.state_reason = Some(reason);
-                    standing.next_at = None;
-                    break;
-                }
-            }
-        }
-        if standing.state == Some(ScheduleState::Active) {
-            standing.next_at = match schedule.mode {
-                RecurrenceMode::Fixed => plan.next,
-                // One at a time: the next waits for this one to close.
-                RecurrenceMode::AfterCompletion if pass.made > 0 => None,
-                RecurrenceMode::AfterCompletion => plan.next,
-            };
-            if schedule.mode == RecurrenceMode::Fixed && plan.next.is_none() {
-                standing.state = Some(ScheduleState::Ended);
-            }
-        }
-        if standing.state == Some(ScheduleState::Ended) && was != standing.state {
-            let reason = "the rule has no more occurrences";
-            standing.state_reason = Some(reason.to_owned());
-            standing.next_at = None;
-            event(
-                &mut events,
-                EventKind::SeriesEnded,
-                json!({"reason": reason}),
-            );
-        }
-        standing.wake_at = standing
-            .next_at
-            .filter(|_| standing.state == Some(ScheduleState::Active))
-            .map(|at| plan::make_at(at, schedule.lead));
+        release_next(schedule, &mut standing, &releases);
+        let plan = plan_for(schedule, &standing, now);
+        let mut events: Vec<(EventKind, Value)> = plan
+            .missed
+            .iter()
+            .map(|at| {
+                let details = json!({"scheduled_for": at, "reason": "MISSED"});
+                (EventKind::OccurrenceSkipped, details)
+            })
+            .collect();
+        let made = make_due(
+            conn,
+            &view,
+            schedule,
+            &mut standing,
+            &plan.make,
+            &mut events,
+        )
+        .await?;
+        settle(schedule, &mut standing, &plan, made, was, &mut events);
         let bump = was != standing.state;
         rows::set_standing(conn, workspace_id, template_id, &standing, bump).await?;
-        events.write(conn).await?;
-        Ok(pass)
+        let mut recorder = Recorder::with_cause(system_cause());
+        for (kind, details) in events {
+            recorder.template(workspace_id, template_id, author.clone(), kind, details);
+        }
+        recorder.write(conn).await?;
+        Ok(Pass {
+            made,
+            missed: plan.missed.len(),
+        })
     })
     .await
+}
+
+/// In after-completion mode with nothing scheduled, a release of the latest occurrence: the
+/// next is the rule's first time after the later of its closing and its scheduled time.
+fn release_next(schedule: &Schedule, standing: &mut Standing, releases: &[(i32, DateTime<Utc>)]) {
+    if schedule.mode != RecurrenceMode::AfterCompletion || standing.next_at.is_some() {
+        return;
+    }
+    let latest = standing.last_index;
+    let Some((_, released_at)) = releases
+        .iter()
+        .find(|(index, _)| latest > 0 && *index == latest)
+    else {
+        return;
+    };
+    let from = standing
+        .last_scheduled_for
+        .map_or(*released_at, |at| at.max(*released_at));
+    standing.next_at = schedule.recurrence().next_after(from);
+    if standing.next_at.is_none() {
+        standing.state = Some(ScheduleState::Ended);
+    }
+}
+
+/// Makes the occurrences of `due` in turn; the first that cannot be made pauses the schedule
+/// (its event says why). Returns how many were made.
+async fn make_due(
+    conn: &mut AsyncPgConnection,
+    view: &TemplateView,
+    schedule: &Schedule,
+    standing: &mut Standing,
+    due: &[DateTime<Utc>],
+    events: &mut Vec<(EventKind, Value)>,
+) -> Result<usize, DomainError> {
+    let mut made = 0;
+    for at in due {
+        match make_one(conn, view, schedule, standing, *at).await {
+            Ok(task_id) => {
+                made += 1;
+                standing.last_task_id = Some(task_id);
+                standing.last_index += 1;
+                standing.last_scheduled_for = Some(*at);
+            }
+            Err(DomainError::Db(e)) => return Err(DomainError::Db(e)),
+            Err(refused) => {
+                let reason = format!(
+                    "the occurrence scheduled for {} could not be made: {refused}",
+                    at.to_rfc3339()
+                );
+                let details = json!({"reason": reason, "scheduled_for": at});
+                events.push((EventKind::SchedulePaused, details));
+                standing.state = Some(ScheduleState::Paused);
+                standing.state_reason = Some(reason);
+                standing.next_at = None;
+                break;
+            }
+        }
+    }
+    Ok(made)
+}
+
+/// The standing after the pass: past what it made, ended when the rule has no more (an event
+/// says so), and when the worker next has something to do.
+fn settle(
+    schedule: &Schedule,
+    standing: &mut Standing,
+    plan: &Plan,
+    made: usize,
+    was: Option<ScheduleState>,
+    events: &mut Vec<(EventKind, Value)>,
+) {
+    if standing.state == Some(ScheduleState::Active) {
+        standing.next_at = match schedule.mode {
+            RecurrenceMode::Fixed => plan.next,
+            // One at a time: the next waits for this one to close.
+            RecurrenceMode::AfterCompletion if made > 0 => None,
+            RecurrenceMode::AfterCompletion => plan.next,
+        };
+        if schedule.mode == RecurrenceMode::Fixed && plan.next.is_none() {
+            standing.state = Some(ScheduleState::Ended);
+        }
+    }
+    if standing.state == Some(ScheduleState::Ended) && was != standing.state {
+        let reason = "the rule has no more occurrences";
+        standing.state_reason = Some(reason.to_owned());
+        standing.next_at = None;
+        events.push((EventKind::SeriesEnded, json!({"reason": reason})));
+    }
+    standing.wake_at = standing
+        .next_at
+        .filter(|_| standing.state == Some(ScheduleState::Active))
+        .map(|at| plan::make_at(at, schedule.lead));
 }
 
 /// The pass's plan from the standing: nothing when no next occurrence is known.

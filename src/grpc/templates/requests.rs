@@ -314,19 +314,27 @@ pub(crate) struct ControlTemplate {
     pub control: Control,
 }
 
-fn reason(v: &mut Violations, raw: &str) -> Option<Option<Text<crate::domain::tasks::Reason>>> {
-    v.check("reason", Text::optional(raw))
+/// A control that takes a template and a reason (pause, end).
+fn with_reason(
+    v: &mut Violations,
+    template_id: &str,
+    reason: &str,
+    control: fn(Option<Text<crate::domain::tasks::Reason>>) -> Control,
+) -> Option<ControlTemplate> {
+    let template_id = v.check("template_id", uuid(template_id));
+    let reason = v.check("reason", Text::optional(reason));
+    Some(ControlTemplate {
+        template_id: template_id?,
+        control: control(reason?),
+    })
 }
 
 impl Parse for pb::PauseTaskTemplateRequest {
     type Checked = ControlTemplate;
 
     fn parse(&self, v: &mut Violations) -> Option<ControlTemplate> {
-        let template_id = v.check("template_id", uuid(&self.template_id));
-        let reason = reason(v, &self.reason);
-        Some(ControlTemplate {
-            template_id: template_id?,
-            control: Control::Pause { reason: reason? },
+        with_reason(v, &self.template_id, &self.reason, |reason| {
+            Control::Pause { reason }
         })
     }
 }
@@ -335,11 +343,8 @@ impl Parse for pb::EndTaskTemplateSeriesRequest {
     type Checked = ControlTemplate;
 
     fn parse(&self, v: &mut Violations) -> Option<ControlTemplate> {
-        let template_id = v.check("template_id", uuid(&self.template_id));
-        let reason = reason(v, &self.reason);
-        Some(ControlTemplate {
-            template_id: template_id?,
-            control: Control::End { reason: reason? },
+        with_reason(v, &self.template_id, &self.reason, |reason| Control::End {
+            reason,
         })
     }
 }
