@@ -22,6 +22,7 @@ use super::{
 use crate::auth::{Actor, Caller, ScopeSet};
 use crate::db::{
     DbError,
+    directory::users,
     tasks::NewProvenance,
     templates::{self as rows, Standing},
 };
@@ -223,6 +224,15 @@ async fn make_one(
     at: DateTime<Utc>,
 ) -> Result<Uuid, DomainError> {
     let author = author_of(view)?;
+    if let Some(user) = author.actor.user_id() {
+        // A deactivated author's schedule makes nothing: their tasks would be no one's.
+        if users::existing_ids(conn, view.workspace_id, &[user], true)
+            .await?
+            .is_empty()
+        {
+            return Err(DomainError::UnknownUser(user));
+        }
+    }
     conn.transaction(async |conn| {
         let task_id = Uuid::now_v7();
         if let Some(previous) = standing.last_task_id {

@@ -193,29 +193,42 @@ async fn a_schedule_is_paused_resumed_skipped_and_ended_by_its_author() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_occurrence_that_cannot_be_made_pauses_its_schedule_and_says_why() {
     let team = Team::new().await;
-    let token = &team.author.1;
-    let mut task = fields("For Alice");
-    task.recipient_user_ids = vec![team.alice.0.to_string()];
+    // A recipient leaves; and an author leaves.
+    let mut for_alice = fields("For Alice");
+    for_alice.recipient_user_ids = vec![team.alice.0.to_string()];
+    paused_when_user_leaves(&team, &team.author.1, for_alice, team.alice.0).await;
+    paused_when_user_leaves(&team, &team.alice.1, fields("Alice's own"), team.alice.0).await;
+    assert_eq!(team.count("tasks").await, 0, "nothing half-made");
+}
+
+/// A daily template by `token`, whose next occurrence comes due once `leaver` is deactivated:
+/// the schedule pauses, says why, and a SYSTEM event records it.
+async fn paused_when_user_leaves(
+    team: &Team,
+    token: &str,
+    task: pb::TaskTemplateFields,
+    leaver: uuid::Uuid,
+) {
     let template = create(
-        &team,
+        team,
         token,
-        "Alice's",
+        "Daily",
         task,
         Some(schedule("FREQ=DAILY", "UTC", "2030-01-01T09:00")),
     )
     .await
     .expect("create");
-    // Alice leaves; then the schedule's next occurrence comes due.
-    DirectoryServiceClient::new(team.app.channel().await)
+    let mut directory = DirectoryServiceClient::new(team.app.channel().await);
+    directory
         .deactivate_user(authorized(
             pb::DeactivateUserRequest {
-                user_id: team.alice.0.to_string(),
+                user_id: leaver.to_string(),
             },
             &team.admin,
         ))
         .await
         .expect("deactivate");
-    let db = database(&team).await;
+    let db = database(team).await;
     let id: uuid::Uuid = template.id.parse().expect("uuid");
     db.execute(
         "UPDATE task_templates SET next_at = now(), wake_at = now() WHERE id = $1",
@@ -225,7 +238,7 @@ async fn an_occurrence_that_cannot_be_made_pauses_its_schedule_and_says_why() {
     .expect("due now");
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
     let status = loop {
-        let status = super::get(&team, token, &template.id)
+        let status = super::get(team, &team.admin, &template.id)
             .await
             .expect("get")
             .schedule_status
@@ -243,7 +256,6 @@ async fn an_occurrence_that_cannot_be_made_pauses_its_schedule_and_says_why() {
         status.reason
     );
     assert_eq!(status.occurrences_made, 0);
-    assert_eq!(team.count("tasks").await, 0, "nothing half-made");
     let paused: (String, String) = db
         .query_one(
             "SELECT actor_type, details->>'reason' FROM task_events \
@@ -254,4 +266,10 @@ async fn an_occurrence_that_cannot_be_made_pauses_its_schedule_and_says_why() {
         .map(|row| (row.get(0), row.get(1)))
         .expect("a SCHEDULE_PAUSED event");
     assert_eq!(paused, ("SYSTEM".to_owned(), status.reason));
+    // Back, for what follows (once the credential cache forgets the refusal).
+    crate::helpers::rpc::Directory::new(&team.app, team.admin.clone())
+        .await
+        .upsert_user(leaver, "Back", "Again", Some(true))
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
 }
