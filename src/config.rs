@@ -95,6 +95,9 @@ pub struct ServeConfig {
     pub connections: ConnectionConfig,
 
     #[command(flatten)]
+    pub webhooks: WebhookConfig,
+
+    #[command(flatten)]
     pub auth: AuthConfig,
 
     #[command(flatten)]
@@ -175,6 +178,52 @@ pub struct TlsConfig {
     /// PEM private key of the certificate.
     #[arg(long, env = "DOCKET_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+}
+
+/// Webhook delivery: where it may go, how it is paced, and the keys that seal signing secrets.
+#[derive(Debug, Clone, Args)]
+pub struct WebhookConfig {
+    /// Keys that seal webhook signing secrets at rest: `id:<base64 of 32 bytes>`, comma
+    /// separated. The first seals; every one opens, so a new key goes first and the old one stays
+    /// until the servers have resealed every secret with the new one (docs/operations.md).
+    /// Unset: WebhookService answers WEBHOOKS_DISABLED and nothing is delivered.
+    #[arg(long, env = "DOCKET_WEBHOOK_KEYS", hide_env_values = true)]
+    pub webhook_keys: Option<String>,
+
+    /// Let subscriptions use plain `http://` URLs (otherwise `https://` only).
+    #[arg(long, env = "DOCKET_WEBHOOK_ALLOW_HTTP", default_value_t = false, action = clap::ArgAction::Set)]
+    pub webhook_allow_http: bool,
+
+    /// Networks webhooks may reach although they are not public (private, loopback,
+    /// link-local, ...), comma separated, e.g. `10.20.0.0/16,127.0.0.1/32`. Public addresses are
+    /// always allowed.
+    #[arg(long, env = "DOCKET_WEBHOOK_ALLOW_NETWORKS", value_delimiter = ',')]
+    pub webhook_allow_networks: Vec<ipnet::IpNet>,
+
+    /// How long one delivery may take, connecting to reading the answer.
+    #[arg(long, env = "DOCKET_WEBHOOK_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub webhook_timeout: Duration,
+
+    /// How long a subscription may fail without a success before it is paused as FAILING.
+    #[arg(long, env = "DOCKET_WEBHOOK_RETRY_PERIOD", default_value = "3days", value_parser = humantime::parse_duration)]
+    pub webhook_retry_period: Duration,
+
+    /// Requests one subscription may have in flight at once (events of different tasks).
+    #[arg(long, env = "DOCKET_WEBHOOK_CONCURRENCY", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub webhook_concurrency: u32,
+
+    /// Bytes of messages one subscription may hold read ahead of its cursor.
+    #[arg(long, env = "DOCKET_WEBHOOK_INFLIGHT_BYTES", default_value_t = 4 << 20, value_parser = clap::value_parser!(u32).range(65536..))]
+    pub webhook_inflight_bytes: u32,
+
+    /// Subscriptions one server delivers at once.
+    #[arg(long, env = "DOCKET_WEBHOOK_SUBSCRIPTIONS", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub webhook_subscriptions: u32,
+
+    /// How long a server's hold on a subscription lasts unless renewed: how soon another server
+    /// carries on after one dies.
+    #[arg(long, env = "DOCKET_WEBHOOK_LEASE", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub webhook_lease: Duration,
 }
 
 /// How callers are authenticated.

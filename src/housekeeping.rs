@@ -1,6 +1,6 @@
 //! The server's housekeeping: every interval, it purges what has outlived its retention: the
-//! request ids CreateTask remembers, the event log, settled timers (scheduled actions) and
-//! retired SLA policies no task follows. Every replica runs it; the database lock in
+//! request ids CreateTask remembers, the event log, settled timers (scheduled actions), retired
+//! SLA policies no task follows, and webhook delivery logs. Every replica runs it; the database lock in
 //! `db::housekeeping` lets one purge at a time, so replicas starting together do the work once.
 
 use std::time::Duration;
@@ -62,10 +62,18 @@ pub async fn pass(pool: &PgPool, retention: Retention) -> Option<Purged> {
         let policies =
             db::housekeeping::expire_sla_policies(&mut conn, retention.events, PURGE_BATCH).await?;
         report("retired SLA policies", policies, retention.events);
-        Ok::<_, db::DbError>(match (request_ids, events, timers, policies) {
-            (Purged::Rows(a), Purged::Rows(b), Purged::Rows(c), Purged::Rows(d)) => {
-                Purged::Rows(a + b + c + d)
-            }
+        let deliveries =
+            db::housekeeping::expire_webhook_deliveries(&mut conn, retention.events, PURGE_BATCH)
+                .await?;
+        report("webhook deliveries", deliveries, retention.events);
+        Ok::<_, db::DbError>(match (request_ids, events, timers, policies, deliveries) {
+            (
+                Purged::Rows(a),
+                Purged::Rows(b),
+                Purged::Rows(c),
+                Purged::Rows(d),
+                Purged::Rows(e),
+            ) => Purged::Rows(a + b + c + d + e),
             _ => Purged::ElsewhereUnderway,
         })
     };

@@ -20,5 +20,6 @@ pub mod recurrences;
 pub mod server;
 pub mod telemetry;
 pub mod timers;
+pub mod webhooks;
 
 pub use server::{Application, ServerError};

@@ -40,6 +40,7 @@ pub struct Metrics {
     pub calls: CallMetrics,
     pub auth_cache: IntCounterVec,
     pub timers: TimerMetrics,
+    pub webhooks: crate::webhooks::metrics::WebhookMetrics,
 }
 
 /// What the timer worker (`crate::timers`) records of the timers it settles.
@@ -186,6 +187,8 @@ impl Metrics {
         calls.register(&registry)?;
         let timers = TimerMetrics::new()?;
         timers.register(&registry)?;
+        let webhooks = crate::webhooks::metrics::WebhookMetrics::new()?;
+        webhooks.register(&registry)?;
         registry.register(Box::new(build_info()?))?;
         registry.register(Box::new(auth_cache.clone()))?;
         registry.register(Box::new(QUERY_SECONDS.clone()))?;
@@ -198,6 +201,7 @@ impl Metrics {
             calls,
             auth_cache,
             timers,
+            webhooks,
         })
     }
 

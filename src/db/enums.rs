@@ -13,8 +13,9 @@ use diesel::{
 };
 
 use crate::domain::vocabulary::{
-    ActorType, BodyFormat, CatchUp, CompletionPolicy, Disposition, EventKind, Priority,
-    ProgressStatus, RecurrenceMode, ScheduleState, Scope, Status, TimerAction, TimerState,
+    ActorType, BodyFormat, CatchUp, CompletionPolicy, DeliveryPurpose, Disposition, EventKind,
+    Priority, ProgressStatus, RecurrenceMode, ScheduleState, Scope, Status, TimerAction,
+    TimerState, WebhookState,
 };
 
 /// Stores a vocabulary in a text column.
@@ -81,4 +82,6 @@ text_column!(
     RecurrenceMode,
     CatchUp,
     ScheduleState,
+    WebhookState,
+    DeliveryPurpose,
 );

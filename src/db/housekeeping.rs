@@ -97,6 +97,24 @@ pub async fn expire_timers(
     .await
 }
 
+/// Deletes the webhook delivery log's attempts made more than `retention` ago, like
+/// [`expire_request_ids`]: kept as long as the events they delivered.
+pub async fn expire_webhook_deliveries(
+    conn: &mut AsyncPgConnection,
+    retention: Duration,
+    batch: i64,
+) -> QueryResult<Purged> {
+    purge_in_batches(
+        conn,
+        "WITH gone AS (DELETE FROM webhook_deliveries WHERE ctid = ANY (ARRAY(\
+         SELECT ctid FROM webhook_deliveries WHERE at < now() - $1 LIMIT $2)) \
+         RETURNING 1) SELECT count(*) AS deleted FROM gone",
+        retention,
+        batch,
+    )
+    .await
+}
+
 /// Deletes the SLA policies retired more than `retention` ago that no task follows any more, like
 /// [`expire_request_ids`] (a retired policy applies to no new task).
 pub async fn expire_sla_policies(

@@ -95,6 +95,24 @@ pub enum DomainError {
     ScheduleState(String),
     #[error("a workspace holds at most {0} templates; delete one first")]
     TooManyTemplates(i64),
+    #[error("no such webhook subscription")]
+    WebhookNotFound,
+    #[error("the subscription changed since the etag given; read it again and retry")]
+    WebhookChangeConflict,
+    #[error("a workspace holds at most {0} webhook subscriptions; delete one first")]
+    TooManyWebhooks(i64),
+    #[error(
+        "webhooks are off on this server: it has no key to seal their secrets (DOCKET_WEBHOOK_KEYS)"
+    )]
+    WebhooksDisabled,
+    /// The URL's destination is refused by the egress policy (the refused address, if one was).
+    #[error("url: {reason}")]
+    DestinationRefused {
+        reason: String,
+        address: Option<String>,
+    },
+    #[error("{0}")]
+    WebhookState(String),
     #[error("the system's random number source failed")]
     Entropy(#[from] getrandom::Error),
     #[error(transparent)]

@@ -146,7 +146,27 @@ vocabulary!(
         ScheduleResumed = "SCHEDULE_RESUMED",
         OccurrenceSkipped = "OCCURRENCE_SKIPPED",
         SeriesEnded = "SERIES_ENDED",
+        WebhookFailing = "WEBHOOK_FAILING",
     }
+);
+
+vocabulary!(
+    /// Where a webhook subscription stands.
+    WebhookState {
+        /// Delivering.
+        Active = "ACTIVE",
+        /// Paused by a caller.
+        Paused = "PAUSED",
+        /// Paused by Docket after failing for the whole retry period.
+        Failing = "FAILING",
+        /// Its cursor fell behind the events kept.
+        Expired = "EXPIRED",
+    }
+);
+
+vocabulary!(
+    /// Why a webhook message was sent.
+    DeliveryPurpose { Event = "EVENT", Test = "TEST", Redelivery = "REDELIVERY" }
 );
 
 impl EventKind {

@@ -17,6 +17,8 @@ pub struct Event {
     pub task_id: Option<Uuid>,
     /// The template it is of, or that made the task created.
     pub template_id: Option<Uuid>,
+    /// The webhook subscription it is of (WEBHOOK_FAILING).
+    pub webhook_id: Option<Uuid>,
     pub assignment_id: Option<Uuid>,
     pub kind: EventKind,
     pub actor_type: ActorType,

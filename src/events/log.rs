@@ -50,6 +50,8 @@ pub struct NewEvent {
     /// None for an event of a template.
     pub task_id: Option<Uuid>,
     pub template_id: Option<Uuid>,
+    /// The webhook subscription it is of (WEBHOOK_FAILING).
+    pub webhook_id: Option<Uuid>,
     pub assignment_id: Option<Uuid>,
     pub kind: EventKind,
     pub details: serde_json::Value,
@@ -130,6 +132,8 @@ struct EventRow {
     #[diesel(sql_type = Nullable<SqlUuid>)]
     template_id: Option<Uuid>,
     #[diesel(sql_type = Nullable<SqlUuid>)]
+    webhook_id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
     assignment_id: Option<Uuid>,
     #[diesel(sql_type = Text)]
     kind: EventKind,
@@ -154,6 +158,7 @@ impl From<EventRow> for Event {
             workspace_id: row.workspace_id,
             task_id: row.task_id,
             template_id: row.template_id,
+            webhook_id: row.webhook_id,
             assignment_id: row.assignment_id,
             kind: row.kind,
             actor_type: row.actor_type,
@@ -171,7 +176,7 @@ fn events(rows: Vec<EventRow>) -> Vec<Event> {
 }
 
 /// The columns an event is read as.
-const EVENT_COLUMNS: &str = "position, workspace_id, task_id, template_id, assignment_id, kind, \
+const EVENT_COLUMNS: &str = "position, workspace_id, task_id, template_id, webhook_id, assignment_id, kind, \
      actor_type, actor_id, request_id, at, details, audience";
 
 /// Appends `events` (of one workspace), in order, all caused by `cause`, in the connection's
@@ -204,13 +209,15 @@ pub async fn append(
     sql_query(format!(
         "WITH head AS (UPDATE task_event_heads SET position = position + $9 \
          WHERE workspace_id = $1 RETURNING position - $9 AS base) \
-         INSERT INTO task_events (workspace_id, position, task_id, template_id, assignment_id, \
-         kind, actor_type, actor_id, request_id, details, audience) SELECT $1, \
-         (SELECT base FROM head) + e.ord, e.task_id, e.template_id, e.assignment_id, e.kind, \
+         INSERT INTO task_events (workspace_id, position, task_id, template_id, webhook_id, \
+         assignment_id, kind, actor_type, actor_id, request_id, details, audience) SELECT $1, \
+         (SELECT base FROM head) + e.ord, e.task_id, e.template_id, e.webhook_id, \
+         e.assignment_id, e.kind, \
          $5, $6, $7, e.details, string_to_array(e.audience, ' ') \
          || CASE WHEN e.whole_task THEN {participants} ELSE {author} END \
-         FROM unnest($2, $3, $4, $8, $10, $11, $12) WITH ORDINALITY \
-         AS e (task_id, assignment_id, kind, details, audience, whole_task, template_id, ord)"
+         FROM unnest($2, $3, $4, $8, $10, $11, $12, $13) WITH ORDINALITY \
+         AS e (task_id, assignment_id, kind, details, audience, whole_task, template_id, \
+         webhook_id, ord)"
     ))
     .bind::<SqlUuid, _>(workspace_id)
     .bind::<Array<Nullable<SqlUuid>>, _>(events.iter().map(|e| e.task_id).collect::<Vec<_>>())
@@ -224,6 +231,7 @@ pub async fn append(
     .bind::<Array<Text>, _>(audiences)
     .bind::<Array<diesel::sql_types::Bool>, _>(whole_task)
     .bind::<Array<Nullable<SqlUuid>>, _>(events.iter().map(|e| e.template_id).collect::<Vec<_>>())
+    .bind::<Array<Nullable<SqlUuid>>, _>(events.iter().map(|e| e.webhook_id).collect::<Vec<_>>())
     .execute(conn)
     .await?;
     crate::call::mark_written(workspace_id);

@@ -4,8 +4,8 @@
 //! (an error).
 
 use crate::domain::vocabulary::{
-    ActorType, BodyFormat, CatchUp, EventKind, ProgressStatus, RecurrenceMode, ScheduleState,
-    TimerState,
+    ActorType, BodyFormat, CatchUp, DeliveryPurpose, EventKind, ProgressStatus, RecurrenceMode,
+    ScheduleState, TimerState, WebhookState,
 };
 use crate::events::watch::WatchScope;
 use crate::{
@@ -122,6 +122,7 @@ pair!(EventKind, TaskEventKind {
     ScheduleResumed <=> ScheduleResumed,
     OccurrenceSkipped <=> OccurrenceSkipped,
     SeriesEnded <=> SeriesEnded,
+    WebhookFailing <=> WebhookFailing,
 });
 pair!(TimerState, ScheduledActionState {
     Pending <=> Pending,
@@ -129,6 +130,17 @@ pair!(TimerState, ScheduledActionState {
     Skipped <=> Skipped,
     Cancelled <=> Cancelled,
     Failed <=> Failed,
+});
+pair!(WebhookState, WebhookState {
+    Active <=> Active,
+    Paused <=> Paused,
+    Failing <=> Failing,
+    Expired <=> Expired,
+});
+pair!(DeliveryPurpose, WebhookDeliveryPurpose {
+    Event <=> Event,
+    Test <=> Test,
+    Redelivery <=> Redelivery,
 });
 pair!(WatchScope, WatchScope {
     Participating <=> Participating,

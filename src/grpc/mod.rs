@@ -18,6 +18,7 @@ mod sla_policies;
 pub(crate) mod subject;
 pub mod tasks;
 pub mod templates;
+pub mod webhooks;
 pub mod workspace;
 
 use chrono::{DateTime, Utc};

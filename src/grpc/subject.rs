@@ -78,6 +78,18 @@ subjects! {
     ResumeTaskTemplateRequest: template_id;
     SkipNextOccurrenceRequest: template_id;
     EndTaskTemplateSeriesRequest: template_id;
+    CreateWebhookRequest: ;
+    GetWebhookRequest: webhook_id;
+    ListWebhooksRequest: ;
+    UpdateWebhookRequest: webhook_id;
+    DeleteWebhookRequest: webhook_id;
+    PauseWebhookRequest: webhook_id;
+    ResumeWebhookRequest: webhook_id;
+    RotateWebhookSecretRequest: webhook_id;
+    TestWebhookRequest: webhook_id;
+    ListWebhookDeliveriesRequest: webhook_id;
+    RedeliverWebhookEventRequest: webhook_id, position;
+    ReplayWebhookRequest: webhook_id, start_position;
 }
 
 /// Notes the ids of the request being parsed in the call's context (nothing outside a call).

@@ -34,6 +34,7 @@ use crate::{
     metrics::Metrics,
     recurrences,
     timers::{self, TimerConfig},
+    webhooks::{self, Webhooks},
 };
 use services::{DOCKET_SERVICES, Shared, tls_config};
 
@@ -62,6 +63,8 @@ pub enum ServerError {
     Serve(#[from] tonic::transport::Error),
     #[error("cannot set up metrics")]
     Metrics(#[from] prometheus::Error),
+    #[error("cannot set up webhooks")]
+    Webhooks(#[from] webhooks::SetupError),
 }
 
 /// Binds a listening socket, saying which address could not be bound.
@@ -90,6 +93,7 @@ pub struct Application {
     tls: Option<ServerTlsConfig>,
     metrics: Metrics,
     metrics_listener: Option<TcpListener>,
+    webhooks: Option<Arc<Webhooks>>,
 }
 
 impl Application {
@@ -127,6 +131,12 @@ impl Application {
             metrics.auth_cache.clone(),
         )?);
         let tls = tls_config(&config.tls)?;
+        let webhooks = Webhooks::new(
+            &config.webhooks,
+            config.timer_poll_interval,
+            Arc::new(crate::grpc::webhooks::payload::render),
+            metrics.webhooks.clone(),
+        )?;
         let listener = bind(config.listen).await?;
         let local_addr = listener.local_addr().map_err(|source| ServerError::Bind {
             addr: config.listen,
@@ -147,6 +157,7 @@ impl Application {
             tls,
             metrics,
             metrics_listener,
+            webhooks,
         })
     }
 
@@ -206,6 +217,10 @@ impl Application {
                 stop,
             )
         });
+        if let Some(hooks) = self.webhooks.clone() {
+            background
+                .work(|stop| webhooks::worker::run(hooks, pool.clone(), prepared.clone(), stop));
+        }
         let notifier = Notifier::default();
         background.support(|stop| notifier.sending(pool.clone(), stop));
         let hub = Hub::new(pool.clone(), watch_config(&config));
@@ -224,6 +239,7 @@ impl Application {
             notifier,
             hub,
             readiness: readiness.clone(),
+            webhooks: self.webhooks,
         };
         let drain = drain(
             shutdown,

@@ -1,4 +1,4 @@
-//! What the gRPC port serves: Docket's five services and health and reflection, behind the layers
+//! What the gRPC port serves: Docket's six services and health and reflection, behind the layers
 //! every call passes (request context, then authentication), with Docket's HTTP/2 and TLS
 //! settings.
 
@@ -28,11 +28,13 @@ use crate::{
             directory_service_server::DirectoryServiceServer,
             task_service_server::TaskServiceServer,
             task_template_service_server::TaskTemplateServiceServer,
+            webhook_service_server::WebhookServiceServer,
             workspace_service_server::WorkspaceServiceServer,
         },
         request_context::{CallHooks, CallLimits, RequestContextLayer},
         tasks::TaskApi,
         templates::TemplateApi,
+        webhooks::WebhookApi,
         workspace::WorkspaceApi,
     },
     health::Readiness,
@@ -56,6 +58,7 @@ pub(super) const DOCKET_SERVICES: &[&str] = &[
     DirectoryServiceServer::<DirectoryApi>::NAME,
     TaskServiceServer::<TaskApi>::NAME,
     TaskTemplateServiceServer::<TemplateApi>::NAME,
+    WebhookServiceServer::<WebhookApi>::NAME,
     WorkspaceServiceServer::<WorkspaceApi>::NAME,
 ];
 
@@ -69,6 +72,7 @@ pub(super) struct Shared {
     pub notifier: Notifier,
     pub hub: Hub,
     pub readiness: Readiness,
+    pub webhooks: Option<Arc<crate::webhooks::Webhooks>>,
 }
 
 /// Serves calls on `listener` until `drain` completes, then lets the calls in flight finish.
@@ -108,7 +112,11 @@ pub(super) fn serve(
     if let Some(tls) = tls {
         server = server.tls_config(tls).map_err(ServerError::Tls)?;
     }
-    let app = App::new(Db::new(shared.pool, &config.database), shared.hub);
+    let app = App::new(
+        Db::new(shared.pool, &config.database),
+        shared.hub,
+        shared.webhooks,
+    );
     Ok(server
         .layer(layers)
         .add_service(gzip!(shared.readiness.service()))
@@ -120,6 +128,9 @@ pub(super) fn serve(
         ))))
         .add_service(gzip!(TaskServiceServer::new(TaskApi::new(app.clone()))))
         .add_service(gzip!(TaskTemplateServiceServer::new(TemplateApi::new(
+            app.clone()
+        ))))
+        .add_service(gzip!(WebhookServiceServer::new(WebhookApi::new(
             app.clone()
         ))))
         .add_service(gzip!(WorkspaceServiceServer::new(WorkspaceApi::new(app))))

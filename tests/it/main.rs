@@ -22,3 +22,4 @@ mod templates;
 mod tenancy;
 mod timers;
 mod watch;
+mod webhooks;

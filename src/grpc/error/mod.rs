@@ -134,8 +134,12 @@ impl From<DomainError> for ApiError {
     fn from(error: DomainError) -> Self {
         let message = error.to_string();
         let about = subject_of(&error);
-        let head = match &error {
-            DomainError::WatchPositionAhead(head) => Some(head.clone()),
+        let extra = match &error {
+            DomainError::WatchPositionAhead(head) => Some(("head", head.clone())),
+            DomainError::DestinationRefused {
+                address: Some(address),
+                ..
+            } => Some(("address", address.clone())),
             _ => None,
         };
         let (code, reason) = match error {
@@ -210,10 +214,25 @@ impl From<DomainError> for ApiError {
             DomainError::TooManyTemplates(_) => {
                 (Code::FailedPrecondition, ErrorReason::TemplatesLimit)
             }
+            DomainError::WebhookNotFound => (Code::NotFound, ErrorReason::WebhookNotFound),
+            DomainError::WebhookChangeConflict => {
+                (Code::Aborted, ErrorReason::WebhookChangeConflict)
+            }
+            DomainError::TooManyWebhooks(_) => {
+                (Code::FailedPrecondition, ErrorReason::WebhooksLimit)
+            }
+            DomainError::WebhooksDisabled => {
+                (Code::FailedPrecondition, ErrorReason::WebhooksDisabled)
+            }
+            DomainError::DestinationRefused { .. } => (
+                Code::InvalidArgument,
+                ErrorReason::WebhookDestinationRefused,
+            ),
+            DomainError::WebhookState(_) => (Code::FailedPrecondition, ErrorReason::WebhookState),
         };
         let mut rejected = ApiError::rejected(code, reason, message);
-        if let Some(head) = head {
-            rejected = rejected.about("head", head);
+        if let Some((key, value)) = extra {
+            rejected = rejected.about(key, value);
         }
         match about {
             Some((key, id)) => rejected.about(key, id),

@@ -27,6 +27,10 @@ pub(crate) fn event_to_proto(event: &Event) -> pb::TaskEvent {
             .template_id
             .map(|id| id.to_string())
             .unwrap_or_default(),
+        webhook_id: event
+            .webhook_id
+            .map(|id| id.to_string())
+            .unwrap_or_default(),
         assignment_id: event
             .assignment_id
             .map(|id| id.to_string())

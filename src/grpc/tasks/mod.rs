@@ -2,7 +2,7 @@
 //! (`requests`), calls the domain, and converts the result (`convert`).
 
 pub(crate) mod convert;
-mod events;
+pub(crate) mod events;
 mod list_requests;
 mod reminders;
 pub(crate) mod requests;

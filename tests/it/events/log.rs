@@ -21,6 +21,7 @@ fn event(workspace_id: Uuid, task_id: Uuid) -> NewEvent {
         workspace_id,
         task_id: Some(task_id),
         template_id: None,
+        webhook_id: None,
         assignment_id: None,
         kind: EventKind::TaskCreated,
         details: serde_json::json!({}),

@@ -239,24 +239,40 @@ pub async fn narrow_channel(addr: SocketAddr) -> Channel {
 pub struct Replica {
     pub addr: SocketAddr,
     pub metrics_addr: Option<SocketAddr>,
-    _stop: tokio::sync::oneshot::Sender<()>,
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: JoinHandle<Result<(), ServerError>>,
 }
 
 impl Replica {
     pub async fn start(url: String) -> Self {
-        let app = docket::Application::build(test_config(url))
-            .await
-            .expect("builds");
+        Self::start_with(url, |_| {}).await
+    }
+
+    /// A replica whose test configuration `edit` changes.
+    pub async fn start_with(url: String, edit: impl FnOnce(&mut ServeConfig)) -> Self {
+        let mut config = test_config(url);
+        edit(&mut config);
+        let app = docket::Application::build(config).await.expect("builds");
         let (addr, metrics_addr) = (app.local_addr(), app.metrics_addr());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(app.run_until_stopped(async move {
+        let server = tokio::spawn(app.run_until_stopped(async move {
             let _ = stopped.await;
         }));
         Self {
             addr,
             metrics_addr,
-            _stop: stop,
+            stop,
+            server,
         }
+    }
+
+    /// Stops it as a signal would and waits until it has stopped.
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        self.server
+            .await
+            .expect("server task")
+            .expect("server stops cleanly");
     }
 
     pub async fn channel(&self) -> Channel {

@@ -24,7 +24,8 @@ enum Tenancy {
     /// `tenancy_assignments::assignment_ids_of_another_workspace_do_not_exist` check (and, for
     /// scheduled actions and snoozes, `timers::rules::another_workspace_neither_sees_nor_changes_the_actions`
     /// and `timers::snooze::who_may_snooze_and_what_a_snooze_must_hold`; for templates,
-    /// `templates::basics::only_the_author_changes_a_template_and_other_workspaces_see_nothing`).
+    /// `templates::basics::only_the_author_changes_a_template_and_other_workspaces_see_nothing`;
+    /// for webhooks, `webhooks::scope::only_admins_of_the_workspace_reach_its_subscriptions`).
     ForeignIdsDoNotExist,
 }
 
@@ -223,6 +224,54 @@ const TENANCY: &[(&str, Tenancy)] = &[
     ),
     (
         "/docket.v1.TaskTemplateService/EndTaskTemplateSeries",
+        Tenancy::ForeignIdsDoNotExist,
+    ),
+    (
+        "/docket.v1.WebhookService/CreateWebhook",
+        Tenancy::ForeignIdsDoNotExist,
+    ),
+    (
+        "/docket.v1.WebhookService/GetWebhook",
+        Tenancy::ForeignIdsDoNotExist,
+    ),
+    (
+        "/docket.v1.WebhookService/ListWebhooks",
+        Tenancy::ForeignIdsDoNotExist,
+    ),
+    (
+        "/docket.v1.WebhookService/UpdateWebhook",
+        Tenancy::ForeignIdsDoNotExist,
+    ),
+    (
+        "/docket.v1.WebhookService/DeleteWebhook",
+        Tenancy::ForeignIdsDoNotExist,
+    ),
+    (
+        "/docket.v1.WebhookService/PauseWebhook",
+        Tenancy::ForeignIdsDoNotExist,
+    ),
+    (
+        "/docket.v1.WebhookService/ResumeWebhook",
+        Tenancy::ForeignIdsDoNotExist,
+    ),
+    (
+        "/docket.v1.WebhookService/RotateWebhookSecret",
+        Tenancy::ForeignIdsDoNotExist,
+    ),
+    (
+        "/docket.v1.WebhookService/TestWebhook",
+        Tenancy::ForeignIdsDoNotExist,
+    ),
+    (
+        "/docket.v1.WebhookService/ListWebhookDeliveries",
+        Tenancy::ForeignIdsDoNotExist,
+    ),
+    (
+        "/docket.v1.WebhookService/RedeliverWebhookEvent",
+        Tenancy::ForeignIdsDoNotExist,
+    ),
+    (
+        "/docket.v1.WebhookService/ReplayWebhook",
         Tenancy::ForeignIdsDoNotExist,
     ),
     (

@@ -94,6 +94,7 @@ async fn an_open_watch_hears_progress_or_an_error_while_the_database_hangs() {
             workspace_id: workspace.id,
             task_id: Some(Uuid::from_u128(n)),
             template_id: None,
+            webhook_id: None,
             assignment_id: None,
             kind: EventKind::TaskCreated,
             details: serde_json::json!({}),
