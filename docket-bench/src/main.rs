@@ -13,6 +13,7 @@ mod faults;
 mod fixture;
 mod load;
 mod watchers;
+mod webhooks;
 
 use std::{future::Future, sync::Arc};
 
@@ -82,12 +83,19 @@ struct Args {
     /// The server's process id, for its memory in the `stalled` and `watch` phases.
     #[arg(long)]
     server_pid: Option<u32>,
+    /// Tasks a second the `webhooks` phase creates while its subscriptions deliver.
+    #[arg(long, default_value_t = 1000)]
+    webhook_rate: u64,
+    /// For how long the `webhooks` phase creates them, each of its two runs.
+    #[arg(long, default_value_t = 20)]
+    webhook_seconds: u64,
     /// Also print one JSON object per phase.
     #[arg(long)]
     json: bool,
     /// The phases to run: create_spread, create_one, get, start, stream, filters (get and start
     /// read and move the tasks create_spread makes, which then runs too); and, only when named,
-    /// stalled and burst (`faults`), watch (`watchers`) and watch_burst (`burst_watchers`).
+    /// stalled and burst (`faults`), watch (`watchers`), watch_burst (`burst_watchers`) and
+    /// webhooks (`webhooks`).
     #[arg(
         long,
         value_delimiter = ',',
@@ -302,6 +310,16 @@ async fn watch_phases(
         )
         .await?;
         drop(held);
+    }
+    if wants("webhooks") {
+        webhooks::webhooks(
+            &args.addr,
+            single,
+            args.webhook_rate,
+            args.webhook_seconds,
+            args.json,
+        )
+        .await?;
     }
     if wants("watch_burst") {
         let channel = fixture.channel(single, args.burst_events as i64).await?;

@@ -61,6 +61,7 @@ function call(client, method, request, metadata) {
     ['AssignmentService', 'GetMyAssignmentsSummary', {}],
     ['DirectoryService', 'ListUsers', {}],
     ['TaskTemplateService', 'ListTaskTemplates', {}],
+    ['WebhookService', 'ListWebhooks', {}],
   ];
   for (const service of services) {
     const methods = Object.keys(definition[service]).length;

@@ -50,6 +50,15 @@ impl Outcome {
         self.status.is_some_and(|s| (200..300).contains(&s))
     }
 
+    /// No answer within `limit`, which the caller set shorter than the delivery timeout.
+    pub fn cut_short(limit: Duration) -> Self {
+        let error = format!("TIMEOUT: no answer within the call's remaining {limit:?}");
+        let started = Instant::now()
+            .checked_sub(limit)
+            .unwrap_or_else(Instant::now);
+        Self::failed(error, started)
+    }
+
     fn failed(error: String, started: Instant) -> Self {
         Self {
             status: None,

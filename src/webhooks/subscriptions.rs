@@ -13,7 +13,7 @@ use super::{
     model::{Delivery, NewDelivery, Webhook},
     policy::Refusal,
     secrets::Secret,
-    send::Message,
+    send::{Message, Outcome},
     store::{self, Settings},
 };
 use crate::auth::Caller;
@@ -27,6 +27,8 @@ use crate::events::{Position, log};
 
 /// The longest grace a rotation gives the previous secret.
 pub const MAX_GRACE: Duration = Duration::from_secs(7 * 24 * 3600);
+/// What a TestWebhook or RedeliverWebhookEvent keeps of its call's time to record the attempt.
+const ANSWER_MARGIN: Duration = Duration::from_millis(500);
 /// The grace a rotation gives by default.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(24 * 3600);
 
@@ -357,7 +359,15 @@ async fn send_now(
         body: body.into(),
         secrets: secrets.iter().collect(),
     };
-    let outcome = hooks.sender.send(&webhook.url, message).await;
+    // The call's deadline may come before the delivery timeout: the attempt is cut short in
+    // time to record it and answer.
+    let sending = hooks.sender.send(&webhook.url, message);
+    let outcome = match crate::call::remaining().map(|left| left.saturating_sub(ANSWER_MARGIN)) {
+        Some(limit) => tokio::time::timeout(limit, sending)
+            .await
+            .unwrap_or_else(|_| Outcome::cut_short(limit)),
+        None => sending.await,
+    };
     hooks.metrics.attempt(&outcome);
     let attempt = NewDelivery {
         position,
