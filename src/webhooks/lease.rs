@@ -4,7 +4,10 @@
 
 use chrono::{DateTime, Utc};
 use diesel::{
-    QueryableByName, sql_query,
+    QueryableByName,
+    pg::Pg,
+    query_builder::{BoxedSqlQuery, SqlQuery},
+    sql_query,
     sql_types::{
         Array, BigInt, Bool, Bytea, Int4, Interval, Nullable, Text, Timestamptz, Uuid as SqlUuid,
     },
@@ -65,6 +68,30 @@ pub struct Progress {
     pub next_attempt_at: DateTime<Utc>,
 }
 
+/// An UPDATE that writes `progress` ($4 to $8) and sets `set` (its own parameters from $9), if
+/// the lease is still `server`'s and the subscription still ACTIVE.
+fn write_progress(
+    webhook: &Webhook,
+    server: Uuid,
+    progress: &Progress,
+    set: &str,
+) -> BoxedSqlQuery<'static, Pg, SqlQuery> {
+    sql_query(format!(
+        "UPDATE webhooks SET position = $4, delivered_ahead = $5, attempts = $6, \
+         failing_since = $7, last_success_at = $8, {set} \
+         WHERE workspace_id = $1 AND id = $2 AND leased_by = $3 AND state = 'ACTIVE'"
+    ))
+    .into_boxed()
+    .bind::<SqlUuid, _>(webhook.workspace_id)
+    .bind::<SqlUuid, _>(webhook.id)
+    .bind::<SqlUuid, _>(server)
+    .bind::<BigInt, _>(progress.position)
+    .bind::<Array<BigInt>, _>(progress.delivered_ahead.clone())
+    .bind::<Int4, _>(progress.attempts)
+    .bind::<Nullable<Timestamptz>, _>(progress.failing_since)
+    .bind::<Nullable<Timestamptz>, _>(progress.last_success_at)
+}
+
 /// Writes `progress` if the lease is still this server's and the subscription still ACTIVE,
 /// renewing the lease for `lease` or, with `release`, giving it up. Whether it was still ours.
 pub async fn checkpoint(
@@ -75,21 +102,13 @@ pub async fn checkpoint(
     lease: std::time::Duration,
     release: bool,
 ) -> diesel::QueryResult<bool> {
-    let written = sql_query(
-        "UPDATE webhooks SET position = $4, delivered_ahead = $5, attempts = $6, \
-         failing_since = $7, last_success_at = $8, next_attempt_at = $9, \
-         leased_by = CASE WHEN $10 THEN NULL ELSE leased_by END, \
-         lease_until = CASE WHEN $10 THEN NULL ELSE now() + $11 END \
-         WHERE workspace_id = $1 AND id = $2 AND leased_by = $3 AND state = 'ACTIVE'",
+    let written = write_progress(
+        webhook,
+        server,
+        progress,
+        "next_attempt_at = $9, leased_by = CASE WHEN $10 THEN NULL ELSE leased_by END, \
+         lease_until = CASE WHEN $10 THEN NULL ELSE now() + $11 END",
     )
-    .bind::<SqlUuid, _>(webhook.workspace_id)
-    .bind::<SqlUuid, _>(webhook.id)
-    .bind::<SqlUuid, _>(server)
-    .bind::<BigInt, _>(progress.position)
-    .bind::<Array<BigInt>, _>(&progress.delivered_ahead)
-    .bind::<Int4, _>(progress.attempts)
-    .bind::<Nullable<Timestamptz>, _>(progress.failing_since)
-    .bind::<Nullable<Timestamptz>, _>(progress.last_success_at)
     .bind::<Timestamptz, _>(progress.next_attempt_at)
     .bind::<Bool, _>(release)
     .bind::<Interval, _>(interval(lease))
@@ -110,20 +129,13 @@ pub async fn settle(
     details: serde_json::Value,
 ) -> diesel::QueryResult<bool> {
     conn.transaction(async |conn| {
-        let written = sql_query(
-            "UPDATE webhooks SET position = $4, delivered_ahead = $5, attempts = $6, \
-             failing_since = $7, last_success_at = $8, state = $9, state_reason = $10, \
-             leased_by = NULL, lease_until = NULL, version = version + 1, updated_at = now() \
-             WHERE workspace_id = $1 AND id = $2 AND leased_by = $3 AND state = 'ACTIVE'",
+        let written = write_progress(
+            webhook,
+            server,
+            progress,
+            "state = $9, state_reason = $10, leased_by = NULL, lease_until = NULL, \
+             version = version + 1, updated_at = now()",
         )
-        .bind::<SqlUuid, _>(webhook.workspace_id)
-        .bind::<SqlUuid, _>(webhook.id)
-        .bind::<SqlUuid, _>(server)
-        .bind::<BigInt, _>(progress.position)
-        .bind::<Array<BigInt>, _>(&progress.delivered_ahead)
-        .bind::<Int4, _>(progress.attempts)
-        .bind::<Nullable<Timestamptz>, _>(progress.failing_since)
-        .bind::<Nullable<Timestamptz>, _>(progress.last_success_at)
         .bind::<Text, _>(state)
         .bind::<Text, _>(reason)
         .execute(conn)
