@@ -249,3 +249,52 @@ async fn a_server_without_keys_has_webhooks_off() {
         "no keys",
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_redirect_is_a_failed_attempt_and_is_not_followed() {
+    let team = Team::with_config(webhooks_on).await;
+    let elsewhere = Receiver::start(Answer::Ok).await;
+    let receiver = Receiver::start(Answer::Ok).await;
+    receiver.redirect_to(&elsewhere.url);
+    let (webhook, _) = subscribe(&team, &receiver.url).await.expect("subscribe");
+    // Paused while the task's answer is scripted, so that none goes out before.
+    let mut api = client(&team).await;
+    let id = || webhook.id.clone();
+    api.pause_webhook(authorized(
+        pb::PauseWebhookRequest { webhook_id: id() },
+        &team.admin,
+    ))
+    .await
+    .expect("pause");
+    let made = task(&team, "Redirected").await;
+    receiver.script_for(&made, &[Answer::Redirect]);
+    api.resume_webhook(authorized(
+        pb::ResumeWebhookRequest { webhook_id: id() },
+        &team.admin,
+    ))
+    .await
+    .expect("resume");
+    receiver
+        .wait_for(Duration::from_secs(20), |r| {
+            r.iter().any(|m| m.answer == Answer::Ok)
+        })
+        .await;
+    assert!(
+        elsewhere.received().is_empty(),
+        "the redirect was not followed"
+    );
+    let mut log = Vec::new();
+    for _ in 0..50 {
+        log = deliveries(&team, &webhook.id).await;
+        if log.len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        log.iter()
+            .map(|d| (d.status_code, d.succeeded))
+            .collect::<Vec<_>>(),
+        vec![(307, false), (200, true)]
+    );
+}

@@ -1,5 +1,5 @@
 //! A webhook receiver on 127.0.0.1 for the tests: it records every message (headers, body, when)
-//! and answers as scripted: 200, another status, 429 with Retry-After, or never.
+//! and answers as scripted: 200, another status, 429 with Retry-After, a redirect, or never.
 
 use std::{
     collections::VecDeque,
@@ -26,6 +26,8 @@ pub enum Answer {
     TooMany(u64),
     /// Never (the sender's timeout ends it).
     Hang,
+    /// 307 to the receiver's redirect target (`redirect_to`).
+    Redirect,
 }
 
 /// One message as received.
@@ -65,6 +67,7 @@ struct State {
     /// Answers for the messages whose body holds a text, before the general script.
     scripts_for: Vec<(String, VecDeque<Answer>)>,
     default: Option<Answer>,
+    redirect: String,
     received: Vec<Received>,
 }
 
@@ -115,6 +118,11 @@ impl Receiver {
             .unwrap()
             .scripts_for
             .push((text.to_string(), script));
+    }
+
+    /// Where a [`Answer::Redirect`] sends the sender.
+    pub fn redirect_to(&self, url: &str) {
+        self.state.lock().unwrap().redirect = url.to_string();
     }
 
     pub fn set_default(&self, answer: Answer) {
@@ -182,7 +190,7 @@ async fn answer(
         .await
         .map(|b| b.to_bytes().to_vec())
         .unwrap_or_default();
-    let chosen = {
+    let (chosen, redirect) = {
         let mut state = state.lock().unwrap();
         let text = String::from_utf8_lossy(&body).into_owned();
         let scripted = state
@@ -199,7 +207,7 @@ async fn answer(
             at,
             answer: chosen,
         });
-        chosen
+        (chosen, state.redirect.clone())
     };
     let mut response = Response::builder();
     let status = match chosen {
@@ -208,6 +216,10 @@ async fn answer(
         Answer::TooMany(seconds) => {
             response = response.header("retry-after", seconds.to_string());
             429
+        }
+        Answer::Redirect => {
+            response = response.header("location", redirect);
+            307
         }
         Answer::Hang => {
             tokio::time::sleep(Duration::from_secs(3600)).await;
