@@ -1,11 +1,12 @@
 //! The `webhooks` phase, run only when asked for (`--phases webhooks`; the server must have
 //! webhooks on and 127.0.0.1 allowed, as `.ci/webhooks-bench` starts it). A receiver in this
 //! process answers 200 at once; tasks are created at a steady rate (`--webhook-rate` a second for
-//! `--webhook-seconds`), one TASK_CREATED event each. Twice: once with one subscription to the
-//! receiver, and once with a second subscription beside it whose receiver is dead (it accepts
+//! `--webhook-seconds`), one TASK_CREATED event each. Three times: with one subscription to the
+//! receiver; with a second subscription beside it, to another live receiver (what a second
+//! subscription costs the server); and with the second one's receiver dead (it accepts
 //! connections and never answers, so each attempt costs the server its timeout). Prints the lag
-//! of the live subscription, from each event's commit (its `occurredAt`, the database's clock on
-//! this machine) to its arrival: the second run should look like the first.
+//! of the first subscription, from each event's commit (its `occurredAt`, the database's clock on
+//! this machine) to its arrival: a dead receiver beside it should cost no more than a live one.
 
 use std::{
     convert::Infallible,
@@ -38,13 +39,19 @@ pub async fn webhooks(
 ) -> Result<(), BoxError> {
     let channel = Channel::from_shared(addr.to_owned())?.connect().await?;
     let (live_url, lags) = live_receiver().await?;
+    let (other_url, _) = live_receiver().await?;
     let dead_url = dead_receiver().await?;
-    for (name, dead) in [("alone", None), ("beside_dead", Some(dead_url.as_str()))] {
+    let runs = [
+        ("alone", None),
+        ("beside_live", Some(other_url.as_str())),
+        ("beside_dead", Some(dead_url.as_str())),
+    ];
+    for (name, beside) in runs {
         lags.lock().map_err(|_| "poisoned")?.clear();
         let mut hooks = Vec::new();
         hooks.push(subscribe(&channel, workspace, &live_url).await?);
-        if let Some(dead) = dead {
-            hooks.push(subscribe(&channel, workspace, dead).await?);
+        if let Some(beside) = beside {
+            hooks.push(subscribe(&channel, workspace, beside).await?);
         }
         let made = create_steadily(&channel, workspace, rate, seconds).await?;
         let deadline = Instant::now() + Duration::from_secs(60);
