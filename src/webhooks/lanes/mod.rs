@@ -109,10 +109,15 @@ impl Lease {
         } else {
             self.run.busy_now();
         }
+        // A lane that may send wakes the run only if a request may start (otherwise the next
+        // answer does): waking for it would spin.
+        // Likewise the next read, only if there is room to read into.
+        let room = self.sending.len() < self.hooks.settings.concurrency;
+        let readable = self.run.room(self.hooks.settings.inflight_bytes);
         let wake = [
             Some(self.checkpointed + CHECKPOINT_EVERY),
-            Some(self.read_at + READ_POLL),
-            self.run.soonest(),
+            Some(self.read_at + READ_POLL).filter(|_| readable),
+            self.run.soonest().filter(|_| room),
         ]
         .into_iter()
         .flatten()

@@ -112,11 +112,12 @@ impl Run {
         self.read_to - self.cursor < WINDOW && self.bytes < max_bytes
     }
 
-    /// When the soonest waiting lane may send.
+    /// When the soonest lane with nothing in flight may send.
     pub fn soonest(&self) -> Option<Instant> {
         self.lanes
-            .values()
-            .filter_map(|l| l.front())
+            .iter()
+            .filter(|(lane, _)| !self.busy.contains(lane))
+            .filter_map(|(_, queue)| queue.front())
             .map(|p| p.not_before)
             .min()
     }
