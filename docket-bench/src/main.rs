@@ -89,6 +89,13 @@ struct Args {
     /// For how long the `webhooks` phase creates them, each of its two runs.
     #[arg(long, default_value_t = 20)]
     webhook_seconds: u64,
+    /// The `webhooks` phase's runs, in order: alone, beside_live, beside_dead.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "alone,beside_live,beside_dead"
+    )]
+    webhook_runs: Vec<String>,
     /// Also print one JSON object per phase.
     #[arg(long)]
     json: bool,
@@ -312,14 +319,8 @@ async fn watch_phases(
         drop(held);
     }
     if wants("webhooks") {
-        webhooks::webhooks(
-            &args.addr,
-            single,
-            args.webhook_rate,
-            args.webhook_seconds,
-            args.json,
-        )
-        .await?;
+        let pace = (args.webhook_rate, args.webhook_seconds);
+        webhooks::webhooks(&args.addr, single, pace, &args.webhook_runs, args.json).await?;
     }
     if wants("watch_burst") {
         let channel = fixture.channel(single, args.burst_events as i64).await?;

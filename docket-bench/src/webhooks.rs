@@ -1,7 +1,8 @@
 //! The `webhooks` phase, run only when asked for (`--phases webhooks`; the server must have
 //! webhooks on and 127.0.0.1 allowed, as `.ci/webhooks-bench` starts it). A receiver in this
 //! process answers 200 at once; tasks are created at a steady rate (`--webhook-rate` a second for
-//! `--webhook-seconds`), one TASK_CREATED event each. Three times: with one subscription to the
+//! `--webhook-seconds`), one TASK_CREATED event each. In the runs `--webhook-runs` names, by
+//! default three: with one subscription to the
 //! receiver; with a second subscription beside it, to another live receiver (what a second
 //! subscription costs the server); and with the second one's receiver dead (it accepts
 //! connections and never answers, so each attempt costs the server its timeout). Prints the lag
@@ -33,20 +34,24 @@ type Lags = Arc<Mutex<Vec<f64>>>;
 pub async fn webhooks(
     addr: &str,
     workspace: &Workspace,
-    rate: u64,
-    seconds: u64,
+    (rate, seconds): (u64, u64),
+    order: &[String],
     json: bool,
 ) -> Result<(), BoxError> {
     let channel = Channel::from_shared(addr.to_owned())?.connect().await?;
     let (live_url, lags) = live_receiver().await?;
     let (other_url, _) = live_receiver().await?;
     let dead_url = dead_receiver().await?;
-    let runs = [
-        ("alone", None),
-        ("beside_live", Some(other_url.as_str())),
-        ("beside_dead", Some(dead_url.as_str())),
-    ];
-    for (name, beside) in runs {
+    let runs = order.iter().map(|name| match name.as_str() {
+        "beside_live" => Ok((name.as_str(), Some(other_url.as_str()))),
+        "beside_dead" => Ok((name.as_str(), Some(dead_url.as_str()))),
+        "alone" => Ok((name.as_str(), None)),
+        other => Err(format!(
+            "no webhook run {other:?}: alone, beside_live or beside_dead"
+        )),
+    });
+    for run in runs {
+        let (name, beside) = run?;
         lags.lock().map_err(|_| "poisoned")?.clear();
         let mut hooks = Vec::new();
         hooks.push(subscribe(&channel, workspace, &live_url).await?);
